@@ -18,50 +18,11 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
-
-
-class _Signals(QObject):
-    """Lives on the UI thread. Its signals are connected to its own slots, so an emit from a worker thread is
-    queued to the UI thread (a plain Python callable connected directly could run on the worker thread)."""
-
-    result = Signal(object)
-    error = Signal(object)  # the exception
-    progress = Signal(object)
-    finished = Signal()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.on_result: Callable[[Any], None] | None = None
-        self.on_error: Callable[[BaseException], None] | None = None
-        self.on_progress: Callable[[Any], None] | None = None
-        self.on_finished: Callable[[], None] | None = None
-        self.result.connect(self._result)
-        self.error.connect(self._error)
-        self.progress.connect(self._progress)
-        self.finished.connect(self._finished)
-
-    @Slot(object)
-    def _result(self, value: Any) -> None:
-        if self.on_result is not None:
-            self.on_result(value)
-
-    @Slot(object)
-    def _error(self, exc: BaseException) -> None:
-        if self.on_error is not None:
-            self.on_error(exc)
-
-    @Slot(object)
-    def _progress(self, value: Any) -> None:
-        if self.on_progress is not None:
-            self.on_progress(value)
-
-    @Slot()
-    def _finished(self) -> None:
-        if self.on_finished is not None:
-            self.on_finished()
 
 
 class WorkerHandle:
@@ -73,35 +34,68 @@ class WorkerHandle:
         self.failed = False
 
 
+class _Hub(QObject):
+    """Lives on the UI thread, one per pool. Workers emit its signals with their job id; because they are
+    connected to the hub's own slots, every emit from a worker thread is queued to the UI thread."""
+
+    result = Signal(int, object)
+    error = Signal(int, object)  # the exception
+    progress = Signal(int, object)
+    finished = Signal(int)
+
+
+@dataclass
+class _Job:
+    """Everything a job references. Held by the pool on the UI thread until the job's ``finished`` arrives
+    there, so the last reference to a callable (a bound method of a widget, a closure over a model) is never
+    dropped on a worker thread: PySide6 defers such a deletion to the UI thread and runs it from inside
+    whatever Python code happens to run next, which crashed the GUI (a segfault in
+    ``Shiboken::BindingManager::runDeletionInMainThread`` while a view called ``canFetchMore``)."""
+
+    handle: WorkerHandle
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    on_result: Callable[[Any], None] | None
+    on_error: Callable[[BaseException], None] | None
+    on_progress: Callable[[Any], None] | None
+    on_finished: Callable[[], None] | None
+
+
 class _Runnable(QRunnable):
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        signals: _Signals,
-        with_progress: bool,
-    ) -> None:
+    """Runs one job on a worker thread. It borrows the job's references and lets go of them before it reports
+    ``finished``, so the UI thread's copy is always the last one."""
+
+    def __init__(self, job_id: int, job: _Job, hub: _Hub) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._fn = fn
-        self._args = args
-        self._kwargs = kwargs
-        self._signals = signals
-        self._with_progress = with_progress
+        self._id = job_id
+        self._hub = hub
+        self._fn: Callable[..., Any] | None = job.fn
+        self._args: tuple[Any, ...] = job.args
+        self._kwargs: dict[str, Any] = job.kwargs
 
     def run(self) -> None:  # worker thread
-        try:
-            if self._with_progress:
-                self._kwargs["progress"] = self._signals.progress.emit
-            value = self._fn(*self._args, **self._kwargs)
-        except BaseException as exc:  # noqa: BLE001 - every failure is reported to the UI thread
-            exc.__gui_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self._signals.error.emit(exc)
+        fn, args, kwargs = self._fn, self._args, self._kwargs
+        self._fn, self._args, self._kwargs = None, (), {}
+        assert fn is not None
+        ok, value = _call(fn, args, kwargs)
+        del fn, args, kwargs  # borrowed: the pool's job still holds them
+        if ok:
+            self._hub.result.emit(self._id, value)
         else:
-            self._signals.result.emit(value)
-        finally:
-            self._signals.finished.emit()
+            self._hub.error.emit(self._id, value)
+        del value
+        self._hub.finished.emit(self._id)
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+    try:
+        return True, fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported to the UI thread
+        exc.__gui_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
+        exc.__traceback__ = None  # its frames hold the job's locals (widgets); the text above is kept
+        return False, exc
 
 
 class WorkerPool(QObject):
@@ -121,11 +115,17 @@ class WorkerPool(QObject):
         self._short.setMaxThreadCount(max_threads)
         self._long = QThreadPool(self)
         self._long.setMaxThreadCount(max_long)
-        self._live: set[_Signals] = set()
+        self._hub = _Hub(self)
+        self._hub.result.connect(self._on_result)
+        self._hub.error.connect(self._on_job_error)
+        self._hub.progress.connect(self._on_progress)
+        self._hub.finished.connect(self._on_finished)
+        self._jobs: dict[int, _Job] = {}
+        self._next_id = 0
 
     @property
     def in_flight(self) -> int:
-        return len(self._live)
+        return len(self._jobs)
 
     def submit(
         self,
@@ -149,26 +149,49 @@ class WorkerPool(QObject):
             on_finished: called on the UI thread after result or error.
             long: run on the pool for long-running jobs (rollouts, pollers).
             name: what the job does, used in error messages ("loading trajectories").
+
+        The return value must be plain data (not a QObject): it crosses to the UI thread.
         """
         handle = WorkerHandle(name or getattr(fn, "__name__", "background job"))
-        signals = _Signals()  # created here, on the UI thread
-        self._live.add(signals)
-        signals.on_result = on_result
-        signals.on_error = lambda exc: self._on_error(handle, exc, on_error)
-        signals.on_progress = on_progress
-
-        def finished() -> None:
-            handle.done = True
-            self._live.discard(signals)
-            self.busy_changed.emit(len(self._live))
-            if on_finished is not None:
-                on_finished()
-
-        signals.on_finished = finished
-        runnable = _Runnable(fn, args, kwargs, signals, on_progress is not None)
-        (self._long if long else self._short).start(runnable)
-        self.busy_changed.emit(len(self._live))
+        self._next_id += 1
+        job_id = self._next_id
+        if on_progress is not None:
+            kwargs["progress"] = partial(self._hub.progress.emit, job_id)
+        job = _Job(handle, fn, args, kwargs, on_result, on_error, on_progress, on_finished)
+        self._jobs[job_id] = job
+        (self._long if long else self._short).start(_Runnable(job_id, job, self._hub))
+        self.busy_changed.emit(len(self._jobs))
         return handle
+
+    # ---------------------------------------------------------------- UI thread: a job's signals
+
+    @Slot(int, object)
+    def _on_result(self, job_id: int, value: Any) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.on_result is not None:
+            job.on_result(value)
+
+    @Slot(int, object)
+    def _on_job_error(self, job_id: int, exc: BaseException) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None:
+            self._on_error(job.handle, exc, job.on_error)
+
+    @Slot(int, object)
+    def _on_progress(self, job_id: int, value: Any) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.on_progress is not None:
+            job.on_progress(value)
+
+    @Slot(int)
+    def _on_finished(self, job_id: int) -> None:
+        job = self._jobs.pop(job_id, None)  # the job's last references go here, on the UI thread
+        if job is None:
+            return
+        job.handle.done = True
+        self.busy_changed.emit(len(self._jobs))
+        if job.on_finished is not None:
+            job.on_finished()
 
     def _on_error(
         self, handle: WorkerHandle, exc: BaseException, on_error: Callable[[BaseException], None] | None
