@@ -3,7 +3,7 @@
 Live view) within a second. Reviews are the one thing the GUI writes; they go through a short-lived writer.
 
 Example filters that the table cannot answer in SQL (status from verdicts + reviews, judge, word search) run
-over a cached column index that is rebuilt only when examples, verdicts or reviews were added.
+over :class:`studio.gui.example_index.ExampleIndex`, which reads only the rows added since its last refresh.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from studio.gui.data import (
     check_review,
     default_reviewer,
 )
-
-_STATUS = {"overridden-accept": "accepted", "overridden-reject": "rejected"}
+from studio.gui.example_index import ExampleIndex
 
 
 def _q(value: str) -> str:
@@ -45,86 +44,32 @@ class WorkspaceData:
         self.ws = Workspace.open(path, readonly=True)
         self.path = self.ws.path
         self._lock = threading.RLock()
-        self._index_key: tuple[int, int, int] | None = None
-        self._index: list[dict[str, Any]] = []
-        self._statuses: dict[str, str] = {}
-        self._judges: dict[str, set[str]] = {}
         self._filtered: dict[tuple[Any, ...], list[str]] = {}
         self._embedder: Any = None
+        self.index = ExampleIndex(self.ws)
 
     # ---------------------------------------------------------------- helpers
 
-    def _columns(self, table: str, cols: list[str]) -> list[dict[str, Any]]:
-        t = self.ws.table(table)
-        try:
-            return list(t.to_lance().to_table(columns=cols).to_pylist())
-        except Exception:  # noqa: BLE001 - older/newer lance API: read the whole table
-            return [{c: r.get(c) for c in cols} for r in t.to_arrow().to_pylist()]
-
-    def _refresh_index(self) -> None:
-        """Rebuild the example column index when examples, verdicts or reviews changed."""
-        key = (self.ws.count("examples"), self.ws.count("verdicts"), self.ws.count("reviews"))
-        if key == self._index_key:
-            return
-        index = self._columns("examples", ["id", "app", "kind", "instruction", "created"])
-        index.sort(key=lambda r: r["created"] or 0)
-        statuses = self._statuses_fast()
-        judges: dict[str, set[str]] = {}
-        for r in self._columns("verdicts", ["example_id", "judge"]):
-            judges.setdefault(r["example_id"], set()).add(r["judge"])
-        edited: dict[str, str] = {}
-        for r in sorted(
-            self._columns("reviews", ["example_id", "decision", "edited_instruction", "when"]),
-            key=lambda r: r["when"] or 0,
-        ):
-            if r["decision"] == "edit":
-                edited[r["example_id"]] = r["edited_instruction"] or ""
-        for r in index:
-            r["edited"] = edited.get(r["id"], "")
-        self._index, self._statuses, self._judges = index, statuses, judges
-        self._filtered = {}
-        self._index_key = key
-
-    def _statuses_fast(self) -> dict[str, str]:
-        """Like ``Workspace.example_statuses`` (same committee rule) without building a record per row."""
-        from types import SimpleNamespace
-
-        from studio.pipeline.committee import committee_status
-
-        verdicts: dict[str, list[Any]] = {}
-        for r in self._columns("verdicts", ["example_id", "judge", "criterion", "vote"]):
-            verdicts.setdefault(r["example_id"], []).append(SimpleNamespace(**r))
-        latest: dict[str, tuple[float, str]] = {}
-        for r in self._columns("reviews", ["example_id", "decision", "when"]):
-            if (
-                r["decision"] in ("accept", "reject", "edit")
-                and (r["when"] or 0) >= latest.get(r["example_id"], (-1.0, ""))[0]
-            ):
-                latest[r["example_id"]] = (r["when"] or 0, r["decision"])
-        cfg = self.ws.config
-        quorum, n_judges = cfg.pipeline.quorum, len(cfg.roles.judges)
-        out: dict[str, str] = {}
-        for eid, vs in verdicts.items():
-            n = max(n_judges if quorum == "all" else 0, len({v.judge for v in vs}))
-            out[eid] = committee_status(vs, quorum, n)  # type: ignore[arg-type]
-        for eid, (_when, decision) in latest.items():
-            out[eid] = "rejected" if decision == "reject" else "accepted"
-        return {k: _STATUS.get(v, v) for k, v in out.items()}
+    def _refresh_index(self) -> ExampleIndex:
+        """Bring the example index up to date (only rows added since the last call are read); hold the lock."""
+        if self.index.refresh():
+            self._filtered = {}
+        return self.index
 
     def _filter_ids(self, flt: ExampleFilter) -> list[str]:
         fkey = (flt.status, flt.app, flt.kind, flt.judge, flt.search)
         with self._lock:
-            self._refresh_index()
+            index = self._refresh_index()
             if fkey in self._filtered:
                 return self._filtered[fkey]
             words = flt.search.lower().split()
             out = []
-            for r in self._index:
+            for r in index.rows:
                 if flt.app and r["app"] != flt.app or flt.kind and r["kind"] != flt.kind:
                     continue
-                if flt.status and self._statuses.get(r["id"], "pending") != flt.status:
+                if flt.status and index.status(r["id"]) != flt.status:
                     continue
-                if flt.judge and flt.judge not in self._judges.get(r["id"], ()):
+                if flt.judge and flt.judge not in index.judges.get(r["id"], ()):
                     continue
                 if words:
                     hay = f"{r['instruction']}\n{r['edited']}".lower()
@@ -152,29 +97,29 @@ class WorkspaceData:
             reviews=raw.get("reviews", 0),
         )
         scores = []
-        for r in self._columns("trajectories", ["status", "outcome", "score"]):
-            key = r["outcome"] or r["status"]
+        cols = self.ws.scan("trajectories", ["status", "outcome", "score"])
+        for status, outcome, score in zip(cols["status"], cols["outcome"], cols["score"], strict=True):
+            key = outcome or status
             c.outcomes[key] = c.outcomes.get(key, 0) + 1
-            if r["score"] is not None:
-                scores.append(float(r["score"]))
+            if score is not None:
+                scores.append(float(score))
         c.mean_score = sum(scores) / len(scores) if scores else None
         with self._lock:
-            self._refresh_index()
-            for ex in self._index:
-                s = self._statuses.get(ex["id"], "pending")
-                if s in ("accepted", "rejected", "disputed"):
-                    setattr(c, s, getattr(c, s) + 1)
+            per_status = self._refresh_index().status_counts()
+            c.accepted, c.rejected, c.disputed = (per_status[s] for s in ("accepted", "rejected", "disputed"))
         return c
 
     def costs(self) -> list[CostRow]:
         groups: dict[tuple[str, str], CostRow] = {}
-        for r in self._columns("ledger", ["stage", "model", "prompt_tokens", "completion_tokens", "cost"]):
-            key = (r["stage"] or "-", r["model"] or "")
+        names = ["stage", "model", "prompt_tokens", "completion_tokens", "cost"]
+        cols = self.ws.scan("ledger", names)
+        for stage, model, prompt_tokens, completion_tokens, cost in zip(*(cols[n] for n in names), strict=True):
+            key = (stage or "-", model or "")
             row = groups.setdefault(key, CostRow(key[0], key[1], 0, 0, 0, 0.0))
             row.calls += 1
-            row.prompt_tokens += int(r["prompt_tokens"] or 0)
-            row.completion_tokens += int(r["completion_tokens"] or 0)
-            row.cost += float(r["cost"] or 0.0)
+            row.prompt_tokens += int(prompt_tokens or 0)
+            row.completion_tokens += int(completion_tokens or 0)
+            row.cost += float(cost or 0.0)
         return [groups[k] for k in sorted(groups)]
 
     def count_documents(self) -> int:
@@ -249,19 +194,18 @@ class WorkspaceData:
     def examples(self, flt: ExampleFilter, offset: int, limit: int) -> list[ExampleRow]:
         from studio.workspace import Example
 
-        if self._empty(flt):
-            with self._lock:
-                self._refresh_index()
-                ids = [r["id"] for r in self._index[offset : offset + limit]]
-        else:
-            ids = self._filter_ids(flt)[offset : offset + limit]
+        with self._lock:
+            index = self._refresh_index()
+            if self._empty(flt):
+                ids = [r["id"] for r in index.rows[offset : offset + limit]]
+            else:
+                ids = self._filter_ids(flt)[offset : offset + limit]
         if not ids:
             return []
         rows = {
             e.id: e
             for e in self.ws.list(Example, where=f"id IN ({', '.join(_q(i) for i in ids)})", limit=len(ids))
         }
-        edited = {r["id"]: r["edited"] for r in self._index}
         out = []
         for i in ids:
             e = rows.get(i)
@@ -276,20 +220,20 @@ class WorkspaceData:
                     e.start,
                     max(e.start, e.end - 1),
                     e.app,
-                    self._statuses.get(e.id, "pending"),
-                    sorted(self._judges.get(e.id, ())),
-                    edited.get(e.id, ""),
+                    index.status(e.id),
+                    sorted(index.judges.get(e.id, ())),
+                    index.by_id.get(e.id, {}).get("edited", ""),
                 )
             )
         return out
 
     def facets(self) -> dict[str, list[str]]:
         with self._lock:
-            self._refresh_index()
+            index = self._refresh_index()
             return {
-                "app": sorted({r["app"] for r in self._index if r["app"]}),
-                "kind": sorted({r["kind"] for r in self._index if r["kind"]}),
-                "judge": sorted({j for js in self._judges.values() for j in js}),
+                "app": sorted({r["app"] for r in index.rows if r["app"]}),
+                "kind": sorted({r["kind"] for r in index.rows if r["kind"]}),
+                "judge": sorted({j for js in index.judges.values() for j in js}),
             }
 
     def verdicts(self, example_id: str) -> list[VerdictRow]:
@@ -318,8 +262,6 @@ class WorkspaceData:
                     who=reviewer or default_reviewer(),
                 )
             )
-        with self._lock:
-            self._index_key = None  # statuses changed
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         """The pipeline's retrieval (observation BM25 + dense, with why each matched) when its index exists;

@@ -368,6 +368,20 @@ class Workspace:
             q = q.where(where)
         return q.limit(max(1, self.count(table, where=where))).to_list()
 
+    def scan(
+        self, table: str, names: Sequence[str], *, offset: int = 0, limit: int | None = None
+    ) -> dict[str, list[Any]]:
+        """Some columns of the rows from ``offset`` on, in table order, one list per column.
+
+        Examples, verdicts and reviews are only ever appended, so a reader that remembers how many rows it has
+        seen reads just the new ones with ``offset`` (the GUI's example index does, checking the boundary row).
+        """
+        q = self.table(table).search().select(list(names)).limit(limit)
+        if offset:
+            q = q.offset(offset)
+        at = q.to_arrow()
+        return {n: at.column(n).to_pylist() for n in names}
+
     def counts(self) -> dict[str, int]:
         """Rows per table."""
         return {name: self.count(name) for name in TABLES}
