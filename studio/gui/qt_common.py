@@ -83,6 +83,15 @@ def setup_table(view: QTableView) -> None:
     view.setTabKeyNavigation(False)
 
 
+def fit_columns(view: QTableView) -> None:
+    """Size the columns to their contents and let the last one take the rest of the width
+    (``resizeColumnsToContents`` alone leaves the stretch unapplied until the next resize)."""
+    view.resizeColumnsToContents()
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setStretchLastSection(True)
+
+
 class Filmstrip(QListWidget):
     """Horizontal strip of step thumbnails; ``step_selected(index)``; a step span can be highlighted."""
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, setup_table
 from studio.gui.qt_models import Column, LazyTableModel
 
 if TYPE_CHECKING:
@@ -59,12 +59,14 @@ class DocsTasksView(BaseView):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(right)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([480, 720])
         self.count_label = QLabel("")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.count_label)
-        lay.addWidget(split)
+        lay.addWidget(split, 1)  # the tables take the height, not the label
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur.row()))
         self.model.total_changed.connect(lambda n: self.count_label.setText(f"{n:,} documents"))
         self._current = ""
@@ -104,5 +106,4 @@ class DocsTasksView(BaseView):
                 item = QTableWidgetItem(v)
                 item.setToolTip(v)
                 self.tasks.setItem(r, c, item)
-        self.tasks.resizeColumnsToContents()
-        self.tasks.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.tasks)

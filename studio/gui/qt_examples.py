@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.gui.data import EXAMPLE_STATUSES, ExampleFilter
-from studio.gui.qt_common import BaseView, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, setup_table
 from studio.gui.qt_models import Column, LazyTableModel
 from studio.gui.qt_trajectories import TrajectoryPanel
 
@@ -235,8 +235,7 @@ class ExamplesView(BaseView):
                 if c == 3:
                     item.setToolTip(v.rationale)
                 self.verdicts.setItem(r, c, item)
-        self.verdicts.resizeColumnsToContents()
-        self.verdicts.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.verdicts)
         if reviews:
             last = reviews[-1]
             extra = f": “{last.instruction}”" if last.decision == "edit" else ""

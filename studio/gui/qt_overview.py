@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, setup_table
 
 if TYPE_CHECKING:
     from studio.gui.data import CostRow, Counts
@@ -230,7 +230,7 @@ class OverviewView(BaseView):
                 self.cost_table.setItem(r, col, item)
             per_stage[row.stage] = per_stage.get(row.stage, 0) + row.prompt_tokens + row.completion_tokens
             total += row.cost
-        self.cost_table.resizeColumnsToContents()
+        fit_columns(self.cost_table)
         self.cost_chart.set_data([(k, float(v), None) for k, v in sorted(per_stage.items())])
         calls = sum(r.calls for r in rows)
         self.tiles["cost"].set(f"${total:.4f}", f"{calls:,} model calls")

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, setup_table
 
 if TYPE_CHECKING:
     from studio.gui.data import SearchHit
@@ -139,5 +139,4 @@ class RetrievalView(BaseView):
             ):
                 item.setToolTip(h.instruction)
                 self.results.setItem(r, c, item)
-        self.results.resizeColumnsToContents()
-        self.results.horizontalHeader().setStretchLastSection(True)
+        fit_columns(self.results)

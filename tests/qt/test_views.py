@@ -35,6 +35,11 @@ def test_documents_and_tasks(qtbot: Any, window: Any) -> None:
     assert instructions == {"Add 2 and 3", "Multiply 6 by 7"}
     assert view.tasks.item(0, 2).text() == "BASIC USAGE"  # provenance: section
     assert "digits" in view.text.toPlainText()
+    # layout: the tables take the height (the count label once took half of it) and the last column the width
+    assert view.table.height() > view.height() * 0.8
+    header, last = view.tasks.horizontalHeader(), view.tasks.columnCount() - 1
+    right_edge = header.sectionViewportPosition(last) + header.sectionSize(last)
+    assert right_edge >= view.tasks.viewport().width() - 2
 
 
 def test_trajectories_filmstrip_screenshot_a11y(qtbot: Any, window: Any) -> None:
