@@ -38,8 +38,10 @@ disk does not grow with the version count.
 
 Field names follow the pipeline's types: a step's thought is ``reason`` and its typed actions ``actions``
 (``rollout.StepEvent``), its observation is the screen *before* its action, and the screen after a
-trajectory's last action is ``Trajectory.final_observation`` / ``final_screenshot`` (``rollout.EpisodeResult``); a verdict names its ``judge`` and may abstain (``vote=None``, ``committee.Verdict``); an
-example's span is ``steps[start:end]`` with ``end`` exclusive (``backward.ExampleCandidate``). Searching:
+trajectory's last action is ``Trajectory.final_observation`` / ``final_screenshot``
+(``rollout.EpisodeResult``); a verdict names its ``judge`` and may abstain (``vote=None``,
+``committee.Verdict``); an example's span is ``steps[start:end]`` with ``end`` exclusive
+(``backward.ExampleCandidate``). Searching:
 see :mod:`studio.workspace.search` (BM25 full text, cosine vectors with an IVF_HNSW_SQ index above 50k rows).
 """
 

@@ -418,8 +418,9 @@ class Workspace:
         extra: dict[str, Any] = {}
         if final_observation is not None:
             extra["final_observation"] = final_observation
-        if final_screenshot is not None and not (isinstance(final_screenshot, bytes | bytearray)
-                                                 and not final_screenshot):
+        if final_screenshot is not None and not (
+            isinstance(final_screenshot, bytes | bytearray) and not final_screenshot
+        ):
             extra["final_screenshot"] = self.put_screenshot(final_screenshot)
         self.update_trajectory(
             trajectory_id,
