@@ -70,7 +70,8 @@ class EpisodeResult:
     error: str = ""
     elapsed_s: float = 0.0
     #: The screen after the last executed action (the screen the run ended on): a11y table and PNG screenshot.
-    #: None / b"" when it is unknown: the env never started, or it could not be observed after a failed action.
+    #: None / b"" when it is unknown: the env never started, or it could not be observed after a failed action
+    #: (or a stop request interrupted that action: a stop is not delayed to re-read the screen).
     final_observation: str | None = None
     final_screenshot_png: bytes = b""
 
@@ -172,8 +173,8 @@ def run_episode(
                 break
         else:
             n = max_steps
-        if stale:  # read the screen again before the evaluator (it may change the desktop)
-            final, stale = _observe(env), False
+        if stale and not (stop is not None and stop.is_set()):  # a stop is not delayed by a settle + a11y read
+            final, stale = _observe(env), False  # before the evaluator: it may change the desktop
         if evaluate and status != "error":
             score = float(env.evaluate(task))
     except Exception as exc:

@@ -243,6 +243,24 @@ def test_final_screen_is_read_again_after_a_failed_action_and_before_evaluate() 
     assert "ActionError" in [e for e in events if isinstance(e, StepEvent)][1].error
     assert result.final_screenshot_png == b"png-2" and result.score == 0.5  # observe(), not the stale frame
 
+    # a stop that interrupts an action is not delayed by reading the screen again: the final screen is unknown
+    stop = threading.Event()
+
+    class Interrupted(ReplayEnv):
+        observed = 0
+
+        def step(self, action: Action) -> Observation:
+            stop.set()
+            raise ActionError("interrupted by stop")
+
+        def observe(self) -> Observation:
+            self.observed += 1
+            return super().observe()
+
+    env2 = Interrupted([_obs()])
+    stopped, _ = _run(env2, ScriptedPolicy(["pyautogui.click(1, 2)"] * 3), stop=stop)
+    assert stopped.status == "stopped" and stopped.final_observation is None and env2.observed == 0
+
     # an env that cannot observe without acting: the final screen after a failed action is unknown
     result2, _ = _run(FakeEnv(fail_on=2), ScriptedPolicy(["pyautogui.click(1, 2)"] * 2), max_steps=2)
     assert result2.final_observation is None and result2.final_screenshot_png == b""
