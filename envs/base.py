@@ -1,5 +1,7 @@
 """The Env contract: small on purpose (like httpx's BaseTransport).
 
+``observe()`` is optional (a default that raises ``NotImplementedError``).
+
 Implementations: :class:`envs.desktop.DesktopEnv` (real Xvfb + bubblewrap sandbox) and
 :class:`envs.replay.ReplayEnv` (recorded frames, for fast tests of everything above the env).
 """
@@ -23,6 +25,14 @@ class Env(ABC):
     @abstractmethod
     def step(self, action: Action) -> Observation:
         """Execute one typed action, wait until the screen settles, and observe."""
+
+    def observe(self) -> Observation:
+        """Observe the current screen without acting.
+
+        Optional (the default raises ``NotImplementedError``): the rollout loop uses it only to re-read the
+        screen after an action that raised, so the screen a run ended on is known even then.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot observe without acting")
 
     @abstractmethod
     def evaluate(self, task: Task) -> float:

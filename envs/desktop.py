@@ -3,7 +3,8 @@
 ``reset(task)`` starts a fresh :class:`envs.sandbox.Sandbox`, runs the task's config (launching its
 ``related_apps`` profiles if the config starts nothing itself), waits until the screen settles and observes.
 ``step(action)`` executes one typed action, waits until settled, observes (``timings["settle"]`` included).
-``evaluate(task)`` runs the evaluator against the live sandbox.
+``observe()`` waits until settled and observes without acting. ``evaluate(task)`` runs the evaluator against
+the live sandbox.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class DesktopEnv(Env):
             sb.execute(action, last_observation=self._last_obs)
         self.last_action = action
         self.steps += 1
+        return self._observe()
+
+    def observe(self) -> Observation:
+        """Wait until the screen settles and observe it, without acting."""
         return self._observe()
 
     def evaluate_detailed(self, task: Task) -> EvalResult:

@@ -1,7 +1,8 @@
 """ReplayEnv: plays back recorded observations, for fast tests of everything above the env (agents, rollouts).
 
 ``reset`` returns the first observation, each ``step`` the next one (the last one repeats once the recording
-is exhausted); ``evaluate`` returns the recorded score. The actions received are kept in ``actions``.
+is exhausted), ``observe`` the current one again; ``evaluate`` returns the recorded score. The actions received
+are kept in ``actions``.
 
 A recording directory holds ``000.png``, ``001.png``, ... and optionally ``000.a11y.tsv`` (the linearized a11y
 table) beside each screenshot, plus ``score.txt`` with the final score.
@@ -95,6 +96,9 @@ class ReplayEnv(Env):
     def step(self, action: Action) -> Observation:
         self.actions.append(action)
         self._i = min(self._i + 1, len(self.observations) - 1)
+        return self.observations[self._i]
+
+    def observe(self) -> Observation:
         return self.observations[self._i]
 
     def evaluate(self, task: Task) -> float:

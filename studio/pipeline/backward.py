@@ -1,7 +1,9 @@
 """Backward construction (Learn-by-Interact Algorithm 1): sub-trajectories -> instructions they complete.
 
 A trajectory is a list of steps, each with the observation *before* its action (``observation_text``, the a11y
-table), the action (``action_code``, a pyautogui code string) and the model's ``reason``. The stage:
+table), the action (``action_code``, a pyautogui code string) and the model's ``reason``, plus the screen after
+its last action (``final_observation``, stored on the workspace trajectory; None when unknown). A span's "screen
+after" is the next step's observation, or that final screen for the trajectory's last span. The stage:
 
 1. drops consecutive duplicate (action, observation) pairs and steps with no action, an error (refused or
    failed action) or a terminal one (``DONE``/``FAIL``) — :func:`clean_steps`;

@@ -3,6 +3,8 @@
 Every step is emitted as a :class:`StepEvent` the moment it happens; the caller (CLI, GUI, tests) writes it to
 the workspace and updates its display. Episodes end on DONE/FAIL, the step limit, a loop (the same action on an
 unchanged screen three times), a stop request, or an environment error (recorded, never raised past the loop).
+A step holds the observation *before* its action; the screen after the last action is on the
+:class:`EpisodeResult` (``final_observation``, ``final_screenshot_png``), read before the evaluator runs.
 
 Executors run episodes over K sandboxes behind one small interface, so a distributed engine (Ray, ...) can be
 dropped in later: ``Executor.run(jobs, on_event, stop) -> list[EpisodeResult]``.
@@ -67,7 +69,11 @@ class EpisodeResult:
     score: float | None = None
     error: str = ""
     elapsed_s: float = 0.0
-    final_observation: str = ""  # a11y table after the last action (the screen the run ended on)
+    #: The screen after the last executed action (the screen the run ended on): a11y table and PNG screenshot.
+    #: None / b"" when it is unknown: the env never started, or it could not be observed after a failed action
+    #: (or a stop request interrupted that action: a stop is not delayed to re-read the screen).
+    final_observation: str | None = None
+    final_screenshot_png: bytes = b""
 
 
 Event = StepEvent | EpisodeStart | EpisodeResult
@@ -98,8 +104,11 @@ def run_episode(
     error = ""
     score: float | None = None
     obs: Observation | None = None
+    final: Observation | None = None  # the screen after the last executed action, once known
+    stale = False  # the last action raised: ``obs`` may not show what it did
     try:
         obs = env.reset(task)
+        final = obs
         emit(EpisodeStart(trajectory_id, task_id, instruction, app, policy.name, obs.screenshot_png))
         history: list[HistoryItem] = []
         feedback = ""
@@ -124,8 +133,11 @@ def run_episode(
                 try:
                     for action in decision.actions:
                         obs = env.step(action)
+                    stale = False
                 except Exception as exc:  # ActionError, ActionInterrupted, SandboxError
                     step_error = f"{type(exc).__name__}: {exc}"
+                    stale = True
+                final = obs
                 timings = dict(obs.timings)
                 timings["step_total"] = time.perf_counter() - t_act
             emit(StepEvent(
@@ -161,14 +173,27 @@ def run_episode(
                 break
         else:
             n = max_steps
+        if stale and not (stop is not None and stop.is_set()):  # a stop is not delayed by a settle + a11y read
+            final, stale = _observe(env), False  # before the evaluator: it may change the desktop
         if evaluate and status != "error":
             score = float(env.evaluate(task))
     except Exception as exc:
         status, error = "error", f"{type(exc).__name__}: {exc}"
-    final = obs.a11y_table if obs is not None else ""
-    result = EpisodeResult(trajectory_id, task_id, status, n, score, error, time.perf_counter() - t0, final)
+    if stale:
+        final = None
+    result = EpisodeResult(trajectory_id, task_id, status, n, score, error, time.perf_counter() - t0,
+                           final.a11y_table if final is not None else None,
+                           final.screenshot_png if final is not None else b"")
     emit(result)
     return result
+
+
+def _observe(env: Env) -> Observation | None:
+    """The current screen, or None when the env cannot show it (no ``observe``, or it is broken)."""
+    try:
+        return env.observe()
+    except Exception:  # NotImplementedError, SandboxError: the final screen stays unknown
+        return None
 
 
 @dataclass

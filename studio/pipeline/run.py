@@ -7,15 +7,18 @@ holds, by deterministic ids), resumable (a stop or a kill loses at most the item
 
 Stage inputs and outputs (workspace tables):
 
-=============  ==========================  ==========================
-stage          reads                       writes
-=============  ==========================  ==========================
-docs           app profiles' docs, paths   documents
-tasks          documents                   tasks (origin self-instruct)
-rollouts       tasks                       trajectories, steps, blobs
-backward       trajectories, steps         examples
-committee      examples, steps             verdicts
-=============  ==========================  ==========================
+=============  ==============================  ==================================================
+stage          reads                           writes
+=============  ==============================  ==================================================
+docs           app profiles' docs, paths       documents
+tasks          documents                       tasks (origin self-instruct)
+rollouts       tasks                           trajectories (with the final screen), steps, blobs
+backward       trajectories, steps             examples
+committee      examples, steps, trajectories   verdicts
+=============  ==============================  ==================================================
+
+Backward construction and the committee get each trajectory's stored final screen, so the last span's
+"screen after" is known (``Trajectory.final_observation``; None for trajectories recorded before it existed).
 """
 
 from __future__ import annotations
@@ -307,7 +310,9 @@ class WorkspaceWriter:
                                                     instruction=m.get("instruction", ""), app=m.get("app", ""),
                                                     policy=m.get("policy", "")))
             self.ws.finish_trajectory(event.trajectory_id, status=_STATUS.get(event.status, "failed"),
-                                      outcome=event.status, score=event.score, error=event.error)
+                                      outcome=event.status, score=event.score, error=event.error,
+                                      final_observation=event.final_observation,
+                                      final_screenshot=event.final_screenshot_png or None)
             self.observer.advanced("rollouts", detail=f"{event.status} after {event.n_steps} steps")
         self.observer.event(event)
 
@@ -322,14 +327,15 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
     """Roll out every task that has no finished trajectory yet (interrupted ones are run again)."""
     from envs.tasks import parse_task
     from studio.pipeline.rollout import InlineExecutor, LocalProcessExecutor, RolloutJob
-    from studio.workspace import Task, Trajectory
+    from studio.workspace import Task
 
     t0 = time.perf_counter()
     cfg = ctx.cfg
     summary = StageSummary("rollouts")
     policy = policy or cfg.pipeline.policy
     parallel = parallel or cfg.pipeline.parallel
-    finished = {t.task_id for t in _all(ctx.ws, Trajectory) if t.status in ("done", "failed")}
+    finished = {r["task_id"] for r in ctx.ws.columns("trajectories", ["task_id", "status"])
+                if r["status"] in ("done", "failed")}
     tasks = [t for t in _all(ctx.ws, Task) if task_ids is None or t.id in task_ids]
     todo = [t for t in tasks if t.id not in finished]
     summary.skipped = len(tasks) - len(todo)
@@ -385,7 +391,7 @@ def stage_backward(ctx: RunContext) -> StageSummary:
         have = _all(ctx.ws, Example, trajectory_id=traj.id)
         skip = {(e.start, e.end, e.kind) for e in have}
         result = construct_examples(traj.id, steps, model, app=traj.app, policy=ctx.cfg.pipeline.spans,
-                                    skip=skip)
+                                    final_observation=traj.final_observation, skip=skip)
         new = [Example(id=c.id, trajectory_id=c.trajectory_id, start=c.start, end=c.end,
                        step_indices=list(c.step_indices), instruction=c.instruction, kind=c.kind,  # type: ignore[arg-type]
                        prompt_version=c.prompt_version, app=c.app, raw=c.raw) for c in result.examples]
@@ -419,7 +425,7 @@ def stage_committee(ctx: RunContext) -> StageSummary:
               for label, spec in zip(labels, specs, strict=True)]
     examples = _all(ctx.ws, Example)
     ctx.observer.stage_started("committee", len(examples))
-    steps_cache: dict[str, list[Any]] = {}
+    steps_cache: dict[str, tuple[list[Any], str | None]] = {}  # the current trajectory's steps and final screen
     accepted = 0
     for ex in examples:
         if ctx.stop.is_set():
@@ -430,8 +436,9 @@ def stage_committee(ctx: RunContext) -> StageSummary:
             ctx.observer.advanced("committee")
             continue
         if ex.trajectory_id not in steps_cache:
-            steps_cache = {ex.trajectory_id: ctx.ws.steps_of(ex.trajectory_id)}
-        decision = judge_example(ex, steps_cache[ex.trajectory_id], judges, quorum=cfg.pipeline.quorum,
+            steps_cache = {ex.trajectory_id: (ctx.ws.steps_of(ex.trajectory_id), _final_observation(ctx.ws, ex))}
+        steps, final = steps_cache[ex.trajectory_id]
+        decision = judge_example(ex, steps, judges, quorum=cfg.pipeline.quorum, final_observation=final,
                                  prior=prior)
         rows = [Verdict(id=v.id, example_id=v.example_id, judge=v.judge, criterion=v.criterion,  # type: ignore[arg-type]
                         vote=v.vote, rationale=v.rationale, raw=v.raw, prompt_version=v.prompt_version,
@@ -446,6 +453,17 @@ def stage_committee(ctx: RunContext) -> StageSummary:
     summary.elapsed_s = time.perf_counter() - t0
     ctx.observer.stage_finished(summary)
     return summary
+
+
+def _final_observation(ws: Workspace, example: Any) -> str | None:
+    """The stored screen after the last action of an example's trajectory (None if unknown or no trajectory)."""
+    from studio.errors import WorkspaceError
+    from studio.workspace import Trajectory
+
+    try:
+        return ws.get(Trajectory, example.trajectory_id).final_observation
+    except WorkspaceError:
+        return None
 
 
 STAGE_FUNCS: dict[str, Callable[[RunContext], StageSummary]] = {

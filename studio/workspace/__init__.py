@@ -19,7 +19,8 @@ LedgerEntry)::
     ws = Workspace.open(path, readonly=True)    # reader: no lock, sees the writer's appends within a second
     ws.add(records); ws.get(Cls, id); ws.count(Cls, **equal)
     ws.list(Cls, offset=, limit=, where=, **equal)
-    ws.start_trajectory(t); ws.add_step(step, screenshot=png); ws.finish_trajectory(id, status=, score=)
+    ws.start_trajectory(t); ws.add_step(step, screenshot=png)
+    ws.finish_trajectory(id, status=, score=, final_observation=, final_screenshot=png)   # + the screen after
     ws.steps_of(tid); ws.verdicts_of(eid); ws.reviews_of(eid); ws.example_status(eid); ws.example_statuses()
     ws.screenshot(hash, thumb=False) -> WebP bytes; ws.blobs.image(hash) -> PIL image
     ws.add_examples(exs, vectors=np_array, embedder=name); ws.set_example_vectors(ids, np_array, name)
@@ -36,8 +37,11 @@ after a session with writes, and automatically every 500 writes to one table; it
 disk does not grow with the version count.
 
 Field names follow the pipeline's types: a step's thought is ``reason`` and its typed actions ``actions``
-(``rollout.StepEvent``); a verdict names its ``judge`` and may abstain (``vote=None``, ``committee.Verdict``); an
-example's span is ``steps[start:end]`` with ``end`` exclusive (``backward.ExampleCandidate``). Searching:
+(``rollout.StepEvent``), its observation is the screen *before* its action, and the screen after a
+trajectory's last action is ``Trajectory.final_observation`` / ``final_screenshot``
+(``rollout.EpisodeResult``); a verdict names its ``judge`` and may abstain (``vote=None``,
+``committee.Verdict``); an example's span is ``steps[start:end]`` with ``end`` exclusive
+(``backward.ExampleCandidate``). Searching:
 see :mod:`studio.workspace.search` (BM25 full text, cosine vectors with an IVF_HNSW_SQ index above 50k rows).
 """
 

@@ -8,6 +8,8 @@ below in order (each one a function ``vN -> vN+1``) under the writer lock; a new
 History:
     0: first layout (no ``reviews``/``ledger`` tables, ``examples`` without ``prompt_version``).
     1: ``examples.prompt_version`` (old rows get ``"unknown"``), ``reviews``, ``ledger``, ``example_vectors``.
+    2: ``trajectories.final_observation`` and ``trajectories.final_screenshot``, the screen after the last
+       action (old rows read None: it was never recorded).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pyarrow as pa
 
 from studio.errors import SchemaVersionError, WorkspaceError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def check_version(meta: dict[str, Any], path: Path) -> int:
@@ -50,7 +52,15 @@ def _v0_to_v1(db: Any) -> None:
             table.update(values_sql={"prompt_version": "'unknown'"})
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1}
+def _v1_to_v2(db: Any) -> None:
+    if "trajectories" in _table_names(db):
+        table = db.open_table("trajectories")
+        new = [name for name in ("final_observation", "final_screenshot") if name not in table.schema.names]
+        if new:
+            table.add_columns([pa.field(name, pa.string()) for name in new])  # nulls: old rows read None
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2}
 
 
 def _table_names(db: Any) -> list[str]:

@@ -84,7 +84,13 @@ class Task(Record):
 
 
 class Trajectory(Record):
-    """One rollout. ``status`` is the lifecycle; ``outcome`` how the episode ended (done, fail, max_steps)."""
+    """One rollout. ``status`` is the lifecycle; ``outcome`` how the episode ended (done, fail, max_steps).
+
+    Each step holds the screen *before* its action, so the screen *after* the last action is stored here when
+    the rollout finishes: ``final_observation`` (the a11y table) and ``final_screenshot`` (a blob hash, see
+    ``Workspace.screenshot``). Both are None when it is unknown: trajectories written before schema 2, runs
+    that were killed or whose env could not be observed at the end.
+    """
 
     table: ClassVar[str] = "trajectories"
     task_id: str = ""
@@ -100,6 +106,8 @@ class Trajectory(Record):
     error: str = ""
     started: float = Field(default_factory=now)
     finished: float | None = None
+    final_observation: str | None = None
+    final_screenshot: str | None = None
 
 
 class Step(Record):

@@ -419,9 +419,23 @@ class Workspace:
         outcome: str = "",
         score: float | None = None,
         error: str = "",
+        final_observation: str | None = None,
+        final_screenshot: Any = None,
     ) -> None:
-        """Mark a rollout finished; ``n_steps`` is counted from the stored steps."""
+        """Mark a rollout finished; ``n_steps`` is counted from the stored steps.
+
+        ``final_observation`` (a11y table) and ``final_screenshot`` (PNG bytes / PIL image) are the screen after
+        the last action, when known. The screenshot blob is stored first and the row is then updated in one
+        commit, so a kill leaves either the finished row or the old ``running`` one (plus an unused blob).
+        """
         Trajectory.model_validate({"status": status})  # refuses unknown statuses with pydantic's message
+        extra: dict[str, Any] = {}
+        if final_observation is not None:
+            extra["final_observation"] = final_observation
+        if final_screenshot is not None and not (
+            isinstance(final_screenshot, bytes | bytearray) and not final_screenshot
+        ):
+            extra["final_screenshot"] = self.put_screenshot(final_screenshot)
         self.update_trajectory(
             trajectory_id,
             status=status,
@@ -430,6 +444,7 @@ class Workspace:
             error=error,
             n_steps=self.count(Step, trajectory_id=trajectory_id),
             finished=time.time(),
+            **extra,
         )
 
     def put_screenshot(self, image: Any) -> str:

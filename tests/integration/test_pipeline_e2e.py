@@ -76,6 +76,11 @@ def test_studio_run_offline_end_to_end(tmp_path: Path) -> None:
         steps = ws.steps_of(trajs[0].id)
         assert steps and all(s.screenshot for s in steps)
         assert "button\t" in steps[0].observation_text  # real a11y table of the real galculator
+        # the screen after the last action (no step holds it): real a11y table + screenshot of the sandbox
+        final = trajs[0]
+        assert final.final_observation is not None and final.final_observation.startswith("id\trole\tname")
+        assert final.final_screenshot and ws.blobs.exists(final.final_screenshot)
+        assert ws.blobs.image(final.final_screenshot).size == (steps[-1].width, steps[-1].height)
         examples = ws.list(Example, limit=None)
         assert examples, "backward construction produced no example from the rollout"
         for ex in examples:

@@ -30,12 +30,14 @@ class FakeClient:
 
     def __init__(self, *, malformed_tasks: bool = False, judge_error: str = "") -> None:
         self.calls: list[str] = []
+        self.prompts: list[tuple[str, str]] = []  # (stage, text of the messages)
         self.malformed_tasks = malformed_tasks
         self.judge_error = judge_error
 
     def complete_structured(self, schema: Any, role: str, spec: ModelSpec, messages: list[dict], *,
                             stage: str = "", **_: Any) -> StructuredResult[Any]:
         self.calls.append(f"{stage}:{schema.__name__}:{spec.model}")
+        self.prompts.append((stage, "\n".join(str(m.get("content", "")) for m in messages)))
         name = schema.__name__
         if name == "TaskList":
             if self.malformed_tasks:
@@ -153,6 +155,53 @@ def test_full_pipeline_fills_every_table_consistently(ws: Workspace, tmp_path: P
     again = run_pipeline(_ctx(ws, client), ["tasks", "rollouts", "backward", "committee"])
     assert len(client.calls) == before
     assert all(s.done == 0 for s in again)
+
+
+def test_final_screen_is_stored_and_reaches_backward_and_committee_prompts(ws: Workspace) -> None:
+    ws.add_tasks([Task(instruction="Press seven three times", app="galculator")])
+    client = FakeClient()
+    ctx = _ctx(ws, client)  # explorer, max_steps=3: ends on max_steps, the last click's screen is in no step
+    ctx.cfg.pipeline.spans.max_len = 1
+    ctx.cfg.pipeline.spans.max_per_trajectory = 3
+    run_pipeline(ctx, ["rollouts"])
+    (traj,) = ws.list(Trajectory, limit=None)
+    steps = ws.steps_of(traj.id)
+    assert traj.outcome == "max_steps" and len(steps) == 3
+    n_actions = sum(len(s.actions) for s in steps)
+    assert traj.final_observation == _obs(n_actions).a11y_table  # FakeEnv's screen after the last action
+    assert traj.final_observation not in {s.observation_text for s in steps}
+    assert traj.final_screenshot and ws.blobs.exists(traj.final_screenshot)
+    assert traj.final_screenshot not in {s.screenshot for s in steps}
+
+    run_pipeline(ctx, ["backward", "committee"])
+    last_display = traj.final_observation.splitlines()[-1]  # the display row, showing what the last click did
+    last = [e for e in ws.list(Example, limit=None) if e.end == steps[-1].index + 1]
+    assert {e.kind for e in last} == {"instruction", "replicate"}
+    backward = [text for stage, text in client.prompts if stage == "backward"]
+    judged = [text for stage, text in client.prompts if stage == "committee"]
+    assert len(backward) == 6 and len(judged) == len(ws.list(Example, limit=None))
+    # the last span's prompts (and only those) show the final screen; earlier spans see the next step's screen
+    with_final = [t for t in backward if "+" + last_display in t]
+    assert len(with_final) == 2 and all("After the last action, screen changes:" in t for t in with_final)
+    assert sum("+" + last_display in t for t in judged) == len(last) == 2
+
+
+def test_trajectory_without_a_final_screen_still_constructs(ws: Workspace) -> None:
+    """Trajectories recorded before schema 2 (or killed) have final_observation None: the last span has no
+    "after" screen, as before."""
+    ws.start_trajectory(Trajectory(id="old", instruction="x", app="galculator"))
+    for i in range(2):
+        ws.add_step(Step(trajectory_id="old", index=i, observation_text=_obs(i).a11y_table,
+                         action_code=f"pyautogui.click({i}, 1)"), screenshot=_png(i))
+    ws.finish_trajectory("old", status="failed", outcome="max_steps")
+    client = FakeClient()
+    ctx = _ctx(ws, client)
+    ctx.cfg.pipeline.spans.max_len = 1
+    run_pipeline(ctx, ["backward", "committee"])
+    backward = [text for stage, text in client.prompts if stage == "backward"]
+    assert len(backward) == 4
+    assert sum("After the last action" in t for t in backward) == 2  # only the first span, via the next step
+    assert ws.count(Verdict) > 0
 
 
 def test_malformed_task_output_keeps_going(ws: Workspace, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The agent loop above the env: parsing, termination, loop detection, error recording (fake env, no X)."""
+"""The agent loop above the env: parsing, termination, loop detection, error recording, the screen a run ended
+on (fake and replay envs, no X)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from envs.actions import Action, Click, TypeText
 from envs.base import Env
 from envs.observation import A11yNode, Observation
+from envs.replay import ReplayEnv
+from studio.errors import ActionError, SandboxError
 from studio.pipeline.agent import (
     Decision,
     ExplorerPolicy,
@@ -171,3 +174,102 @@ def test_fallback_policy_acts_and_feeds_the_model_error_back_without_failing_the
     assert len(steps) == 2 and all(s.actions and not s.error for s in steps)
     assert "explorer acted" in steps[0].reason
     assert seen[1] and "ACTION" in seen[1]
+
+
+# ---------------------------------------------------------------------------------------------- final screen
+
+
+def _replay(n: int) -> ReplayEnv:
+    """Frames 0..n-1, each a different screenshot with a label naming it."""
+    return ReplayEnv([_obs(str(i).encode(), [A11yNode(1, "label", f"frame {i}", "", 1, 1, 9, 9)])
+                      for i in range(n)])
+
+
+def test_max_steps_run_keeps_the_screen_after_the_last_action() -> None:
+    env = _replay(5)
+    result, events = _run(env, ScriptedPolicy(["pyautogui.click(1, 2)"] * 9), max_steps=2)
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert result.status == "max_steps" and [s.screenshot_png for s in steps] == [b"png-0", b"png-1"]
+    # the steps hold the screens before their actions; the result holds the one the second click left
+    assert result.final_observation is not None and "frame 2" in result.final_observation
+    assert result.final_screenshot_png == b"png-2"
+    assert events[-1] is result
+
+
+def test_final_screen_for_done_loop_stop_and_policy_error() -> None:
+    done, _ = _run(_replay(5), ScriptedPolicy(["pyautogui.click(1, 2)", "DONE"]))
+    assert done.status == "done" and done.final_screenshot_png == b"png-1"  # DONE itself changes nothing
+    loop, _ = _run(FakeEnv(static=True), ScriptedPolicy(["pyautogui.click(1, 2)"] * 9), max_steps=9)
+    assert loop.status == "loop" and loop.final_screenshot_png == b"png-0"
+    stop = threading.Event()
+
+    class StopAfterOne:
+        name = "stopper"
+
+        def decide(self, ctx: StepContext) -> Decision:
+            stop.set()
+            return parse_agent_output("REASON: go\nACTION: pyautogui.click(1, 2)")
+
+    stopped, _ = _run(_replay(5), StopAfterOne(), stop=stop)
+    assert stopped.status == "stopped" and stopped.final_screenshot_png == b"png-1"
+
+    class Broken:
+        name = "broken"
+
+        def decide(self, ctx: StepContext) -> Decision:
+            raise RuntimeError("provider down")
+
+    failed, _ = _run(_replay(5), Broken())
+    assert failed.status == "error" and failed.final_screenshot_png == b"png-0"  # nothing was done
+
+
+def test_final_screen_is_read_again_after_a_failed_action_and_before_evaluate() -> None:
+    class FailingReplay(ReplayEnv):
+        evaluated_after: list[int] = []
+
+        def step(self, action: Action) -> Observation:
+            obs = super().step(action)
+            if len(self.actions) == 2:
+                raise ActionError("the click half happened")
+            return obs
+
+        def evaluate(self, task: object) -> float:
+            self.evaluated_after.append(self._i)
+            self._i = 4  # an evaluator may change the desktop: the final screen was read before it
+            return 0.5
+
+    env = FailingReplay([_obs(str(i).encode()) for i in range(5)])
+    result, events = _run(env, ScriptedPolicy(["pyautogui.click(1, 2)"] * 2), max_steps=2, evaluate=True)
+    assert "ActionError" in [e for e in events if isinstance(e, StepEvent)][1].error
+    assert result.final_screenshot_png == b"png-2" and result.score == 0.5  # observe(), not the stale frame
+
+    # a stop that interrupts an action is not delayed by reading the screen again: the final screen is unknown
+    stop = threading.Event()
+
+    class Interrupted(ReplayEnv):
+        observed = 0
+
+        def step(self, action: Action) -> Observation:
+            stop.set()
+            raise ActionError("interrupted by stop")
+
+        def observe(self) -> Observation:
+            self.observed += 1
+            return super().observe()
+
+    env2 = Interrupted([_obs()])
+    stopped, _ = _run(env2, ScriptedPolicy(["pyautogui.click(1, 2)"] * 3), stop=stop)
+    assert stopped.status == "stopped" and stopped.final_observation is None and env2.observed == 0
+
+    # an env that cannot observe without acting: the final screen after a failed action is unknown
+    result2, _ = _run(FakeEnv(fail_on=2), ScriptedPolicy(["pyautogui.click(1, 2)"] * 2), max_steps=2)
+    assert result2.final_observation is None and result2.final_screenshot_png == b""
+
+
+def test_no_final_screen_when_the_env_never_started() -> None:
+    class NoStart(FakeEnv):
+        def reset(self, task: object) -> Observation:
+            raise SandboxError("Xvfb did not start")
+
+    result, _ = _run(NoStart(), ScriptedPolicy(["DONE"]))
+    assert result.status == "error" and result.final_observation is None and result.final_screenshot_png == b""

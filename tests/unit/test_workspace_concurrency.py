@@ -1,5 +1,6 @@
 """Workspace concurrency: one writer at a time (clear error naming the holder), readers in other processes see
-live appends, crash recovery (interrupted trajectories, partial files), migration from the v0 fixture."""
+live appends, crash recovery (interrupted trajectories, partial files), migration from the v0 fixture and from
+schema 1 (trajectories without the final screen)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from studio.errors import WorkspaceLockedError
 from studio.workspace import Example, Review, Step, Trajectory, Workspace
+from studio.workspace.migrate import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_V0 = ROOT / "tests" / "fixtures" / "workspace_v0"
@@ -136,7 +138,8 @@ def test_migrates_v0_fixture(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE_V0, path)
     assert json.loads((path / "workspace.json").read_text())["schema_version"] == 0
     with Workspace.open(path, readonly=True) as r:  # a reader migrates first when no writer holds it
-        assert r.meta["schema_version"] == 1
+        assert r.meta["schema_version"] == SCHEMA_VERSION
+        assert r.get(Trajectory, "traj0").final_observation is None  # never recorded before schema 2
         (ex,) = r.list(Example)
         assert (ex.id, ex.prompt_version, ex.step_indices) == ("ex0", "unknown", [0, 1])
         assert r.get(Trajectory, "traj1").status == "interrupted"  # left running by schema 0
@@ -151,4 +154,34 @@ def test_migrates_v0_fixture(tmp_path: Path) -> None:
         assert ws.example_status("ex0") == "overridden-reject"
         assert ws.search_examples_text("three", k=1)[0][0].id == "ex0"
     meta = json.loads((path / "workspace.json").read_text())
-    assert meta["schema_version"] == 1 and meta["migrations"][0]["from"] == 0
+    assert meta["schema_version"] == SCHEMA_VERSION and meta["migrations"][0]["from"] == 0
+    assert meta["migrations"][0]["to"] == SCHEMA_VERSION
+
+
+def _make_v1_workspace(path: Path) -> None:
+    """A workspace as schema 1 wrote it: trajectories without the final-screen columns."""
+    with Workspace.init(path) as ws:
+        ws.start_trajectory(Trajectory(id="old", instruction="Type hello", app="mousepad"))
+        ws.add_step(Step(trajectory_id="old", index=0, observation_text="1\ttext\t\t", action_code="x"))
+        ws.finish_trajectory("old", status="failed", outcome="max_steps")
+        ws.table("trajectories").drop_columns(["final_observation", "final_screenshot"])
+    meta = json.loads((path / "workspace.json").read_text())
+    meta["schema_version"] = 1
+    (path / "workspace.json").write_text(json.dumps(meta))
+
+
+def test_migrates_v1_trajectories_without_a_final_screen(tmp_path: Path) -> None:
+    path = tmp_path / "v1"
+    _make_v1_workspace(path)
+    with Workspace.open(path, readonly=True) as r:  # migrated by a writer first, then read
+        assert r.meta["schema_version"] == SCHEMA_VERSION
+        old = r.get(Trajectory, "old")
+        assert (old.status, old.n_steps, old.final_observation, old.final_screenshot) == ("failed", 1, None, None)
+    with Workspace.open(path) as ws:  # new rows get the columns; old ones stay None
+        ws.start_trajectory(Trajectory(id="new", instruction="Type bye", app="mousepad"))
+        ws.finish_trajectory("new", status="done", outcome="max_steps", final_observation="after")
+        assert ws.get(Trajectory, "new").final_observation == "after"
+        assert ws.get(Trajectory, "old").final_observation is None
+        assert {t.id for t in ws.list(Trajectory, limit=None)} == {"old", "new"}
+    meta = json.loads((path / "workspace.json").read_text())
+    assert meta["migrations"] == [{"from": 1, "to": SCHEMA_VERSION, "time": meta["migrations"][0]["time"]}]

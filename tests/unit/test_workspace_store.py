@@ -22,6 +22,7 @@ from studio.workspace import (
     Workspace,
 )
 from studio.workspace.blobs import THUMB_WIDTH
+from studio.workspace.migrate import SCHEMA_VERSION
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (320, 200)) -> bytes:
@@ -159,8 +160,28 @@ def test_trajectory_lifecycle_and_steps(ws: Workspace) -> None:
         "gave up",
     )
     assert got.finished is not None
+    assert (got.final_observation, got.final_screenshot) == (None, None)  # not given: unknown, not ""
     with pytest.raises(WorkspaceError, match="no field"):
         ws.update_trajectory(traj.id, colour="red")
+
+
+def test_finish_trajectory_stores_the_screen_after_the_last_action(ws: Workspace) -> None:
+    traj = Trajectory(instruction="x", app="mousepad")
+    ws.start_trajectory(traj)
+    ws.add_step(Step(trajectory_id=traj.id, index=0, observation_text="before"), screenshot=png((1, 0, 0)))
+    table = "id\trole\tname\ttext\n1\tlabel\tit's \"done\" \\ ü 中\t\n"  # quotes, tabs, non-ASCII survive
+    ws.finish_trajectory(traj.id, status="failed", outcome="max_steps", final_observation=table,
+                         final_screenshot=png((0, 0, 9)))
+    got = ws.get(Trajectory, traj.id)
+    assert got.final_observation == table and got.n_steps == 1
+    assert got.final_screenshot and ws.blobs.exists(got.final_screenshot)
+    assert ws.blobs.image(got.final_screenshot).convert("RGB").getpixel((0, 0)) == (0, 0, 9)
+    assert got.final_screenshot != ws.steps_of(traj.id)[0].screenshot
+    other = Trajectory(instruction="y")
+    ws.start_trajectory(other)
+    ws.finish_trajectory(other.id, final_observation="", final_screenshot=b"")  # captured but empty a11y table
+    got = ws.get(Trajectory, other.id)
+    assert (got.final_observation, got.final_screenshot) == ("", None)
 
 
 def test_blob_dedupe_and_thumbnail(ws: Workspace) -> None:
@@ -285,4 +306,4 @@ def test_cli_init_and_info(tmp_path: Path) -> None:
     res = runner.invoke(app, ["info", str(tmp_path / "w"), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert data["schema_version"] == 1 and data["counts"]["steps"] == 0 and data["writer"] is None
+    assert data["schema_version"] == SCHEMA_VERSION and data["counts"]["steps"] == 0 and data["writer"] is None
