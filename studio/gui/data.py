@@ -97,6 +97,7 @@ class StepRow:
     width: int
     height: int
     timings: dict[str, float] = field(default_factory=dict)
+    final: bool = False  # not a step: the screen after the last action (no action of its own)
 
 
 @dataclass

@@ -163,7 +163,11 @@ class WorkspaceData:
         ]
 
     def steps(self, trajectory_id: str) -> list[StepRow]:
-        return [
+        """The trajectory's steps, then (when it was recorded) the screen after the last action."""
+        from studio.errors import WorkspaceError
+        from studio.workspace import Trajectory
+
+        rows = [
             StepRow(
                 s.trajectory_id,
                 s.index,
@@ -179,6 +183,28 @@ class WorkspaceData:
             )
             for s in self.ws.steps_of(trajectory_id)
         ]
+        try:
+            traj = self.ws.get(Trajectory, trajectory_id)
+        except WorkspaceError:
+            return rows
+        if traj.final_screenshot or traj.final_observation is not None:
+            last = rows[-1] if rows else None
+            rows.append(
+                StepRow(
+                    trajectory_id,
+                    last.index + 1 if last else 0,
+                    "",
+                    "",
+                    [],
+                    "",
+                    traj.final_observation or "",
+                    traj.final_screenshot or "",
+                    last.width if last else 0,
+                    last.height if last else 0,
+                    final=True,
+                )
+            )
+        return rows
 
     def screenshot(self, ref: str) -> bytes:
         return self.ws.screenshot(ref)
@@ -375,7 +401,13 @@ def event_recorder(workspace: Path) -> tuple[Callable[[Any], None], Callable[[],
                 else "done"
             )
             w.finish_trajectory(
-                event.trajectory_id, status=status, outcome=event.status, score=event.score, error=event.error
+                event.trajectory_id,
+                status=status,
+                outcome=event.status,
+                score=event.score,
+                error=event.error,
+                final_observation=event.final_observation,
+                final_screenshot=event.final_screenshot_png or None,
             )
 
     def close() -> None:

@@ -97,7 +97,7 @@ class RetrievalView(BaseView):
         self._steps = steps
         self.step_box.clear()
         for s in steps:
-            self.step_box.addItem(f"step {s.index}", s.index)
+            self.step_box.addItem("final screen" if s.final else f"step {s.index}", s.index)
 
     def _use_step(self) -> None:
         i = self.step_box.currentIndex()

@@ -139,6 +139,9 @@ class TrajectoryPanel(QWidget):
         self.steps = steps
         labels = []
         for s in steps:
+            if s.final:
+                labels.append("end: final screen")
+                continue
             first = (s.action_code.splitlines() or [""])[0]
             labels.append(f"{s.index}: {first[:22]}" + (" ⚠" if s.error else ""))
         self.filmstrip.set_steps(labels)
@@ -170,14 +173,17 @@ class TrajectoryPanel(QWidget):
         from studio.gui.data import overlay_actions
 
         step = self.steps[row]
-        text = [
-            f"Step {step.index}",
-            "",
-            f"REASON: {step.reason or '–'}",
-            "",
-            "ACTION:",
-            step.action_code or "–",
-        ]
+        if step.final:
+            text = ["The screen after the last action", "", "(where the run ended; no action of its own)"]
+        else:
+            text = [
+                f"Step {step.index}",
+                "",
+                f"REASON: {step.reason or '–'}",
+                "",
+                "ACTION:",
+                step.action_code or "–",
+            ]
         if step.error:
             text += ["", f"ERROR: {step.error}"]
         self.reason.setPlainText("\n".join(text))

@@ -146,6 +146,8 @@ def build_workspace(path: Any) -> dict[str, Any]:
                 status="done",
                 outcome="done" if t == 0 else "max_steps",
                 score=1.0 if t == 0 else 0.0,
+                final_observation=table if t == 1 else None,  # run 1 recorded the screen after its last action
+                final_screenshot=png_bytes(color=(250, 250, 250)) if t == 1 else None,
             )
             trajs.append(traj.id)
         examples = [

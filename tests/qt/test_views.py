@@ -64,6 +64,20 @@ def test_trajectories_filmstrip_screenshot_a11y(qtbot: Any, window: Any) -> None
     assert view.table.currentIndex().row() == 1
 
 
+def test_trajectory_shows_the_screen_after_its_last_action(qtbot: Any, window: Any, fixture_workspace: Any) -> None:
+    _path, ids = fixture_workspace
+    view = window.show_view("trajectories")
+    qtbot.waitUntil(lambda: view.model.loaded == 2, timeout=10000)
+    view.table.selectRow(next(r for r in range(2) if view.model.row(r).id == ids["trajectories"][1]))
+    panel = view.panel
+    qtbot.waitUntil(lambda: panel.filmstrip.count() == 5, timeout=10000)  # 4 steps + the final screen
+    assert panel.filmstrip.item(4).text() == "end: final screen"
+    panel.filmstrip.setCurrentRow(4)
+    qtbot.waitUntil(lambda: "screen after the last action" in panel.reason.toPlainText(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel.screen.image.isNull(), timeout=10000)
+    assert panel.a11y.rowCount() == 1 and panel.screen.actions == []
+
+
 def test_examples_filters_verdicts_and_span(qtbot: Any, window: Any) -> None:
     view = window.show_view("examples")
     qtbot.waitUntil(lambda: view.model.loaded == 4, timeout=10000)
