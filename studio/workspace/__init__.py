@@ -29,6 +29,15 @@ LedgerEntry)::
     ws.add_ledger_records(dicts); ws.append(LedgerRecord)   # also a studio.llm.ledger.LedgerSink
     ws.optimize(); ws.info(); ws.close()        # or `with Workspace.open(p) as ws:`
 
+Derived tables (computed from the records by other parts of the studio, e.g. the retrieval index; written by
+the writer only, under its lock; a read-only handle gets ``WorkspaceError``)::
+
+    ws.has_table(name); ws.table(name)          # reading: the LanceDB table
+    ws.check_writable()                         # fail early on a read-only or closed handle
+    ws.create_derived_table(name, schema, data=None, replace=False)   # replace=True: a rebuild in one commit
+    ws.add_rows(name, rows); ws.delete_rows(name, where); ws.update_rows(name, where, values)
+    ws.ensure_index(name, column, "fts" | "btree" | "vector"); ws.optimize_table(name)
+
 Durability: every ``add`` is one LanceDB commit; ``add_step`` stores the screenshot first, then the step row,
 so a SIGKILL loses at most the step in flight. The next writer marks trajectories still ``running`` as
 ``interrupted`` and, if the last writer did not close cleanly, deletes partial files (``db/*/data/.tmp*``,

@@ -130,11 +130,16 @@ def ensure_vector_index(table: Any, rows: int) -> None:
     """Build the IVF_HNSW_SQ index once the table is large enough (``optimize`` keeps it up to date)."""
     if rows < VECTOR_INDEX_MIN_ROWS or any("vector" in ix.columns for ix in table.list_indices()):
         return
+    create_vector_index(table, rows)
+
+
+def create_vector_index(table: Any, rows: int, column: str = "vector") -> None:
+    """An IVF_HNSW_SQ index (cosine) on ``column``: one partition per :data:`ROWS_PER_PARTITION` rows."""
     from lancedb.index import HnswSq
 
     parts = max(1, min(64, rows // ROWS_PER_PARTITION))
     config = HnswSq(distance_type="cosine", num_partitions=parts, ef_construction=EF_CONSTRUCTION)
-    table.create_index("vector", config=config)
+    table.create_index(column, config=config)
 
 
 def _vector_hits(ws: Workspace, vector: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:

@@ -97,6 +97,15 @@ def where_eq(**eq: Any) -> str | None:
     return " AND ".join(parts) or None
 
 
+def _as_arrow(data: Any, schema: Any) -> Any:
+    """``data`` (a pyarrow Table or a list of dicts) as a pyarrow Table in ``schema``."""
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        return data if data.schema.equals(schema) else data.select(schema.names).cast(schema)
+    return pa.Table.from_pylist(list(data), schema=schema)
+
+
 def _and(*filters: str | None) -> str | None:
     parts = [f"({f})" for f in filters if f]
     return " AND ".join(parts) or None
@@ -276,11 +285,121 @@ class Workspace:
                     raise WorkspaceError(f"table {name!r} does not exist in {self.path}") from exc
             return self._tables[name]
 
-    def _check_writable(self) -> None:
+    def has_table(self, name: str) -> bool:
+        """Whether the table ``name`` exists (a workspace table or a derived one)."""
+        with self._mutex:
+            if name in self._tables:
+                return True
+        return name in self._table_names()
+
+    def check_writable(self) -> None:
+        """Raise ``WorkspaceError`` unless this handle may write (not read-only, not closed).
+
+        Call it before expensive work whose result will be written, so a read-only handle fails early.
+        """
         if self.readonly:
             raise WorkspaceError(f"{self.path} is open read-only; open it without readonly=True to write")
         if self.closed:
             raise WorkspaceError(f"{self.path} is closed; open it again to write")
+
+    _check_writable = check_writable  # until the retrieval index moves to the public API
+
+    # ------------------------------------------------------------------------------------------ derived tables
+    #
+    # Tables computed from the workspace's records by other parts of the studio (e.g. the retrieval index).
+    # They live in the same LanceDB database, are written only by the writer, under its lock, and may be
+    # rebuilt at any time; the workspace's own tables (TABLES, example_vectors) cannot be written through here.
+
+    def _check_derived(self, name: str) -> None:
+        self.check_writable()
+        if name in TABLES or name == _search.VECTOR_TABLE:
+            raise WorkspaceError(
+                f"table {name!r} is one of the workspace's own tables; write it with the typed methods "
+                "(add, add_examples, set_example_vectors, ...), not the derived-table API"
+            )
+
+    def create_derived_table(self, name: str, schema: Any, *, data: Any = None, replace: bool = False) -> Any:
+        """Create the derived table ``name`` with a pyarrow ``schema``; returns the LanceDB table.
+
+        Args:
+            name: Table name; not one of the workspace's own tables.
+            schema: ``pyarrow.Schema`` of the table.
+            data: Optional rows (``pyarrow.Table`` or a list of dicts) written in the same commit as the table.
+            replace: Replace an existing table of that name in one commit (a rebuild: readers see the old rows
+                or the new ones, never an empty table when ``data`` is given). Its indexes are dropped.
+
+        Raises:
+            WorkspaceError: read-only or closed handle, a workspace table's name, or the table exists and
+                ``replace`` is False.
+        """
+        self._check_derived(name)
+        rows = None if data is None else _as_arrow(data, schema)
+        with self._mutex:
+            exists = self.has_table(name)
+            if exists and not replace:
+                raise WorkspaceError(f"table {name!r} already exists in {self.path}; pass replace=True to rebuild it")
+            self._tables[name] = self._db.create_table(
+                name, data=rows, schema=schema, mode="overwrite" if exists else "create"
+            )
+            self._note_write(name)
+            return self._tables[name]
+
+    def add_rows(self, name: str, data: Any) -> int:
+        """Append rows (``pyarrow.Table`` or list of dicts, in the table's schema) to a derived table in one commit.
+
+        Returns the number of rows added. Raises ``WorkspaceError`` like :meth:`create_derived_table`.
+        """
+        self._check_derived(name)
+        with self._mutex:
+            table = self.table(name)
+            rows = _as_arrow(data, table.schema)
+            if rows.num_rows:
+                table.add(rows)
+                self._note_write(name)
+            return int(rows.num_rows)
+
+    def delete_rows(self, name: str, where: str) -> None:
+        """Delete the rows of a derived table matching the SQL filter ``where`` (see :func:`where_eq`)."""
+        self._check_derived(name)
+        with self._mutex:
+            self.table(name).delete(where)
+            self._note_write(name)
+
+    def update_rows(self, name: str, where: str, values: dict[str, Any]) -> None:
+        """Set ``values`` (column -> literal value) on the rows of a derived table matching ``where``."""
+        self._check_derived(name)
+        with self._mutex:
+            self.table(name).update(where=where, values=values)
+            self._note_write(name)
+
+    def ensure_index(self, name: str, column: str, kind: str) -> bool:
+        """Build an index on a derived table's column unless one exists; True if it was built now.
+
+        ``kind``: ``"fts"`` (BM25 full text), ``"btree"`` (scalar lookups) or ``"vector"`` (IVF_HNSW_SQ with
+        cosine distance and the workspace's build settings; query it with ``studio.workspace.search.HNSW_EF``
+        and ``NPROBES``). New rows reach an index at the next :meth:`optimize_table`.
+        """
+        if kind not in ("fts", "btree", "vector"):
+            raise WorkspaceError(f"unknown index kind {kind!r}; use 'fts', 'btree' or 'vector'")
+        self._check_derived(name)
+        with self._mutex:
+            table = self.table(name)
+            if any(column in ix.columns for ix in table.list_indices()):
+                return False
+            if kind == "fts":
+                _search.create_fts(table, column)
+            elif kind == "btree":
+                from lancedb.index import BTree
+
+                table.create_index(column, config=BTree())
+            else:
+                _search.create_vector_index(table, table.count_rows(), column)
+            return True
+
+    def optimize_table(self, name: str) -> None:
+        """Compact one derived table and bring its indexes up to date (:meth:`optimize` does every table)."""
+        self._check_derived(name)
+        self._optimize_table(name)
 
     # ------------------------------------------------------------------------------------------ recovery
 
@@ -314,7 +433,7 @@ class Workspace:
 
     def add(self, records: Record | Sequence[Record]) -> list[str]:
         """Append records of one type in one write (one LanceDB commit); returns their ids."""
-        self._check_writable()
+        self.check_writable()
         items = [records] if isinstance(records, Record) else list(records)
         if not items:
             return []
@@ -400,7 +519,7 @@ class Workspace:
 
     def update_trajectory(self, trajectory_id: str, **values: Any) -> None:
         """Change fields of a trajectory (e.g. ``status="done", outcome="done", score=1.0``)."""
-        self._check_writable()
+        self.check_writable()
         allowed = set(Trajectory.model_fields) - {"id"}
         unknown = set(values) - allowed
         if unknown:
@@ -449,7 +568,7 @@ class Workspace:
 
     def put_screenshot(self, image: Any) -> str:
         """Store a screenshot (PNG bytes or PIL image) in ``blobs/``; returns its content hash."""
-        self._check_writable()
+        self.check_writable()
         return self.blobs.put(image)
 
     def add_step(self, step: Step, screenshot: Any = None) -> Step:
@@ -572,7 +691,7 @@ class Workspace:
         Raises:
             EmbeddingMismatchError: the workspace already holds vectors of another embedder or dimension.
         """
-        self._check_writable()
+        self.check_writable()
         with self._mutex:
             _search.add_vectors(self, example_ids, vectors, embedder)
             self._note_write(_search.VECTOR_TABLE)
@@ -608,7 +727,7 @@ class Workspace:
         Run at the end of a stage; ``close()`` runs it after a session with writes. Old versions younger than
         ``cleanup_older_than`` stay so a concurrent reader's running query is not cut off.
         """
-        self._check_writable()
+        self.check_writable()
         for name in self._table_names():
             self._optimize_table(name, cleanup_older_than)
 

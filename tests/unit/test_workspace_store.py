@@ -307,3 +307,64 @@ def test_cli_init_and_info(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["schema_version"] == SCHEMA_VERSION and data["counts"]["steps"] == 0 and data["writer"] is None
+
+
+def test_derived_tables_public_api(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    schema = pa.schema([pa.field("key", pa.string()), pa.field("text", pa.string()), pa.field("n", pa.int64())])
+    with Workspace.init(tmp_path / "ws") as ws:
+        assert not ws.has_table("derived") and ws.has_table("examples")
+        table = ws.create_derived_table("derived", schema, data=[{"key": "a", "text": "open the file menu", "n": 1}])
+        assert ws.has_table("derived") and table.count_rows() == 1
+        with pytest.raises(WorkspaceError, match="already exists"):
+            ws.create_derived_table("derived", schema)
+        rows = pa.Table.from_pylist(
+            [{"key": "b", "text": "save as dialog", "n": 2}, {"key": "c", "text": "print preview", "n": 3}],
+            schema=schema,
+        )
+        assert ws.add_rows("derived", rows) == 2
+        assert ws.add_rows("derived", []) == 0
+        ws.update_rows("derived", "key = 'b'", {"n": 20})
+        ws.delete_rows("derived", "key = 'c'")
+        got = {r["key"]: r["n"] for r in ws.table("derived").to_arrow().to_pylist()}
+        assert got == {"a": 1, "b": 20}
+        assert ws.ensure_index("derived", "text", "fts") is True
+        assert ws.ensure_index("derived", "text", "fts") is False  # idempotent
+        assert ws.ensure_index("derived", "key", "btree") is True
+        with pytest.raises(WorkspaceError, match="unknown index kind"):
+            ws.ensure_index("derived", "key", "hash")
+        ws.optimize_table("derived")
+        hits = ws.table("derived").search("dialog", query_type="fts", fts_columns="text").limit(5).to_list()
+        assert [h["key"] for h in hits] == ["b"]
+        # a rebuild replaces the rows (and the schema) in one commit; the handle from ws.table follows it
+        wider = schema.append(pa.field("extra", pa.float64()))
+        ws.create_derived_table("derived", wider, data=[{"key": "z", "text": "x", "n": 0, "extra": 1.5}], replace=True)
+        assert ws.table("derived").to_arrow().to_pylist() == [{"key": "z", "text": "x", "n": 0, "extra": 1.5}]
+        # the workspace's own tables are not written through this API
+        for name in ("examples", "example_vectors"):
+            with pytest.raises(WorkspaceError, match="workspace's own tables"):
+                ws.add_rows(name, [])
+        with pytest.raises(WorkspaceError, match="workspace's own tables"):
+            ws.create_derived_table("steps", schema, replace=True)
+    with Workspace.open(tmp_path / "ws", readonly=True) as ro:
+        assert ro.has_table("derived") and ro.table("derived").count_rows() == 1
+        with pytest.raises(WorkspaceError, match="read-only"):
+            ro.check_writable()
+        refused = [
+            lambda: ro.create_derived_table("other", schema),
+            lambda: ro.create_derived_table("derived", schema, replace=True),
+            lambda: ro.add_rows("derived", [{"key": "q", "text": "", "n": 0}]),
+            lambda: ro.update_rows("derived", "key = 'z'", {"n": 5}),
+            lambda: ro.delete_rows("derived", "key = 'z'"),
+            lambda: ro.ensure_index("derived", "n", "btree"),
+            lambda: ro.optimize_table("derived"),
+        ]
+        for call in refused:
+            with pytest.raises(WorkspaceError, match="read-only"):
+                call()
+        assert not ro.has_table("other") and ro.table("derived").count_rows() == 1
+    ws2 = Workspace.open(tmp_path / "ws")
+    ws2.close()
+    with pytest.raises(WorkspaceError, match="closed"):
+        ws2.add_rows("derived", [])
