@@ -13,6 +13,11 @@ tight budget). :func:`pack_examples` formats the hits (instruction + the span's 
 exceeds its budget; tokens are estimated as ``ceil(len(text) / 4)`` (:func:`estimate_tokens`), a documented
 over-estimate for English and a11y text with common BPE tokenizers.
 
+A step makes two LanceDB queries, both on the index table (:mod:`studio.pipeline.retrieval_index`), whose rows
+carry what the prompt needs (instruction, steps) and the vectors: BM25 over ``obs_text`` and a vector search.
+An index of the old layout (no vectors) is searched the old way until a writer rebuilds it: the vector search
+runs on the workspace's ``example_vectors`` and the hits are looked up by id (a third query).
+
 Python API::
 
     from studio.pipeline.retrieval import Retriever, search, build_index, rag_agent
@@ -38,11 +43,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.errors import PipelineError, WorkspaceError, WorkspaceLockedError
 from studio.pipeline.retrieval_index import (
+    HIT_COLUMNS,
+    INDEX_TABLE,
     VECTOR_TABLE,
     IndexedExample,
     build_index,
     check_embedder,
     fts_query,
+    has_vectors,
     index_table,
     lookup,
     require_index,
@@ -235,6 +243,21 @@ def _add_usage(total: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
     return total
 
 
+def _nearest(table: Any, vec: Any, columns: list[str], limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` rows of ``table`` nearest to ``vec`` by cosine (with the workspace's HNSW settings)."""
+    from studio.workspace import search as wsearch
+
+    return (  # type: ignore[no-any-return]
+        table.search(vec, vector_column_name="vector")
+        .distance_type("cosine")
+        .ef(wsearch.HNSW_EF)
+        .nprobes(wsearch.NPROBES)
+        .select(columns)
+        .limit(limit)
+        .to_list()
+    )
+
+
 def _interleave(a: list[Hit], b: list[Hit]) -> list[Hit]:
     out: list[Hit] = []
     for i in range(max(len(a), len(b))):
@@ -279,6 +302,8 @@ class Retriever:
         self._vec_cache: OrderedDict[str, Any] = OrderedDict()
         self._ex_cache: OrderedDict[str, IndexedExample] = OrderedDict()
         self._checked = False
+        self._found = False
+        self._has_vectors = False
         self.last: Retrieval | None = None
 
     @classmethod
@@ -314,14 +339,25 @@ class Retriever:
         query = fts_query(observation_text, self.max_query_terms)
         return self._fts(query, k, "observation"), query
 
+    def _index(self) -> Any | None:
+        """The index table; once it exists a step no longer lists the workspace's tables."""
+        if not self._found:
+            if not self.ws.has_table(INDEX_TABLE):
+                return None
+            self._found = True
+        table = self.ws.table(INDEX_TABLE)  # not kept here: a rebuild on this handle replaces the table object
+        if not self._has_vectors:
+            # An index of the old layout (no vectors) until a writer rebuilds it (readers follow its commits).
+            self._has_vectors = has_vectors(table)
+        return table
+
     def _fts(self, query: str, k: int, source: str) -> list[Hit]:
-        table = index_table(self.ws)
+        table = self._index()
         if table is None or k <= 0 or not query.strip():
             return []
         rows = (
             table.search(query, query_type="fts", fts_columns="obs_text")
-            .select(["example_id", "instruction", "kind", "app", "trajectory_id", "start", "end", "status",
-                     "steps_json", "obs_text", "_score"])
+            .select([*HIT_COLUMNS, "obs_text", "_score"])
             .limit(k)
             .to_list()
         )
@@ -353,28 +389,25 @@ class Retriever:
 
     def dense_hits(self, text: str, k: int, exclude: Sequence[str] = (), source: str = "model") -> list[Hit]:
         """Nearest examples to ``text`` by cosine similarity, skipping ids in ``exclude``."""
-        if k <= 0 or not text.strip() or VECTOR_TABLE not in self.ws._table_names():
+        if k <= 0 or not text.strip():
             return []
-        if index_table(self.ws) is None:
+        table = self._index()
+        if table is None:
             return []
-        from studio.workspace import search as wsearch
-
         vec = self.embed_query(text)
         skip = set(exclude)
-        # Vectors may exist for examples the index leaves out (not accepted): ask for a margin.
-        limit = k + len(skip) + max(10, 2 * k)
-        rows = (
-            self.ws.table(VECTOR_TABLE)
-            .search(vec, vector_column_name="vector")
-            .distance_type("cosine")
-            .ef(wsearch.HNSW_EF)
-            .nprobes(wsearch.NPROBES)
-            .select(["id", "_distance"])
-            .limit(limit)
-            .to_list()
-        )
-        ranked = [(r["id"], float(r["_distance"])) for r in rows if r["id"] not in skip]
-        found = self._examples([i for i, _ in ranked[: k + len(skip) + 5]])
+        if self._has_vectors:  # one query: the index rows carry their vectors
+            rows = _nearest(table, vec, [*HIT_COLUMNS, "_distance"], k + len(skip))
+            ranked = [(r["example_id"], float(r["_distance"])) for r in rows if r["example_id"] not in skip]
+            found = {r["example_id"]: IndexedExample.from_row(r) for r in rows}
+        else:  # the old layout: the workspace's vectors, then the examples by id
+            if not self.ws.has_table(VECTOR_TABLE):
+                return []
+            # Vectors may exist for examples the index leaves out (not accepted): ask for a margin.
+            limit = k + len(skip) + max(10, 2 * k)
+            rows = _nearest(self.ws.table(VECTOR_TABLE), vec, ["id", "_distance"], limit)
+            ranked = [(r["id"], float(r["_distance"])) for r in rows if r["id"] not in skip]
+            found = self._examples([i for i, _ in ranked[: k + len(skip) + 5]])
         qwords = set(tokens(text))
         hits: list[Hit] = []
         for eid, dist in ranked:

@@ -6,14 +6,23 @@ indexed example:
 * ``obs_text``: the salient tokens (element names, texts and roles) of the a11y observations of the example's
   span, deduplicated and capped (:data:`MAX_OBS_TERMS`) -- the full-text (BM25) column, FTS-indexed;
 * ``steps_json``: the span's ``[reason, action_code]`` pairs, so packing a prompt needs no step lookups;
-* instruction (the latest *edit* review wins), kind, app, trajectory id, span and committee status.
+* instruction (the latest *edit* review wins), kind, app, trajectory id, span and committee status;
+* ``vector``: the example's embedding, a copy of its row in the workspace's ``example_vectors`` table
+  (``Workspace.set_example_vectors``: one embedding per example of :func:`dense_text`, instruction + a short
+  trajectory summary), with an IVF_HNSW_SQ index above :data:`VECTOR_INDEX_MIN_ROWS` rows.
 
-The dense side uses the workspace's own ``example_vectors`` table (``Workspace.set_example_vectors``): one
-embedding per example of :func:`dense_text` (instruction + a short trajectory summary). The embedder's name
-and dimension are recorded in ``workspace.json``; a different embedder raises ``EmbeddingMismatchError``.
+Both searches of a step therefore answer from this one table with everything the prompt needs: a BM25 query and
+a vector query, no lookup by id. The embedder's name and dimension are recorded in ``workspace.json``; a
+different embedder raises ``EmbeddingMismatchError``.
+
+The table is written through the workspace's derived-table API (``Workspace.create_derived_table``,
+``add_rows``, ...), so a read-only workspace refuses it with ``WorkspaceError``.
 
 :func:`build_index` is idempotent: examples already in the table are kept, examples that already have a vector
-are not embedded again, rows whose example is no longer wanted (e.g. rejected since) are removed.
+are not embedded again, rows whose example is no longer wanted (e.g. rejected since) are removed. An index
+written by an older studio (no ``vector`` column, :func:`has_vectors` is False) is rebuilt in one commit by the
+next :func:`build_index`, reusing its rows and the stored vectors (nothing is embedded again); until then
+readers search it the old way (vectors from ``example_vectors``, then a lookup of the examples by id).
 """
 
 from __future__ import annotations
@@ -41,18 +50,19 @@ ACCEPTED = ("accepted", "overridden-accept")
 MAX_OBS_TERMS = 200
 #: Characters of trajectory summary appended to the instruction for the dense embedding.
 MAX_SUMMARY_CHARS = 300
-#: Build a BTREE index on ``example_id`` above this many rows (dense hits are joined by id).
+#: Build a BTREE index on ``example_id`` above this many rows (updates and the old layout's lookups by id).
 SCALAR_INDEX_MIN_ROWS = 10_000
-#: Build the vector index (IVF_HNSW_SQ) on ``example_vectors`` above this many rows (the workspace's own
-#: threshold is 50k; retrieval runs every step, so it pays earlier).
+#: Build the vector index (IVF_HNSW_SQ) on the index's ``vector`` column above this many rows (the workspace's
+#: own threshold for ``example_vectors`` is 50k; retrieval runs every step, so it pays earlier).
 VECTOR_INDEX_MIN_ROWS = 5_000
+#: Columns a dense hit needs (everything but the observation tokens and the vector).
+HIT_COLUMNS = ("example_id", "instruction", "kind", "app", "trajectory_id", "start", "end", "status", "steps_json")
 _CHUNK = 500
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 #: Words too common in a11y tables or English to say anything about a screen.
 STOP_WORDS = frozenset(
-    "a an and are as at be by for from in is it of on or the to with "
-    "filler panel frame unknown".split()
+    "a an and are as at be by for from in is it of on or the to with filler panel frame unknown".split()
 )
 
 
@@ -103,24 +113,26 @@ class IndexedExample:
         }
 
 
-def index_schema() -> Any:
+def index_schema(dim: int | None = None) -> Any:
+    """The index table's schema; with ``dim`` also the ``vector`` column (``dim=None``: the old layout)."""
     import pyarrow as pa
 
-    return pa.schema(
-        [
-            pa.field("example_id", pa.string()),
-            pa.field("instruction", pa.string()),
-            pa.field("kind", pa.string()),
-            pa.field("app", pa.string()),
-            pa.field("trajectory_id", pa.string()),
-            pa.field("start", pa.int64()),
-            pa.field("end", pa.int64()),
-            pa.field("status", pa.string()),
-            pa.field("steps_json", pa.string()),
-            pa.field("obs_text", pa.string()),
-            pa.field("indexed", pa.float64()),
-        ]
-    )
+    fields = [
+        pa.field("example_id", pa.string()),
+        pa.field("instruction", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("app", pa.string()),
+        pa.field("trajectory_id", pa.string()),
+        pa.field("start", pa.int64()),
+        pa.field("end", pa.int64()),
+        pa.field("status", pa.string()),
+        pa.field("steps_json", pa.string()),
+        pa.field("obs_text", pa.string()),
+        pa.field("indexed", pa.float64()),
+    ]
+    if dim is not None:
+        fields.append(pa.field("vector", pa.list_(pa.float32(), dim)))
+    return pa.schema(fields)
 
 
 # ------------------------------------------------------------------------------------------- tokens
@@ -178,16 +190,14 @@ def dense_text(instruction: str, steps: Sequence[tuple[str, str]]) -> str:
 # ------------------------------------------------------------------------------------------- table
 
 
-def index_table(ws: Workspace, *, create: bool = False) -> Any | None:
-    """The index table, or None if it was never built (``create=True`` creates it on a writer)."""
-    if INDEX_TABLE in ws._table_names():
-        return ws.table(INDEX_TABLE)
-    if not create:
-        return None
-    ws._check_writable()
-    with ws._mutex:
-        ws._db.create_table(INDEX_TABLE, schema=index_schema())
-    return ws.table(INDEX_TABLE)
+def index_table(ws: Workspace) -> Any | None:
+    """The index table, or None if it was never built."""
+    return ws.table(INDEX_TABLE) if ws.has_table(INDEX_TABLE) else None
+
+
+def has_vectors(table: Any) -> bool:
+    """Whether an index table holds the vectors (False: written by an older studio, searched the old way)."""
+    return "vector" in table.schema.names
 
 
 def _column(table: Any, name: str) -> list[Any]:
@@ -205,10 +215,11 @@ def _in(col: str, values: Iterable[str]) -> str:
     return f"`{col}` IN ({', '.join(_q(v) for v in values)})"
 
 
-def lookup(
-    ws: Workspace, ids: Sequence[str], columns: Sequence[str] | None = None
-) -> dict[str, IndexedExample]:
-    """Indexed examples by id (ids not in the index are missing from the result)."""
+def lookup(ws: Workspace, ids: Sequence[str], columns: Sequence[str] | None = None) -> dict[str, IndexedExample]:
+    """Indexed examples by id (ids not in the index are missing from the result).
+
+    Retrieval needs it only for an index of the old layout (see :func:`has_vectors`).
+    """
     table = index_table(ws)
     if table is None or not ids:
         return {}
@@ -288,6 +299,8 @@ def check_embedder(ws: Workspace, embedder: Embedder) -> None:
 def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True) -> IndexReport:
     """Bring the retrieval index up to date with the workspace (idempotent; embeds only new examples).
 
+    An index of the old layout (no vectors) is rebuilt in one commit, reusing its rows and stored vectors.
+
     Args:
         ws: A workspace open for writing.
         embedder: The workspace's embedder (``make_embedder(cfg.roles.embedder)``).
@@ -298,19 +311,29 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
         WorkspaceError: the workspace is read-only.
     """
     t0 = time.perf_counter()
-    ws._check_writable()
+    ws.check_writable()
     check_embedder(ws, embedder)
     report = IndexReport(embedder=embedder.name)
     examples, statuses = _wanted_examples(ws, accepted_only)
     report.wanted = len(examples)
-    table = index_table(ws, create=True)
-    assert table is not None
-    have = dict(zip(_column(table, "example_id"), _column(table, "status"), strict=True))
     wanted_ids = {e.id for e in examples}
-    stale = [i for i in have if i not in wanted_ids]
-    with ws._mutex:
+    table = index_table(ws)
+    rebuild = table is None or not has_vectors(table)
+    kept: list[IndexedExample] = []  # rows of an old-layout index carried over into the rebuilt table
+    have: dict[str, str] = {}
+    if table is not None and rebuild:
+        old_rows = table.search().limit(max(1, table.count_rows())).to_list()
+        kept = [IndexedExample.from_row(r) for r in old_rows if r["example_id"] in wanted_ids]
+        for ex in kept:
+            ex.status = statuses.get(ex.id, "pending")
+        have = {ex.id: ex.status for ex in kept}
+        report.removed = len(old_rows) - len(kept)
+        log.info("%s: rebuilding the retrieval index with vectors (%d rows kept)", ws.path, len(kept))
+    elif table is not None:
+        have = dict(zip(_column(table, "example_id"), _column(table, "status"), strict=True))
+        stale = [i for i in have if i not in wanted_ids]
         for start in range(0, len(stale), _CHUNK):
-            table.delete(_in("example_id", stale[start : start + _CHUNK]))
+            ws.delete_rows(INDEX_TABLE, _in("example_id", stale[start : start + _CHUNK]))
         report.removed = len(stale)
         changed: dict[str, list[str]] = {}
         for i, old in have.items():
@@ -318,7 +341,7 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
             if i in wanted_ids and old != new:
                 changed.setdefault(new, []).append(i)
         for new, ids in changed.items():
-            table.update(where=_in("example_id", ids), values={"status": new})
+            ws.update_rows(INDEX_TABLE, _in("example_id", ids), {"status": new})
             report.updated += len(ids)
     new_examples = [e for e in examples if e.id not in have]
     edits = _edited_instructions(ws)
@@ -343,63 +366,87 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
                 obs_text=" ".join(list(dict.fromkeys(obs))[:MAX_OBS_TERMS]),
             )
         )
-    has_vectors = VECTOR_TABLE in ws._table_names()
-    vector_ids = set(_column(ws.table(VECTOR_TABLE), "id")) if has_vectors else set()
-    to_embed = [r for r in rows if r.id not in vector_ids]
+    report.added = len(rows)
+    rows = kept + rows
+    vectors = _stored_vectors(ws, [r.id for r in rows])
+    to_embed = [r for r in rows if r.id not in vectors]
     batch = max(1, getattr(embedder, "batch_size", 256) * 8)
     for start in range(0, len(to_embed), batch):
         chunk = to_embed[start : start + batch]
         vecs = embedder.embed([dense_text(r.instruction, r.steps) for r in chunk])
         ws.set_example_vectors([r.id for r in chunk], vecs, embedder.name)
+        vectors.update(zip([r.id for r in chunk], vecs, strict=True))
         report.embedded += len(chunk)
-    if rows:
-        import pyarrow as pa
-
-        with ws._mutex:
-            for start in range(0, len(rows), 20_000):
-                data = pa.Table.from_pylist(
-                    [r.to_row() for r in rows[start : start + 20_000]], schema=index_schema()
-                )
-                table.add(data)
-        report.added = len(rows)
-    if rows or stale or report.updated:
-        _refresh_indexes(ws, table)
+    known = ws.meta.get("embedder") or {}
+    schema = index_schema(int(known.get("dim") or embedder.dim))  # the stored dim: no probe of a remote model
+    if rebuild:
+        ws.create_derived_table(INDEX_TABLE, schema, data=_arrow_rows(rows, vectors, schema), replace=True)
+    else:
+        for start in range(0, len(rows), 20_000):
+            ws.add_rows(INDEX_TABLE, _arrow_rows(rows[start : start + 20_000], vectors, schema))
+    if rebuild or rows or report.removed or report.updated:
+        _refresh_indexes(ws)
+    table = index_table(ws)
+    assert table is not None
     report.total = table.count_rows()
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _refresh_indexes(ws: Workspace, table: Any) -> None:
-    """FTS on ``obs_text`` (created once, then updated by optimize), BTREE on ``example_id`` when large."""
-    from studio.workspace.search import create_fts
+def _stored_vectors(ws: Workspace, ids: Sequence[str]) -> dict[str, Any]:
+    """The workspace's stored embeddings (``example_vectors``) of the examples ``ids`` that have one."""
+    import numpy as np
 
-    with ws._mutex:
-        have = {c for ix in table.list_indices() for c in ix.columns}
-        if "obs_text" not in have:
-            create_fts(table, "obs_text")
-        rows = table.count_rows()
-        if rows >= SCALAR_INDEX_MIN_ROWS and "example_id" not in have:
-            table.create_scalar_index("example_id")
-        table.optimize()
-        if VECTOR_TABLE in ws._table_names():
-            vt = ws.table(VECTOR_TABLE)
-            n = vt.count_rows()
-            if any("vector" in ix.columns for ix in vt.list_indices()):
-                vt.optimize()  # brings new vectors into the index
-            elif n >= VECTOR_INDEX_MIN_ROWS:
-                # The index the workspace builds at 50k rows, built earlier: exact search over 10k x 384
-                # took ~20 ms per query on loaded cores, the index ~9 ms.
-                from lancedb.index import HnswSq
+    if not ids or not ws.has_table(VECTOR_TABLE):
+        return {}
+    vt = ws.table(VECTOR_TABLE)
+    n = vt.count_rows()
+    if not n:
+        return {}
+    wanted = set(ids)
+    if len(wanted) > 2 * _CHUNK:  # many: one scan of two columns beats many IN queries
+        parts = [vt.search().select(["id", "vector"]).limit(n).to_arrow()]
+    else:
+        chunks = sorted(wanted)
+        parts = [
+            vt.search().where(_in("id", chunks[i : i + _CHUNK])).select(["id", "vector"]).limit(n).to_arrow()
+            for i in range(0, len(chunks), _CHUNK)
+        ]
+    out: dict[str, Any] = {}
+    for part in parts:
+        if not part.num_rows:
+            continue
+        col = part.column("vector").combine_chunks()
+        matrix = np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
+        matrix = matrix.reshape(part.num_rows, col.type.list_size)
+        for i, eid in enumerate(part.column("id").to_pylist()):
+            if eid in wanted:
+                out[eid] = matrix[i]
+    return out
 
-                from studio.workspace import search as wsearch
 
-                parts = max(1, min(64, n // wsearch.ROWS_PER_PARTITION))
-                vt.create_index(
-                    "vector",
-                    config=HnswSq(
-                        distance_type="cosine", num_partitions=parts, ef_construction=wsearch.EF_CONSTRUCTION
-                    ),
-                )
+def _arrow_rows(rows: Sequence[IndexedExample], vectors: dict[str, Any], schema: Any) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    dim = schema.field("vector").type.list_size
+    base = pa.Table.from_pylist([r.to_row() for r in rows], schema=index_schema())
+    matrix = np.asarray([vectors[r.id] for r in rows], dtype=np.float32).reshape(len(rows), dim)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1), type=pa.float32()), dim)
+    return base.append_column(schema.field("vector"), column)
+
+
+def _refresh_indexes(ws: Workspace) -> None:
+    """FTS on ``obs_text``, BTREE on ``example_id`` and the vector index when large; then compact."""
+    ws.ensure_index(INDEX_TABLE, "obs_text", "fts")
+    rows = ws.table(INDEX_TABLE).count_rows()
+    if rows >= SCALAR_INDEX_MIN_ROWS:
+        ws.ensure_index(INDEX_TABLE, "example_id", "btree")
+    if rows >= VECTOR_INDEX_MIN_ROWS:
+        # The index the workspace builds on example_vectors at 50k rows, built earlier: exact search over
+        # 10k x 384 took ~20 ms per query on loaded cores, the index ~9 ms.
+        ws.ensure_index(INDEX_TABLE, "vector", "vector")
+    ws.optimize_table(INDEX_TABLE)
 
 
 def index_size(ws: Workspace) -> int:

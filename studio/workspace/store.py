@@ -302,8 +302,6 @@ class Workspace:
         if self.closed:
             raise WorkspaceError(f"{self.path} is closed; open it again to write")
 
-    _check_writable = check_writable  # until the retrieval index moves to the public API
-
     # ------------------------------------------------------------------------------------------ derived tables
     #
     # Tables computed from the workspace's records by other parts of the studio (e.g. the retrieval index).

@@ -362,3 +362,85 @@ def test_rag_agent_factory_builds_index_and_policy(tmp_path: Path) -> None:
     assert both.mode == "both" and isinstance(both.retriever.query_writer, ModelQueryWriter)
     policy.retriever.ws.close()
     both.retriever.ws.close()
+
+
+def _to_old_layout(ws: Workspace) -> None:
+    """Rewrite the index as a studio before the vector column wrote it (same rows, no vectors)."""
+    from studio.pipeline.retrieval_index import INDEX_TABLE, index_schema
+
+    old = ws.table(INDEX_TABLE).to_arrow().drop_columns(["vector"])
+    ws.create_derived_table(INDEX_TABLE, index_schema(), data=old, replace=True)
+    ws.ensure_index(INDEX_TABLE, "obs_text", "fts")
+
+
+def _results(r: Retriever) -> list[list[tuple[str, str, float]]]:
+    out = []
+    for screen, instr, *_ in PLANTED:
+        hits = r.retrieve(instr, SCREENS[screen]).hits
+        out.append([(h.example.id, h.example.instruction, round(h.score, 4)) for h in hits])
+        assert all(h.example.steps for h in hits)
+    return out
+
+
+def test_index_of_the_old_layout_is_searched_then_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.pipeline import retrieval_index
+
+    path = tmp_path / "ws"
+    emb = LexicalEmbedder()
+    writer = FixedWriter("save the document with a new file name")
+    with Workspace.init(path) as w:
+        exs = populate(w, extra=4)
+        build_index(w, emb)
+        expected = _results(Retriever(w, emb, mode="both", m1=2, m2=3, query_writer=writer))
+        _to_old_layout(w)
+        assert not retrieval_index.has_vectors(w.table(retrieval_index.INDEX_TABLE))
+    # A reader of an old index: the same hits, the dense side through the workspace's vectors + a lookup.
+    lookups: list[int] = []
+    real_lookup = retrieval_index.lookup
+
+    def counting_lookup(*args: Any, **kwargs: Any) -> Any:
+        lookups.append(1)
+        return real_lookup(*args, **kwargs)
+
+    monkeypatch.setattr("studio.pipeline.retrieval.lookup", counting_lookup)
+    ro = Workspace.open(path, readonly=True)
+    old_reader = Retriever(ro, emb, mode="both", m1=2, m2=3, query_writer=writer)
+    assert _results(old_reader) == expected and lookups
+    with pytest.raises(WorkspaceError, match="read-only"):
+        build_index(ro, emb)  # a reader never rewrites the index
+    # The next writer rebuilds it with vectors: nothing embedded again, rejected examples dropped, idempotent.
+    with Workspace.open(path) as w:
+        w.add_review(Review(example_id=exs[-1].id, decision="reject"))
+        rep = build_index(w, emb)
+        assert (rep.embedded, rep.added, rep.removed, rep.total) == (0, 0, 1, len(exs) - 1)
+        assert retrieval_index.has_vectors(w.table(retrieval_index.INDEX_TABLE))
+        again = build_index(w, emb)
+        assert (again.embedded, again.added, again.removed, again.updated) == (0, 0, 0, 0)
+        assert again.total == len(exs) - 1
+        # a retriever made before the rebuild, on the writer's own handle, follows the new table
+        lookups.clear()
+        assert _results(Retriever(w, emb, mode="both", m1=2, m2=3, query_writer=writer))
+        assert not lookups
+    # The reader opened before the rebuild switches to the one-query dense search.
+    lookups.clear()
+    old_reader._ex_cache.clear()
+    after = _results(old_reader)
+    assert old_reader._has_vectors and not lookups
+    assert all(exs[-1].id not in [eid for eid, *_ in hits] for hits in after)
+    ro.close()
+
+
+def test_large_index_gets_vector_and_scalar_indexes(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from studio.pipeline import retrieval_index
+
+    monkeypatch.setattr(retrieval_index, "VECTOR_INDEX_MIN_ROWS", 8)
+    monkeypatch.setattr(retrieval_index, "SCALAR_INDEX_MIN_ROWS", 8)
+    exs = populate(ws, extra=40)
+    emb = LexicalEmbedder()
+    build_index(ws, emb)
+    table = ws.table(retrieval_index.INDEX_TABLE)
+    indexed = {c for ix in table.list_indices() for c in ix.columns}
+    assert {"obs_text", "example_id", "vector"} <= indexed
+    hits = search(ws, "Save the document under a new name", mode="model", k=3, embedder=emb)
+    assert hits[0].example.id == exs[1].id and hits[0].example.steps
+    assert build_index(ws, emb).added == 0
