@@ -37,8 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from envs.action_parser import parse_action_text  # noqa: E402
 from envs.observation import A11yNode, linearize  # noqa: E402
 
-WORDS = ("milk eggs bread report budget notes draft meeting summary plan alpha beta todo list data total "
-         "invoice letter draft agenda recipe journal photos music backup archive config script").split()
+WORDS = (
+    "milk eggs bread report budget notes draft meeting summary plan alpha beta todo list data total "
+    "invoice letter draft agenda recipe journal photos music backup archive config script"
+).split()
 DIGITS = "7 8 9 4 5 6 1 2 3 0".split()
 CALC_OPS = {"+": "Add", "-": "Subtract", "*": "Multiply", "/": "Divide"}
 
@@ -87,14 +89,17 @@ def save_screen(name: str) -> str:
 
 def term_screen(lines: list[str]) -> str:
     text = "\\n".join(lines[-6:] + ["user@sandbox:~$ "])
-    return linearize([A11yNode(0, "frame", "xterm", "", 0, 0, 800, 500),
-                      A11yNode(1, "terminal", "xterm", text, 2, 2, 796, 496)])
+    return linearize(
+        [A11yNode(0, "frame", "xterm", "", 0, 0, 800, 500), A11yNode(1, "terminal", "xterm", text, 2, 2, 796, 496)]
+    )
 
 
 def sheet_screen(cells: dict[str, str], book: str) -> tuple[str, dict[str, tuple[int, int]]]:
-    nodes = [A11yNode(0, "frame", f"{book}.gnumeric : Gnumeric", "", 0, 0, 1280, 800),
-             A11yNode(1, "text", "Name box", "A1", 10, 80, 80, 24),
-             A11yNode(2, "text", "Formula", "", 100, 80, 600, 24)]
+    nodes = [
+        A11yNode(0, "frame", f"{book}.gnumeric : Gnumeric", "", 0, 0, 1280, 800),
+        A11yNode(1, "text", "Name box", "A1", 10, 80, 80, 24),
+        A11yNode(2, "text", "Formula", "", 100, 80, 600, 24),
+    ]
     pos, i = {}, 3
     for r in range(1, 7):
         for c in "ABCDE":
@@ -126,8 +131,9 @@ def calc_task(rng: random.Random) -> tuple[str, list[Step]]:
 def editor_task(rng: random.Random) -> tuple[str, list[Step]]:
     words = " ".join(rng.sample(WORDS, rng.randint(1, 3)))
     fname = f"{rng.choice(WORDS)}.txt"
-    instr = rng.choice([f"Write '{words}' in a new document and save it as {fname}",
-                        f"Save a note saying {words} to {fname}"])
+    instr = rng.choice(
+        [f"Write '{words}' in a new document and save it as {fname}", f"Save a note saying {words} to {fname}"]
+    )
     return instr, [
         (editor_screen("", "Untitled 1"), "type the text", f"pyautogui.typewrite('{words}')"),
         (editor_screen(words, "*Untitled 1"), "open the save dialog", "pyautogui.hotkey('ctrl', 's')"),
@@ -138,12 +144,14 @@ def editor_task(rng: random.Random) -> tuple[str, list[Step]]:
 
 def term_task(rng: random.Random) -> tuple[str, list[Step]]:
     w = rng.choice(WORDS)
-    cmd, instr = rng.choice([
-        (f"mkdir -p ~/{w}", f"Create a folder named {w} in the home directory"),
-        (f"ls ~/{w}", f"List the files in the {w} folder"),
-        (f"echo {w} > ~/{w}.txt", f"Write the word {w} into {w}.txt from the terminal"),
-        (f"wc -l ~/{w}.txt", f"Count the lines of {w}.txt"),
-    ])
+    cmd, instr = rng.choice(
+        [
+            (f"mkdir -p ~/{w}", f"Create a folder named {w} in the home directory"),
+            (f"ls ~/{w}", f"List the files in the {w} folder"),
+            (f"echo {w} > ~/{w}.txt", f"Write the word {w} into {w}.txt from the terminal"),
+            (f"wc -l ~/{w}.txt", f"Count the lines of {w}.txt"),
+        ]
+    )
     hist = ["user@sandbox:~$ ls", " ".join(rng.sample(WORDS, 4))]
     return instr, [
         (term_screen(hist), "type the command", f"pyautogui.typewrite('{cmd}')"),
@@ -203,18 +211,26 @@ def fill_workspace(ws: Any, n_examples: int, seed: int = 0) -> int:
             t = Trajectory(instruction=instr, app=app, status="done", n_steps=len(steps))
             batch_t.append(t)
             for i, (obs, reason, code) in enumerate(steps):
-                batch_s.append(StepRec(trajectory_id=t.id, index=i, observation_text=obs, reason=reason,
-                                       action_code=code))
+                batch_s.append(
+                    StepRec(trajectory_id=t.id, index=i, observation_text=obs, reason=reason, action_code=code)
+                )
             for _ in range(min(3, len(steps))):
                 if made >= n_examples:
                     break
                 length = rng.randint(1, min(3, len(steps)))
                 start = rng.randint(0, len(steps) - length)
-                span = steps[start:start + length]
+                span = steps[start : start + length]
                 text = f"{'Then ' if start else ''}{span[0][1]}" + (f" and {span[-1][1]}" if length > 1 else "")
-                batch_e.append(Example(trajectory_id=t.id, start=start, end=start + length,
-                                       step_indices=list(range(start, start + length)),
-                                       instruction=f"{text} ({instr})", app=app))
+                batch_e.append(
+                    Example(
+                        trajectory_id=t.id,
+                        start=start,
+                        end=start + length,
+                        step_indices=list(range(start, start + length)),
+                        instruction=f"{text} ({instr})",
+                        app=app,
+                    )
+                )
                 made += 1
         if len(batch_s) > 20_000:
             flush()
@@ -274,8 +290,13 @@ def bench_size(n: int, queries: int, root: Path) -> dict[str, Any]:
         t_reindex = time.perf_counter() - t2
         ws.optimize()
     cases = held_out_cases(queries, seed=12345)
-    out: dict[str, Any] = {"n": rep.total, "fill_s": t_fill, "index_s": t_index, "reindex_noop_s": t_reindex,
-                           "reindex_added": again.added}
+    out: dict[str, Any] = {
+        "n": rep.total,
+        "fill_s": t_fill,
+        "index_s": t_index,
+        "reindex_noop_s": t_reindex,
+        "reindex_added": again.added,
+    }
     with Workspace.open(path, readonly=True) as ro:
         r = Retriever(ro, emb, mode="both", query_writer=TemplateQueryWriter())
         for c in cases[:5]:  # warm up caches / index loading
@@ -350,22 +371,27 @@ def main() -> None:
     ap.add_argument("--hit-corpus", type=int, default=2000)
     ap.add_argument("--hit-cases", type=int, default=300)
     ap.add_argument("--skip-hit", action="store_true")
-    ap.add_argument("--keep", type=Path, metavar="DIR",
-                    help="keep workspaces in DIR and reuse those already there (no rebuild)")
+    ap.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep workspaces in DIR and reuse those already there (no rebuild)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
         root = Path(tmp)
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)
             root = args.keep
-        print("| examples | fill s | index s | no-op reindex s | BM25 p50/p95 ms | dense p50/p95 ms |"
-              " both p50/p95 ms |")
+        print(
+            "| examples | fill s | index s | no-op reindex s | BM25 p50/p95 ms | dense p50/p95 ms | both p50/p95 ms |"
+        )
         print("|---|---|---|---|---|---|---|")
         for n in args.sizes:
             r = bench_size(n, args.queries, root)
-            print(f"| {r['n']:,} | {r['fill_s']:.1f} | {r['index_s']:.1f} | {r['reindex_noop_s']:.2f} "
-                  f"| {r['fts_p50_ms']:.1f} / {r['fts_p95_ms']:.1f} | {r['dense_p50_ms']:.1f} / "
-                  f"{r['dense_p95_ms']:.1f} | {r['both_p50_ms']:.1f} / {r['both_p95_ms']:.1f} |", flush=True)
+            print(
+                f"| {r['n']:,} | {r['fill_s']:.1f} | {r['index_s']:.1f} | {r['reindex_noop_s']:.2f} "
+                f"| {r['fts_p50_ms']:.1f} / {r['fts_p95_ms']:.1f} | {r['dense_p50_ms']:.1f} / "
+                f"{r['dense_p95_ms']:.1f} | {r['both_p50_ms']:.1f} / {r['both_p95_ms']:.1f} |",
+                flush=True,
+            )
         ms = minilm_query_ms()
         if ms is not None:
             print(f"\nall-MiniLM-L6-v2 query embedding (one sentence, CPU): p50 {ms:.1f} ms", flush=True)

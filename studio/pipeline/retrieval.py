@@ -503,9 +503,7 @@ class RetrievalAugmentedPolicy:
     to the decision's ``usage`` (and counted in :attr:`totals`), so per-task costs include them.
     """
 
-    def __init__(
-        self, base: Policy, retriever: Retriever, mode: str | None = None, name: str = "rag"
-    ) -> None:
+    def __init__(self, base: Policy, retriever: Retriever, mode: str | None = None, name: str = "rag") -> None:
         self.base = base
         self.retriever = retriever
         self.mode = check_mode(mode or retriever.mode)
@@ -526,8 +524,9 @@ class RetrievalAugmentedPolicy:
         return decision
 
 
-def ensure_index(workspace: Any, embedder: Embedder | None = None, *, accepted_only: bool | None = None,
-                 wait_s: float = 120.0) -> None:
+def ensure_index(
+    workspace: Any, embedder: Embedder | None = None, *, accepted_only: bool | None = None, wait_s: float = 120.0
+) -> None:
     """Bring the index of the workspace at path ``workspace`` up to date with a short-lived writer.
 
     If another process holds the writer lock, waits up to ``wait_s`` for it; if it is still held but an
@@ -591,9 +590,7 @@ def rag_agent(req: Any) -> Policy:
 # ------------------------------------------------------------------------------------------- search API
 
 
-def search(
-    ws: Workspace, query: str, mode: str = "both", k: int = 5, *, embedder: Embedder | None = None
-) -> list[Hit]:
+def search(ws: Workspace, query: str, mode: str = "both", k: int = 5, *, embedder: Embedder | None = None) -> list[Hit]:
     """Search the retrieval index with a free-text query (the CLI and the GUI playground use this).
 
     Modes: ``observation`` (full text over example observations), ``model`` / ``instruction`` (dense over

@@ -39,16 +39,27 @@ def table(*rows: tuple[str, str, str]) -> str:
 
 
 SCREENS = {
-    "calc": table(("push button", "7", ""), ("push button", "Plus", ""), ("push button", "Equals", ""),
-                  ("text", "display", "0"), ("frame", "galculator", "")),
-    "save": table(("dialog", "Save As", ""), ("text", "Name", "untitled.txt"), ("push button", "Save", ""),
-                  ("push button", "Cancel", "")),
+    "calc": table(
+        ("push button", "7", ""),
+        ("push button", "Plus", ""),
+        ("push button", "Equals", ""),
+        ("text", "display", "0"),
+        ("frame", "galculator", ""),
+    ),
+    "save": table(
+        ("dialog", "Save As", ""),
+        ("text", "Name", "untitled.txt"),
+        ("push button", "Save", ""),
+        ("push button", "Cancel", ""),
+    ),
     "term": table(("terminal", "xterm", "user@host:~$"), ("frame", "xterm", "")),
-    "sheet": table(("table cell", "A1", ""), ("table cell", "B1", ""), ("text", "formula bar", ""),
-                   ("frame", "gnumeric Book1", "")),
+    "sheet": table(
+        ("table cell", "A1", ""), ("table cell", "B1", ""), ("text", "formula bar", ""), ("frame", "gnumeric Book1", "")
+    ),
     "files": table(("list item", "Documents", ""), ("list item", "Music", ""), ("frame", "Files", "")),
-    "font": table(("menu", "Format", ""), ("menu item", "Font", ""), ("spin button", "Size", "12"),
-                  ("frame", "mousepad", "")),
+    "font": table(
+        ("menu", "Format", ""), ("menu item", "Font", ""), ("spin button", "Size", "12"), ("frame", "mousepad", "")
+    ),
 }
 PLANTED = [  # (screen, instruction, reason, action_code)
     ("calc", "Add seven to the total in the calculator", "press the 7 button", "pyautogui.click(10, 35)"),
@@ -62,15 +73,20 @@ PLANTED = [  # (screen, instruction, reason, action_code)
 def populate(ws: Workspace, *, accept: bool = True, extra: int = 0) -> list[Example]:
     """One trajectory + one single-step example per planted screen (+ ``extra`` noise examples)."""
     examples = []
-    noise = [("files", f"Open folder number {n}", f"noise {n}", f"pyautogui.typewrite('noise{n}')")
-             for n in range(extra)]
+    noise = [
+        ("files", f"Open folder number {n}", f"noise {n}", f"pyautogui.typewrite('noise{n}')") for n in range(extra)
+    ]
     for screen, instr, reason, code in PLANTED + noise:
         traj = Trajectory(instruction=instr, app=screen)
         ws.start_trajectory(traj)
-        ws.add_step(Step(trajectory_id=traj.id, index=0, observation_text=SCREENS[screen], reason=reason,
-                         action_code=code))
-        ws.add_step(Step(trajectory_id=traj.id, index=1, observation_text=SCREENS[screen], reason="finished",
-                         action_code="DONE"))
+        ws.add_step(
+            Step(trajectory_id=traj.id, index=0, observation_text=SCREENS[screen], reason=reason, action_code=code)
+        )
+        ws.add_step(
+            Step(
+                trajectory_id=traj.id, index=1, observation_text=SCREENS[screen], reason="finished", action_code="DONE"
+            )
+        )
         ws.finish_trajectory(traj.id)
         ex = Example(trajectory_id=traj.id, start=0, end=1, step_indices=[0], instruction=instr, app=screen)
         examples.append(ex)
@@ -97,8 +113,13 @@ class FixedWriter:
 
     def __call__(self, instruction: str, history: Any, observation_text: str) -> tuple[str, dict]:
         self.calls += 1
-        return self.query, {"model_calls": 1, "prompt_tokens": 100, "completion_tokens": 7, "cost": 0.0,
-                            "cache_hits": 0}
+        return self.query, {
+            "model_calls": 1,
+            "prompt_tokens": 100,
+            "completion_tokens": 7,
+            "cost": 0.0,
+            "cache_hits": 0,
+        }
 
 
 def test_salient_tokens_from_a11y_table() -> None:
@@ -220,9 +241,11 @@ def test_search_api_sources_and_missing_index(ws: Workspace) -> None:
 
 
 def ex_with(n_steps: int, text_len: int, i: int = 0) -> IndexedExample:
-    return IndexedExample(id=f"e{i}", instruction="do " + "x" * text_len,
-                          steps=[(f"reason {j} " + "r" * text_len, f"pyautogui.press('tab')  # {j}")
-                                 for j in range(n_steps)])
+    return IndexedExample(
+        id=f"e{i}",
+        instruction="do " + "x" * text_len,
+        steps=[(f"reason {j} " + "r" * text_len, f"pyautogui.press('tab')  # {j}") for j in range(n_steps)],
+    )
 
 
 def test_packer_never_exceeds_budget() -> None:
@@ -320,12 +343,14 @@ def test_search_cli(tmp_path: Path) -> None:
             (path / "studio.toml").read_text().replace('backend = "local"', 'backend = "lexical"')
         )
         populate(w, extra=2)
-    res = CliRunner().invoke(app, ["search", "Save As dialog", "--workspace", str(path), "-k", "2"],
-                             env={"COLUMNS": "300"})
+    res = CliRunner().invoke(
+        app, ["search", "Save As dialog", "--workspace", str(path), "-k", "2"], env={"COLUMNS": "300"}
+    )
     assert res.exit_code == 0, res.output
     assert "Save the document under a new name" in res.output and "fts" in res.output
-    res = CliRunner().invoke(app, ["search", "terminal", "--workspace", str(path), "--mode", "observation",
-                                   "--all", "--json"])
+    res = CliRunner().invoke(
+        app, ["search", "terminal", "--workspace", str(path), "--mode", "observation", "--all", "--json"]
+    )
     assert res.exit_code == 0, res.output
     assert '"source": "fts"' in res.output
 
@@ -349,16 +374,18 @@ def test_rag_agent_factory_builds_index_and_policy(tmp_path: Path) -> None:
             (path / "studio.toml").read_text().replace('backend = "local"', 'backend = "lexical"')
         )
         populate(w)
-    req = evaluate.AgentRequest(agent="rag:observation", mode="observation", task_id="t", task_path=None,
-                                workspace=str(path), max_steps=3)
+    req = evaluate.AgentRequest(
+        agent="rag:observation", mode="observation", task_id="t", task_path=None, workspace=str(path), max_steps=3
+    )
     policy = rag_agent(req)
     assert isinstance(policy, RetrievalAugmentedPolicy) and policy.name == "rag:observation"
     assert policy.mode == "observation" and policy.retriever.query_writer is None
     obs = Observation(b"", 1280, 800, a11y_nodes=[A11yNode(1, "terminal", "xterm", "user@host:~$", 0, 0, 9, 9)])
     text, usage = policy.retriever.examples_for(StepContext(instruction="list files", observation=obs))
     assert "List the files in the home directory" in text.splitlines()[0] and "model_calls" not in usage
-    both = rag_agent(evaluate.AgentRequest(agent="rag", mode="", task_id="t", task_path=None,
-                                           workspace=str(path), max_steps=3))
+    both = rag_agent(
+        evaluate.AgentRequest(agent="rag", mode="", task_id="t", task_path=None, workspace=str(path), max_steps=3)
+    )
     assert both.mode == "both" and isinstance(both.retriever.query_writer, ModelQueryWriter)
     policy.retriever.ws.close()
     both.retriever.ws.close()

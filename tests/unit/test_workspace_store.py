@@ -143,9 +143,7 @@ def test_trajectory_lifecycle_and_steps(ws: Workspace) -> None:
     traj = Trajectory(instruction="x", app="mousepad")
     ws.start_trajectory(traj)
     for i in (2, 0, 1):
-        ws.add_step(
-            Step(trajectory_id=traj.id, index=i, observation_text=f"obs {i}"), screenshot=png((i, 0, 0))
-        )
+        ws.add_step(Step(trajectory_id=traj.id, index=i, observation_text=f"obs {i}"), screenshot=png((i, 0, 0)))
     ws.add_step(Step(trajectory_id="other", index=0))
     steps = ws.steps_of(traj.id)
     assert [s.index for s in steps] == [0, 1, 2]
@@ -223,8 +221,7 @@ def test_ledger_table_jsonl_import_and_sink(tmp_path: Path) -> None:
     path = tmp_path / "ws"
     Workspace.init(path).close()
     lines = [
-        json.dumps({"stage": "s", "role": "actor", "model": "m", "prompt_tokens": i, "error": None})
-        for i in range(3)
+        json.dumps({"stage": "s", "role": "actor", "model": "m", "prompt_tokens": i, "error": None}) for i in range(3)
     ]
     (path / "ledger.jsonl").write_text("\n".join(lines) + "\n" + '{"stage": "torn')
     with Workspace.open(path) as w:
