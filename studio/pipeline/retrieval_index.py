@@ -325,7 +325,9 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
         old_rows = table.search().limit(max(1, table.count_rows())).to_list()
         kept = [IndexedExample.from_row(r) for r in old_rows if r["example_id"] in wanted_ids]
         for ex in kept:
-            ex.status = statuses.get(ex.id, "pending")
+            new_status = statuses.get(ex.id, "pending")
+            report.updated += int(ex.status != new_status)
+            ex.status = new_status
         have = {ex.id: ex.status for ex in kept}
         report.removed = len(old_rows) - len(kept)
         log.info("%s: rebuilding the retrieval index with vectors (%d rows kept)", ws.path, len(kept))
