@@ -439,7 +439,12 @@ def _arrow_rows(rows: Sequence[IndexedExample], vectors: dict[str, Any], schema:
 
 
 def _refresh_indexes(ws: Workspace) -> None:
-    """FTS on ``obs_text``, BTREE on ``example_id`` and the vector index when large; then compact."""
+    """Compact, then build the missing indexes: FTS on ``obs_text``, BTREE on ``example_id`` and the vector index.
+
+    Compaction first: it brings new rows into the indexes that exist, and run after a fresh vector index it
+    cost as much again as building it (12.7 s after a 14.6 s build at 100k rows).
+    """
+    ws.optimize_table(INDEX_TABLE)
     ws.ensure_index(INDEX_TABLE, "obs_text", "fts")
     rows = ws.table(INDEX_TABLE).count_rows()
     if rows >= SCALAR_INDEX_MIN_ROWS:
@@ -448,7 +453,6 @@ def _refresh_indexes(ws: Workspace) -> None:
         # The index the workspace builds on example_vectors at 50k rows, built earlier: exact search over
         # 10k x 384 took ~20 ms per query on loaded cores, the index ~9 ms.
         ws.ensure_index(INDEX_TABLE, "vector", "vector")
-    ws.optimize_table(INDEX_TABLE)
 
 
 def index_size(ws: Workspace) -> int:
