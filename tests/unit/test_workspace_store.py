@@ -167,9 +167,10 @@ def test_finish_trajectory_stores_the_screen_after_the_last_action(ws: Workspace
     traj = Trajectory(instruction="x", app="mousepad")
     ws.start_trajectory(traj)
     ws.add_step(Step(trajectory_id=traj.id, index=0, observation_text="before"), screenshot=png((1, 0, 0)))
-    table = "id\trole\tname\ttext\n1\tlabel\tit's \"done\" \\ ü 中\t\n"  # quotes, tabs, non-ASCII survive
-    ws.finish_trajectory(traj.id, status="failed", outcome="max_steps", final_observation=table,
-                         final_screenshot=png((0, 0, 9)))
+    table = 'id\trole\tname\ttext\n1\tlabel\tit\'s "done" \\ ü 中\t\n'  # quotes, tabs, non-ASCII survive
+    ws.finish_trajectory(
+        traj.id, status="failed", outcome="max_steps", final_observation=table, final_screenshot=png((0, 0, 9))
+    )
     got = ws.get(Trajectory, traj.id)
     assert got.final_observation == table and got.n_steps == 1
     assert got.final_screenshot and ws.blobs.exists(got.final_screenshot)
