@@ -367,7 +367,9 @@ def prewarm_imports() -> threading.Thread:
 
     def run() -> None:
         try:
-            import lancedb  # noqa: F401 - the slow one (its namespace client builds ~600 pydantic models)
+            from studio.workspace.lancedb_import import import_lancedb
+
+            import_lancedb()  # the slow one (~1.2 s even with its pydantic validators deferred)
 
             import studio.gui.data_workspace  # noqa: F401
         except Exception:  # noqa: BLE001 - open_data reports the same failure with its message

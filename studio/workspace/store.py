@@ -204,7 +204,9 @@ class Workspace:
             WorkspaceError: not a workspace / unreadable metadata. ``SchemaVersionError``: written by a newer
                 studio. ``ConfigError``: ``studio.toml`` is invalid (names the key).
         """
-        import lancedb
+        from studio.workspace.lancedb_import import import_lancedb
+
+        lancedb = import_lancedb()
 
         path = Path(path).expanduser().resolve()
         meta = _read_meta(path)
