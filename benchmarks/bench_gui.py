@@ -102,6 +102,75 @@ def bench_start(ws: Path, runs: int = 3) -> dict[str, float]:
             "window_shown_s": round(best[3], 3)}
 
 
+def bench_index(ws: Path, append: int = 1000) -> dict[str, float]:
+    """The GUI's example index on a copy of ``ws``: full build on a worker thread (and the UI-thread stall it
+    causes, both share the GIL), a refresh with nothing new, and a refresh after ``append`` examples with a
+    verdict each were written."""
+    import shutil
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    from studio.gui.data import open_data
+    from studio.gui.qt_app import create_app
+    from studio.gui.qt_worker import WorkerPool
+    from studio.workspace import Example, Verdict, Workspace
+
+    with tempfile.TemporaryDirectory() as d:
+        copy = Path(d) / "ws"
+        shutil.copytree(ws, copy)
+        data = open_data(copy)
+        app = create_app()
+        pool = WorkerPool()
+        stalls: list[float] = []
+        clock = QElapsedTimer()
+        clock.start()
+        last = [clock.elapsed()]
+
+        def tick() -> None:
+            now = clock.elapsed()
+            stalls.append(now - last[0] - 10)
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(tick)
+        timer.start()
+        done: list[float] = []
+
+        def build() -> float:
+            t = time.perf_counter()
+            data.index.refresh()
+            return time.perf_counter() - t
+
+        pool.submit(build, on_result=done.append)
+        while not done:
+            app.processEvents()
+            time.sleep(0.001)
+        timer.stop()
+        t = time.perf_counter()
+        data.index.refresh()
+        noop_ms = (time.perf_counter() - t) * 1000
+        with Workspace.open(copy) as w:
+            exs = [Example(trajectory_id="bench", start=0, end=1, instruction=f"more {i}") for i in range(append)]
+            w.add_examples(exs)
+            w.add_verdicts([Verdict(example_id=e.id, judge="judge-a", criterion="aligned", vote=True) for e in exs])
+        t = time.perf_counter()
+        data.index.refresh()
+        incremental_s = time.perf_counter() - t
+        builds = data.index.builds
+        data.close()
+        pool.wait()
+    return {
+        "index_examples": len(data.index.rows),
+        "index_build_s": round(done[0], 2),
+        "index_build_ui_stall_max_ms": round(max(stalls), 1) if stalls else 0.0,
+        "index_refresh_nothing_new_ms": round(noop_ms, 1),
+        f"index_refresh_after_{append}_appended_s": round(incremental_s, 3),
+        "index_full_builds": builds,
+    }
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as f:
         kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -188,6 +257,7 @@ def main() -> int:
     ap.add_argument("--examples", type=int, default=10_000)
     ap.add_argument("--skip-live", action="store_true")
     ap.add_argument("--skip-start", action="store_true")
+    ap.add_argument("--index", action="store_true", help="also measure the example index on the workspace")
     ap.add_argument("--workspace", type=Path, help="reuse this workspace (built on the first run if missing)")
     ap.add_argument("--live-seconds", type=float, default=15.0, help="how long the two rollouts are watched")
     ap.add_argument("--runs", type=int, default=3, help="start-time runs (the best is reported)")
@@ -201,6 +271,8 @@ def main() -> int:
                 build_big_workspace(ws, args.examples)
                 results["build_s"] = round(time.perf_counter() - t, 1)
             results.update(bench_start(ws, args.runs))
+            if args.index:
+                results.update(bench_index(ws))
     if not args.skip_live:
         results.update(bench_live(args.live_seconds))
     print(json.dumps(results, indent=2))
