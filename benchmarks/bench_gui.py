@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -102,6 +103,27 @@ def bench_start(ws: Path, runs: int = 3) -> dict[str, float]:
             "window_shown_s": round(best[3], 3)}
 
 
+def stall_probe() -> tuple[Any, list[float]]:
+    """A running 10 ms QTimer on the UI thread and the list of how late each tick came (ms): the UI stall."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+
+    stalls: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        stalls.append(now - last[0] - 10)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    return timer, stalls
+
+
 def bench_index(ws: Path, append: int = 1000) -> dict[str, float]:
     """The GUI's example index on a copy of ``ws``: full build on a worker thread (and the UI-thread stall it
     causes, both share the GIL), a refresh with nothing new, and a refresh after ``append`` examples with a
@@ -109,8 +131,6 @@ def bench_index(ws: Path, append: int = 1000) -> dict[str, float]:
     import shutil
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QElapsedTimer, QTimer
-
     from studio.gui.data import open_data
     from studio.gui.qt_app import create_app
     from studio.gui.qt_worker import WorkerPool
@@ -122,20 +142,7 @@ def bench_index(ws: Path, append: int = 1000) -> dict[str, float]:
         data = open_data(copy)
         app = create_app()
         pool = WorkerPool()
-        stalls: list[float] = []
-        clock = QElapsedTimer()
-        clock.start()
-        last = [clock.elapsed()]
-
-        def tick() -> None:
-            now = clock.elapsed()
-            stalls.append(now - last[0] - 10)
-            last[0] = now
-
-        timer = QTimer()
-        timer.setInterval(10)
-        timer.timeout.connect(tick)
-        timer.start()
+        timer, stalls = stall_probe()
         done: list[float] = []
 
         def build() -> float:
@@ -179,8 +186,6 @@ def _rss_mb() -> float:
 
 def bench_live(seconds: float = 15.0) -> dict[str, float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QElapsedTimer, QTimer
-
     from studio.gui.live_run import ThreadExecutor, default_policy_factory, desktop_env_factory, explore_task
     from studio.gui.qt_app import create_app
     from studio.gui.qt_live import LiveView
@@ -203,20 +208,7 @@ def bench_live(seconds: float = 15.0) -> dict[str, float]:
     while not all(t.frames > 0 for t in view.tiles.values()) and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
-    stalls: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        stalls.append(now - last[0] - 10)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    timer.start()
+    timer, stalls = stall_probe()
     rss0 = _rss_mb()
     f0 = {k: t.frames for k, t in view.tiles.items()}
     s0 = {k: t.step for k, t in view.tiles.items()}

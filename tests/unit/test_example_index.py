@@ -35,6 +35,13 @@ def _add(ws: Workspace, rng: random.Random, n: int, tag: str) -> list[str]:
     return [e.id for e in examples]
 
 
+def _writer(tmp_path: Path) -> tuple[Path, Workspace]:
+    path = tmp_path / "ws"
+    ws = Workspace.init(path)
+    ws.start_trajectory(Trajectory(id="t1", instruction="x", app="a"))
+    return path, ws
+
+
 def _expected(ws: Workspace, ids: list[str]) -> dict[str, str]:
     known = ws.example_statuses()
     out = {i: known.get(i, "pending") for i in ids}
@@ -43,9 +50,7 @@ def _expected(ws: Workspace, ids: list[str]) -> dict[str, str]:
 
 def test_index_matches_the_workspace_rule_and_follows_appends(tmp_path: Path) -> None:
     rng = random.Random(7)
-    path = tmp_path / "ws"
-    ws = Workspace.init(path)
-    ws.start_trajectory(Trajectory(id="t1", instruction="x", app="a"))
+    path, ws = _writer(tmp_path)
     ids = _add(ws, rng, 60, "first")
     reader = Workspace.open(path, readonly=True)
     index = ExampleIndex(reader)
@@ -72,9 +77,7 @@ def test_index_matches_the_workspace_rule_and_follows_appends(tmp_path: Path) ->
 
 def test_a_rewritten_table_makes_the_index_start_over(tmp_path: Path) -> None:
     rng = random.Random(3)
-    path = tmp_path / "ws"
-    ws = Workspace.init(path)
-    ws.start_trajectory(Trajectory(id="t1", instruction="x", app="a"))
+    path, ws = _writer(tmp_path)
     ids = _add(ws, rng, 10, "x")
     reader = Workspace.open(path, readonly=True)
     index = ExampleIndex(reader)
@@ -94,9 +97,7 @@ def test_a_rewritten_table_makes_the_index_start_over(tmp_path: Path) -> None:
 
 def test_gui_data_counts_and_filters_follow_a_writer(tmp_path: Path) -> None:
     rng = random.Random(11)
-    path = tmp_path / "ws"
-    ws = Workspace.init(path)
-    ws.start_trajectory(Trajectory(id="t1", instruction="x", app="a"))
+    path, ws = _writer(tmp_path)
     ids = _add(ws, rng, 30, "one")
     data = WorkspaceData(path)
     try:
