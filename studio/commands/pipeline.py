@@ -216,7 +216,12 @@ def register(app: typer.Typer) -> None:
 
         path = prepare_demo_workspace(workspace)
         typer.secho(f"demo workspace: {path}", fg=typer.colors.CYAN)
-        run_stages(path, ["docs", "tasks", "rollouts", "backward", "committee"])
+        run_stages(path, ["docs", "tasks"])
+        from studio.pipeline.demo import add_bundled_tasks
+
+        for note in add_bundled_tasks(path):
+            typer.secho(note, fg=typer.colors.YELLOW)
+        run_stages(path, ["rollouts", "backward", "committee"])
         typer.secho(f"\nDone. Workspace: {path.resolve()}", fg=typer.colors.GREEN)
         typer.echo(f"  browse it:   studio gui {path}")
         typer.echo(f"  inspect it:  studio info {path}   |   studio costs {path}")

@@ -44,3 +44,35 @@ def prepare_demo_workspace(path: Path) -> Path:
             pass
         (path / "studio.toml").write_text(demo_toml(), encoding="utf-8")
     return path
+
+
+def add_bundled_tasks(path: Path, per_app: int = 2) -> list[str]:
+    """Give every demo app that still has no task the instructions of its bundled tasks that need no files.
+
+    The offline 135M model often writes nothing the self-instruct filters keep (echoes of its prompt, JSON
+    fragments); without tasks the demo would stop before the rollouts. Tasks added here are marked
+    ``origin="file"`` and named in the returned notes, so the data says where they came from. Idempotent: an app
+    that has tasks (from the model or an earlier call) gets none.
+    """
+    from envs.tasks import BUNDLED_TASKS_DIR, load_task
+    from studio.workspace import Task, Workspace
+
+    notes = []
+    with Workspace.open(path) as ws:
+        for app in ws.config.sandbox.apps:
+            if ws.count(Task, app=app):
+                continue
+            picked = []
+            for f in sorted((BUNDLED_TASKS_DIR / app).glob("*.json")):
+                bundled = load_task(f)
+                if all(step.type == "launch_app" for step in bundled.config):  # no files to download or open
+                    picked.append(Task(instruction=bundled.instruction, app=app, origin="file", section=f.name))
+                if len(picked) >= per_app:
+                    break
+            if picked:
+                ws.add_tasks(picked)
+                notes.append(
+                    f"{app}: the offline model wrote no usable task; added {len(picked)} bundled task "
+                    f"instruction(s) from {BUNDLED_TASKS_DIR / app} (origin 'file')"
+                )
+    return notes
