@@ -47,6 +47,7 @@ class WorkspaceData:
         self._filtered: dict[tuple[Any, ...], list[str]] = {}
         self._embedder: Any = None
         self.index = ExampleIndex(self.ws)
+        self._outcome_cache: tuple[int, dict[str, int], float | None] | None = None
 
     # ---------------------------------------------------------------- helpers
 
@@ -96,18 +97,28 @@ class WorkspaceData:
             verdicts=raw.get("verdicts", 0),
             reviews=raw.get("reviews", 0),
         )
-        scores = []
-        cols = self.ws.scan("trajectories", ["status", "outcome", "score"])
-        for status, outcome, score in zip(cols["status"], cols["outcome"], cols["score"], strict=True):
-            key = outcome or status
-            c.outcomes[key] = c.outcomes.get(key, 0) + 1
-            if score is not None:
-                scores.append(float(score))
-        c.mean_score = sum(scores) / len(scores) if scores else None
+        outcomes, c.mean_score = self._outcomes()
+        c.outcomes = dict(outcomes)
         with self._lock:
             per_status = self._refresh_index().status_counts()
             c.accepted, c.rejected, c.disputed = (per_status[s] for s in ("accepted", "rejected", "disputed"))
         return c
+
+    def _outcomes(self) -> tuple[dict[str, int], float | None]:
+        """Trajectories per outcome and their mean score, read again only when the table has a new version
+        (the GUI polls every second; trajectory rows change only when a rollout starts or ends)."""
+        version = self.ws.table("trajectories").version
+        if self._outcome_cache is None or self._outcome_cache[0] != version:
+            outcomes: dict[str, int] = {}
+            scores = []
+            cols = self.ws.scan("trajectories", ["status", "outcome", "score"])
+            for status, outcome, score in zip(cols["status"], cols["outcome"], cols["score"], strict=True):
+                key = outcome or status
+                outcomes[key] = outcomes.get(key, 0) + 1
+                if score is not None:
+                    scores.append(float(score))
+            self._outcome_cache = (version, outcomes, sum(scores) / len(scores) if scores else None)
+        return self._outcome_cache[1], self._outcome_cache[2]
 
     def costs(self) -> list[CostRow]:
         groups: dict[tuple[str, str], CostRow] = {}

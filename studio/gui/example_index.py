@@ -88,7 +88,7 @@ class ExampleIndex:
         return boundary == [last_id]
 
     def _read(self, table: str, names: list[str]) -> dict[str, list[Any]]:
-        seen, last_id = self._seen[table]
+        seen = self._seen[table][0]
         cols = self.ws.scan(table, names, offset=seen)
         ids = cols["id"]
         if ids:
@@ -114,10 +114,8 @@ class ExampleIndex:
             self.by_id[eid] = row
             new.append(row)
         self.rows.extend(new)
-        if last is not None and min((r["created"] or 0) for r in new) < last:
+        if last is None or min((r["created"] or 0) for r in new) < last:
             self.rows.sort(key=lambda r: r["created"] or 0)  # nearly sorted: linear for timsort
-        elif last is None:
-            self.rows.sort(key=lambda r: r["created"] or 0)
 
     def _add_verdicts(self, cols: dict[str, list[Any]]) -> set[str]:
         touched = set(cols["example_id"])

@@ -482,20 +482,26 @@ class Workspace:
 
     def columns(self, table: str, names: Sequence[str], *, where: str | None = None) -> list[dict[str, Any]]:
         """Only some columns of every (matching) row: cheap scans for statuses, facets and counts."""
-        q = self.table(table).search().select(list(names))
-        if where:
-            q = q.where(where)
-        return q.limit(max(1, self.count(table, where=where))).to_list()
+        cols = self.scan(table, names, where=where)
+        return [dict(zip(names, row, strict=True)) for row in zip(*(cols[n] for n in names), strict=True)]
 
     def scan(
-        self, table: str, names: Sequence[str], *, offset: int = 0, limit: int | None = None
+        self,
+        table: str,
+        names: Sequence[str],
+        *,
+        where: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> dict[str, list[Any]]:
-        """Some columns of the rows from ``offset`` on, in table order, one list per column.
+        """Some columns of the (matching) rows from ``offset`` on, in table order, one list per column.
 
         Examples, verdicts and reviews are only ever appended, so a reader that remembers how many rows it has
         seen reads just the new ones with ``offset`` (the GUI's example index does, checking the boundary row).
         """
         q = self.table(table).search().select(list(names)).limit(limit)
+        if where:
+            q = q.where(where)
         if offset:
             q = q.offset(offset)
         at = q.to_arrow()

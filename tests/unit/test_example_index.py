@@ -114,6 +114,10 @@ def test_gui_data_counts_and_filters_follow_a_writer(tmp_path: Path) -> None:
         assert {r.id for r in page} == set(more)
         assert all(r.status == expected[r.id] for r in page)
         assert data.index.builds == 1
+        assert data.counts().outcomes == {"running": 1}  # trajectory outcomes: read again once they change
+        ws.finish_trajectory("t1", status="done", outcome="done", score=1.0)
+        counts = data.counts()
+        assert counts.outcomes == {"done": 1} and counts.mean_score == 1.0
     finally:
         data.close()
         ws.close()
