@@ -169,7 +169,7 @@ def bench_index(ws: Path, append: int = 1000) -> dict[str, float]:
         data.close()
         pool.wait()
     return {
-        "index_examples": len(data.index.rows),
+        "index_examples_after_append": len(data.index.rows),
         "index_build_s": round(done[0], 2),
         "index_build_ui_stall_max_ms": round(max(stalls), 1) if stalls else 0.0,
         "index_refresh_nothing_new_ms": round(noop_ms, 1),

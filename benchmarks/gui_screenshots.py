@@ -16,7 +16,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,6 +38,31 @@ def _pump(app: object, seconds: float) -> None:
     while time.monotonic() < end:
         app.processEvents()  # type: ignore[attr-defined]
         time.sleep(0.01)
+
+
+def open_window(ws_path: Path, timeout: float) -> tuple[Any, Any]:
+    """The QApplication and the main window on ``ws_path`` at 1440x900, once the workspace's counts are shown."""
+    from studio.gui.qt_app import create_app
+    from studio.gui.qt_main_window import MainWindow
+
+    app = create_app()
+    win = MainWindow(ws_path)
+    win.setGeometry(0, 0, 1440, 900)
+    win.show()
+    _wait(app, lambda: win.counts is not None, timeout, "the workspace to open")
+    return app, win
+
+
+def shooter(app: Any, display: Any, out: Path, prefix: str = "", settle: float = 1.0) -> Callable[[str], None]:
+    """``shot(name)``: let the GUI settle, grab the X display with mss and save ``out/<prefix><name>.png``."""
+
+    def shot(name: str) -> None:
+        _pump(app, settle)
+        path = out / f"{prefix}{name}.png"
+        display.grab().to_image().save(path)
+        print(f"saved {path}")
+
+    return shot
 
 
 def main() -> int:
@@ -64,21 +91,10 @@ def _run(gui_display: object, ws_path: Path, out: Path) -> int:
     build_workspace(ws_path)
 
     from studio.gui.live_run import explore_task
-    from studio.gui.qt_app import create_app
-    from studio.gui.qt_main_window import MainWindow
     from studio.pipeline.rollout import RolloutJob
 
-    app = create_app()
-    win = MainWindow(ws_path)
-    win.setGeometry(0, 0, 1440, 900)
-    win.show()
-    _wait(app, lambda: win.counts is not None, 30, "the workspace to open")
-
-    def shot(name: str) -> None:
-        _pump(app, 0.8)
-        frame = gui_display.grab()  # type: ignore[attr-defined]
-        frame.to_image().save(out / f"{name}.png")
-        print(f"saved {out / name}.png")
+    app, win = open_window(ws_path, 30)
+    shot = shooter(app, gui_display, out, settle=0.8)
 
     live = win.show_view("live")
     task = explore_task("galculator")

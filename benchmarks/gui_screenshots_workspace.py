@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from gui_screenshots import _pump, _wait  # noqa: E402 - the same event-loop helpers as the fixture screenshots
+from gui_screenshots import _wait, open_window, shooter  # noqa: E402 - the same helpers as the fixture screenshots
 
 
 def main() -> int:
@@ -39,19 +39,8 @@ def main() -> int:
     os.environ["DISPLAY"] = display.display
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     try:
-        from studio.gui.qt_app import create_app
-        from studio.gui.qt_main_window import MainWindow
-
-        app = create_app()
-        win = MainWindow(ws_path)
-        win.setGeometry(0, 0, 1440, 900)
-        win.show()
-        _wait(app, lambda: win.counts is not None, 60, "the workspace to open")
-
-        def shot(name: str) -> None:
-            _pump(app, 1.0)
-            display.grab().to_image().save(out / f"real_{name}.png")
-            print(f"saved {out / f'real_{name}.png'}")
+        app, win = open_window(ws_path, 60)
+        shot = shooter(app, display, out, prefix="real_")
 
         ov = win.show_view("overview")
         ov.load()

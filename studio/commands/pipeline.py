@@ -18,6 +18,8 @@ import typer
 
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore cached model answers (calls again).")]
+ParallelOpt = Annotated[int, typer.Option("--parallel", "-k", help="Sandboxes at once.")]
+PolicyOpt = Annotated[str, typer.Option(help="model | explorer | model+explorer")]
 
 
 @contextmanager
@@ -168,8 +170,8 @@ def register(app: typer.Typer) -> None:
     @app.command("rollout")
     def rollout(
         workspace: WorkspaceOpt = Path("."),
-        parallel: Annotated[int, typer.Option("--parallel", "-k", help="Sandboxes at once.")] = 0,
-        policy: Annotated[str, typer.Option(help="model | explorer | model+explorer")] = "",
+        parallel: ParallelOpt = 0,
+        policy: PolicyOpt = "",
         no_cache: NoCacheOpt = False,
     ) -> None:
         """Run every task without a finished trajectory in sandboxed desktops, recording every step."""
@@ -190,8 +192,8 @@ def register(app: typer.Typer) -> None:
         workspace: WorkspaceOpt = Path("."),
         stages: Annotated[str, typer.Option(
             help="Comma-separated subset of docs,tasks,rollouts,backward,committee")] = "",
-        parallel: Annotated[int, typer.Option("--parallel", "-k", help="Sandboxes at once.")] = 0,
-        policy: Annotated[str, typer.Option(help="model | explorer | model+explorer")] = "",
+        parallel: ParallelOpt = 0,
+        policy: PolicyOpt = "",
         no_cache: NoCacheOpt = False,
         source: Annotated[list[str], typer.Option("--docs", help="Extra documentation sources.")] = [],  # noqa: B006
     ) -> None:
