@@ -742,10 +742,12 @@ class Workspace:
             table = self.table(name)
             rows = table.count_rows()
             if rows >= SCALAR_INDEX_MIN_ROWS:
+                from lancedb.index import BTree
+
                 have = {c for ix in table.list_indices() for c in ix.columns}
                 for col in SCALAR_COLUMNS.get(name, ()):
                     if col not in have:
-                        table.create_scalar_index(col)
+                        table.create_index(col, config=BTree())  # create_scalar_index is deprecated
             if name == _search.VECTOR_TABLE:
                 _search.ensure_vector_index(table, rows)
             table.optimize(cleanup_older_than=cleanup_older_than)

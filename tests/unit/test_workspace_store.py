@@ -366,3 +366,20 @@ def test_derived_tables_public_api(tmp_path: Path) -> None:
     ws2.close()
     with pytest.raises(WorkspaceError, match="closed"):
         ws2.add_rows("derived", [])
+
+
+def test_optimize_builds_scalar_indexes_without_deprecated_calls(tmp_path, monkeypatch) -> None:
+    import warnings
+
+    import studio.workspace.store as store
+    from studio.workspace import Verdict, Workspace
+
+    monkeypatch.setattr(store, "SCALAR_INDEX_MIN_ROWS", 10)
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.add_verdicts([Verdict(example_id=f"e{i}", judge="j", criterion="aligned", vote=True) for i in range(20)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            ws.optimize()
+        kinds = {tuple(ix.columns): ix.index_type for ix in ws.table("verdicts").list_indices()}
+        assert kinds.get(("example_id",)) == "BTree"
+        assert ws.count("verdicts", example_id="e3") == 1
