@@ -190,7 +190,7 @@ def bench_live(seconds: float = 15.0) -> dict[str, float]:
     from studio.gui.qt_app import create_app
     from studio.gui.qt_live import LiveView
     from studio.gui.qt_worker import WorkerPool
-    from studio.pipeline.rollout import RolloutJob
+    from studio.pipeline.rollout.episode import RolloutJob
 
     app = create_app()
     pool = WorkerPool()

@@ -239,8 +239,8 @@ def fill_workspace(ws: Any, n_examples: int, seed: int = 0) -> int:
 
 
 def held_out_cases(n: int, seed: int = 999) -> list[Any]:
-    from studio.pipeline.agent import HistoryItem
-    from studio.pipeline.retrieval import HeldOutCase
+    from studio.pipeline.agent.policies import HistoryItem
+    from studio.pipeline.retrieval.retriever import HeldOutCase
 
     cases = []
     rng = random.Random(seed)
@@ -255,7 +255,7 @@ class TemplateQueryWriter:
     """Model-free stand-in for the query writer: instruction + the last step + a few screen words."""
 
     def __call__(self, instruction: str, history: Any, observation_text: str) -> tuple[str, dict[str, Any]]:
-        from studio.pipeline.retrieval_index import salient_tokens
+        from studio.pipeline.retrieval.index import salient_tokens
 
         last = f" after {history[-1].reason}" if history else ""
         return f"{instruction}{last} {' '.join(salient_tokens(observation_text, 6))}", {}
@@ -271,7 +271,7 @@ def pct(values: list[float], q: float) -> float:
 
 def bench_size(n: int, queries: int, root: Path) -> dict[str, Any]:
     from studio.llm.embedders import LexicalEmbedder
-    from studio.pipeline.retrieval import Retriever, build_index
+    from studio.pipeline.retrieval.retriever import Retriever, build_index
     from studio.workspace import Workspace
 
     path = root / f"ws-{n}"
@@ -323,7 +323,7 @@ def bench_size(n: int, queries: int, root: Path) -> dict[str, Any]:
 
 def bench_hit_at_k(n: int, cases_n: int, root: Path) -> dict[str, dict[str, float]]:
     from studio.llm.embedders import LexicalEmbedder, LocalSTEmbedder
-    from studio.pipeline.retrieval import Retriever, build_index, hit_at_k
+    from studio.pipeline.retrieval.retriever import Retriever, build_index, hit_at_k
     from studio.workspace import Workspace
 
     results: dict[str, dict[str, float]] = {}

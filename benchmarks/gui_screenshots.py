@@ -91,7 +91,7 @@ def _run(gui_display: object, ws_path: Path, out: Path) -> int:
     build_workspace(ws_path)
 
     from studio.gui.live_run import explore_task
-    from studio.pipeline.rollout import RolloutJob
+    from studio.pipeline.rollout.episode import RolloutJob
 
     app, win = open_window(ws_path, 30)
     shot = shooter(app, gui_display, out, settle=0.8)

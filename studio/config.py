@@ -80,7 +80,7 @@ class PipelineConfig(_Strict):
 
 
 class RetrievalConfig(_Strict):
-    """Retrieval-augmented acting (the paper's Algorithm 2); see ``studio.pipeline.retrieval``."""
+    """Retrieval-augmented acting (the paper's Algorithm 2); see ``studio.pipeline.retrieval.retriever``."""
 
     mode: Literal["none", "instruction", "observation", "model", "both"] = "both"
     m1: int = Field(default=5, ge=0, description="observation-based (BM25) examples per step")

@@ -36,8 +36,8 @@ def register(app: typer.Typer) -> None:
         fresh: Annotated[bool, typer.Option("--fresh", help="Ignore results already in --out.")] = False,
     ) -> None:
         """Evaluate agents on a task suite; write results.jsonl, report.md and plots."""
-        from studio.pipeline.eval_report import summarize_results
-        from studio.pipeline.evaluate import EVAL_SUITE_DIR, TaskResult, run_suite
+        from studio.pipeline.eval.report import summarize_results
+        from studio.pipeline.eval.runner import EVAL_SUITE_DIR, TaskResult, run_suite
 
         suite_dir = suite or EVAL_SUITE_DIR
         out_dir = out or (workspace or Path(".")) / "eval" / suite_dir.resolve().name

@@ -73,7 +73,7 @@ class RichObserver:
                                  extra=f"+{summary.done} new, {summary.skipped} kept")
 
     def event(self, event: Any) -> None:
-        from studio.pipeline.rollout import StepEvent
+        from studio.pipeline.rollout.episode import StepEvent
 
         if isinstance(event, StepEvent):
             self.steps += 1

@@ -29,7 +29,7 @@ from studio.export.split import SPLITS, parse_fractions, split_of
 FORMATS: tuple[str, ...] = ("openai", "sharegpt", "hf", "llamafactory", "trl")
 GRANULARITIES: tuple[str, ...] = ("step", "example")
 OBSERVATIONS: tuple[str, ...] = ("a11y", "screenshot", "both")
-#: ``--status`` names -> example statuses (see ``studio.pipeline.committee.example_status``). A person's decision
+#: ``--status`` names -> example statuses (see ``studio.pipeline.stages.committee.example_status``). A person's decision
 #: wins: ``accepted`` takes committee-accepted examples nobody rejected, plus examples a person accepted.
 STATUS_SETS: dict[str, frozenset[str] | None] = {
     "accepted": frozenset({"accepted", "overridden-accept"}),
@@ -105,7 +105,7 @@ class ExportOptions:
         if isinstance(quorum, str) and quorum.isdigit():
             quorum = int(quorum)
         if quorum is not None:
-            from studio.pipeline.committee import check_quorum
+            from studio.pipeline.stages.committee import check_quorum
 
             check_quorum(quorum)  # type: ignore[arg-type]
         from dataclasses import replace
@@ -223,8 +223,8 @@ def rows_for(
     sel: Selected, steps: Sequence[Any], opts: ExportOptions, clean: Callable[[str], str]
 ) -> list[Row]:
     """The rows of one selected example. ``steps``: every stored step of its trajectory; ``clean``: redactor."""
-    from studio.pipeline.agent import HistoryItem, StepContext, build_actor_prompt
-    from studio.pipeline.backward import span_view
+    from studio.pipeline.agent.policies import HistoryItem, StepContext, build_actor_prompt
+    from studio.pipeline.stages.backward import span_view
 
     ex = sel.example
     ordered = sorted(steps, key=lambda s: (s.index, s.created))

@@ -303,10 +303,10 @@ class WorkspaceData:
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         """The pipeline's retrieval (observation BM25 + dense, with why each matched) when its index exists;
         otherwise plain workspace search (BM25 over instructions, dense when vectors exist)."""
-        from studio.pipeline.retrieval_index import index_table
+        from studio.pipeline.retrieval.index import index_table
 
         if index_table(self.ws) is not None:
-            from studio.pipeline.retrieval import search as retrieval_search
+            from studio.pipeline.retrieval.retriever import search as retrieval_search
 
             if self._embedder is None:
                 from studio.llm import make_embedder
@@ -357,7 +357,7 @@ def event_recorder(workspace: Path) -> tuple[Callable[[Any], None], Callable[[],
 
     Raises ``WorkspaceLockedError`` (from the first ``record``) when another process is writing the workspace.
     """
-    from studio.pipeline.rollout import EpisodeResult, EpisodeStart, StepEvent
+    from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, StepEvent
     from studio.workspace import Step, Trajectory, Workspace
 
     state: dict[str, Any] = {"ws": None, "failed": False}

@@ -9,7 +9,7 @@ its boundary row is no longer the one remembered (a rewrite, a migration), the i
 examples a full build is a few seconds of Python on a worker thread, which also slows the UI thread (they
 share the GIL); following a running pipeline costs only the new rows.
 
-Statuses follow the committee rule of :func:`studio.pipeline.committee.committee_status`; a person's latest
+Statuses follow the committee rule of :func:`studio.pipeline.stages.committee.committee_status`; a person's latest
 accept/reject/edit review overrides it.
 """
 
@@ -158,7 +158,7 @@ class ExampleIndex:
         key = (n, tuple(votes))  # few distinct vote patterns: the committee rule runs once per pattern
         status = self._rule_cache.get(key)
         if status is None:
-            from studio.pipeline.committee import committee_status
+            from studio.pipeline.stages.committee import committee_status
 
             status = committee_status([_Vote(*v) for v in votes], self._quorum, n)
             status = self._rule_cache[key] = _STATUS.get(status, status)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from studio.pipeline.rollout import EpisodeResult, Event, Executor, RolloutJob, error_result, run_episode
+from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, error_result, run_episode
 
 
 class FrameLike(Protocol):
@@ -210,7 +210,7 @@ def desktop_env_factory(job: RolloutJob) -> Any:
 
 def default_policy_factory(spec: dict[str, Any]) -> Any:
     """``{"kind": "explorer", "seed": 1}`` or ``{"kind": "model", "workspace": path}`` -> a Policy."""
-    from studio.pipeline.agent import ExplorerPolicy, ModelPolicy
+    from studio.pipeline.agent.policies import ExplorerPolicy, ModelPolicy
 
     kind = spec.get("kind", "explorer")
     if kind == "explorer":

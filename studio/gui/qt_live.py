@@ -341,7 +341,7 @@ class LiveView(BaseView):
         return make
 
     def _jobs_from_controls(self) -> list[Any]:
-        from studio.pipeline.rollout import RolloutJob
+        from studio.pipeline.rollout.episode import RolloutJob
 
         task, app = self._selected_task()
         kind = self.policy_box.currentText()
@@ -401,7 +401,7 @@ class LiveView(BaseView):
             self.pool.report(item[1], context="writing the rollout to the workspace")
             return
         _, event, image = item
-        from studio.pipeline.rollout import EpisodeResult, EpisodeStart, StepEvent
+        from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, StepEvent
 
         tile = self.tiles.get(event.trajectory_id)
         if tile is None:

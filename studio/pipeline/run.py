@@ -88,7 +88,7 @@ def _all(ws: Workspace, cls: type, **eq: Any) -> list[Any]:
 def add_documents(ws: Workspace, sources: Sequence[str], *, app: str = "", max_sections: int | None = None,
                   skip_errors: bool = True) -> StageSummary:
     """Load documentation sources into the workspace (``studio docs add``). Existing sections are skipped."""
-    from studio.pipeline.docs import dedupe_sections, load_sources
+    from studio.pipeline.stages.docs import dedupe_sections, load_sources
     from studio.workspace import Document
 
     summary = StageSummary("docs")
@@ -115,7 +115,7 @@ def add_documents(ws: Workspace, sources: Sequence[str], *, app: str = "", max_s
 def stage_docs(ctx: RunContext) -> StageSummary:
     """Documents of every configured app (from its profile) plus ``ctx.sources``."""
     from envs.apps import load_profile
-    from studio.pipeline.docs import find_app_docs
+    from studio.pipeline.stages.docs import find_app_docs
 
     t0 = time.perf_counter()
     total = StageSummary("docs")
@@ -154,7 +154,7 @@ def stage_docs(ctx: RunContext) -> StageSummary:
 def stage_tasks(ctx: RunContext) -> StageSummary:
     """Self-instruct: tasks from each app's documents (the paper's "exemplify 3 tasks")."""
     from studio.pipeline.prompts import bind_model
-    from studio.pipeline.self_instruct import generate_tasks
+    from studio.pipeline.stages.self_instruct import generate_tasks
     from studio.workspace import Document, Task
 
     t0 = time.perf_counter()
@@ -240,7 +240,7 @@ def make_env(job: Any) -> Any:
 
 def make_policy(spec: dict[str, Any]) -> Any:
     """Executor policy factory: ``{"kind": "explorer"|"model"|"model+explorer"|"scripted", ...}``."""
-    from studio.pipeline.agent import ExplorerPolicy, FallbackPolicy, ModelPolicy, ScriptedPolicy
+    from studio.pipeline.agent.policies import ExplorerPolicy, FallbackPolicy, ModelPolicy, ScriptedPolicy
 
     kind = spec["kind"]
     if kind == "explorer":
@@ -283,7 +283,7 @@ class WorkspaceWriter:
         self.cost = 0.0
 
     def __call__(self, event: Any) -> None:
-        from studio.pipeline.rollout import EpisodeResult, EpisodeStart, StepEvent
+        from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, StepEvent
         from studio.workspace import Step, Trajectory
 
         if isinstance(event, EpisodeStart):
@@ -326,7 +326,7 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
                    task_ids: Sequence[str] | None = None) -> StageSummary:
     """Roll out every task that has no finished trajectory yet (interrupted ones are run again)."""
     from envs.tasks import parse_task
-    from studio.pipeline.rollout import InlineExecutor, LocalProcessExecutor, RolloutJob
+    from studio.pipeline.rollout.episode import InlineExecutor, LocalProcessExecutor, RolloutJob
     from studio.workspace import Task
 
     t0 = time.perf_counter()
@@ -375,7 +375,7 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
 
 def stage_backward(ctx: RunContext) -> StageSummary:
     """Backward construction over every finished trajectory; spans already in the workspace are skipped."""
-    from studio.pipeline.backward import construct_examples
+    from studio.pipeline.stages.backward import construct_examples
     from studio.pipeline.prompts import bind_model
     from studio.workspace import Example, Trajectory
 
@@ -412,7 +412,7 @@ def stage_backward(ctx: RunContext) -> StageSummary:
 
 def stage_committee(ctx: RunContext) -> StageSummary:
     """Every judge votes on every example (four criteria); judges that already voted are not asked again."""
-    from studio.pipeline.committee import judge_example, judge_labels
+    from studio.pipeline.stages.committee import judge_example, judge_labels
     from studio.pipeline.prompts import bind_model
     from studio.workspace import Example, Verdict
 

@@ -785,7 +785,7 @@ class Workspace:
 def _status(verdicts: Sequence[Verdict], reviews: Sequence[Review], quorum: str | int, n_judges: int) -> str:
     from types import SimpleNamespace
 
-    from studio.pipeline.committee import example_status
+    from studio.pipeline.stages.committee import example_status
 
     decided = [SimpleNamespace(decision="accept" if r.decision == "edit" else r.decision) for r in reviews]
     return example_status(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.pipeline.docs import find_app_docs, load_sources
+from studio.pipeline.stages.docs import find_app_docs, load_sources
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ HELP = Path("/usr/share/help/C")
 def _need_man(name: str) -> None:
     if shutil.which("man") is None:
         pytest.skip("man-db is not installed (apt-get install man-db)")
-    from studio.pipeline.docs import man_page_exists
+    from studio.pipeline.stages.docs import man_page_exists
 
     if not man_page_exists(name):
         pytest.skip(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from envs.tasks import REPO_ROOT
-from studio.pipeline.evaluate import EVAL_SUITE_DIR, Solvability, check_suite
+from studio.pipeline.eval.runner import EVAL_SUITE_DIR, Solvability, check_suite
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 
 from studio.errors import EmbeddingMismatchError
 from studio.llm.embedders import LexicalEmbedder, LocalSTEmbedder
-from studio.pipeline.retrieval import Retriever, build_index, ensure_index, search
+from studio.pipeline.retrieval.retriever import Retriever, build_index, ensure_index, search
 from tests.unit.test_retrieval import PLANTED, SCREENS, FixedWriter, populate
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import pytest
 from studio.config import ModelSpec, SpanPolicy
 from studio.llm.client import ModelClient
 from studio.llm.ledger import read_ledger
-from studio.pipeline.backward import Step, construct_examples
-from studio.pipeline.committee import CRITERIA, judge_example, judge_labels
+from studio.pipeline.stages.backward import Step, construct_examples
+from studio.pipeline.stages.committee import CRITERIA, judge_example, judge_labels
 from studio.pipeline.prompts import bind_model
-from studio.pipeline.self_instruct import generate_tasks
+from studio.pipeline.stages.self_instruct import generate_tasks
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("llama_cpp")

@@ -11,7 +11,7 @@ from tests.qt.conftest import FakeFrameSource
 
 def _jobs(n: int, max_steps: int) -> list[Any]:
     from studio.gui.live_run import explore_task
-    from studio.pipeline.rollout import RolloutJob
+    from studio.pipeline.rollout.episode import RolloutJob
 
     task = explore_task("galculator")
     return [

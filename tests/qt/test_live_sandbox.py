@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 def test_live_view_shows_a_real_sandbox_and_stops(qtbot: Any, pool: Any, tmp_path: Any) -> None:
     from studio.gui.live_run import ThreadExecutor, default_policy_factory, desktop_env_factory, explore_task
     from studio.gui.qt_live import LiveView
-    from studio.pipeline.rollout import RolloutJob
+    from studio.pipeline.rollout.episode import RolloutJob
     from studio.workspace import Trajectory, Workspace
 
     Workspace.init(tmp_path / "ws").close()

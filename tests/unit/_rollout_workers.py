@@ -10,7 +10,7 @@ from typing import Any
 from envs.actions import Action
 from envs.base import Env
 from envs.observation import Observation
-from studio.pipeline.agent import ScriptedPolicy
+from studio.pipeline.agent.policies import ScriptedPolicy
 
 
 class SlowEnv(Env):

@@ -9,8 +9,8 @@ import pytest
 
 from studio.config import SpanPolicy
 from studio.errors import ConfigError, ModelCallError
-from studio.pipeline import backward as bw
-from studio.pipeline.backward import Step
+from studio.pipeline.stages import backward as bw
+from studio.pipeline.stages.backward import Step
 
 
 @dataclass

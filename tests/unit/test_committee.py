@@ -10,9 +10,9 @@ import pytest
 
 from studio.errors import ConfigError, MissingAPIKeyError, ModelCallError
 from studio.llm.structured import parse_structured
-from studio.pipeline import committee as cm
-from studio.pipeline.backward import ExampleCandidate, Step
-from studio.pipeline.committee import CRITERIA
+from studio.pipeline.stages import committee as cm
+from studio.pipeline.stages.backward import ExampleCandidate, Step
+from studio.pipeline.stages.committee import CRITERIA
 
 
 @dataclass
@@ -202,8 +202,8 @@ def test_real_structured_result_satisfies_the_protocol() -> None:
 
 def test_reply_schemas_stay_small_for_grammar_constrained_models() -> None:
     """No docstrings and no maxLength (llama.cpp expands it into one nested rule per character)."""
-    from studio.pipeline.backward import InstructionReply, ReplicateReply
-    from studio.pipeline.self_instruct import TaskList
+    from studio.pipeline.stages.backward import InstructionReply, ReplicateReply
+    from studio.pipeline.stages.self_instruct import TaskList
 
     for schema in (TaskList, InstructionReply, ReplicateReply, cm.JudgeReply):
         text = json.dumps(schema.model_json_schema())

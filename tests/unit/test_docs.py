@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from studio.errors import PipelineError
-from studio.pipeline.docs import (
+from studio.pipeline.stages.docs import (
     DocSection,
     LoadResult,
     dedupe_sections,
@@ -18,8 +18,8 @@ from studio.pipeline.docs import (
     load_sources,
     section_id,
 )
-from studio.pipeline.docs_formats import parse_man_text, parse_text, split_by_size
-from studio.pipeline.docs_xml import resolve_entities, sniff_xml
+from studio.pipeline.stages.docs_formats import parse_man_text, parse_text, split_by_size
+from studio.pipeline.stages.docs_xml import resolve_entities, sniff_xml
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "docs"
 needs_man = pytest.mark.skipif(shutil.which("man") is None, reason="man-db is not installed")

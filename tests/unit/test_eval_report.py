@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from studio.errors import PipelineError
-from studio.pipeline.eval_report import (
+from studio.pipeline.eval.report import (
     ablation_groups,
     render_report,
     summarize_results,
     write_report,
 )
-from studio.pipeline.evaluate import (
+from studio.pipeline.eval.runner import (
     AGENTS,
     AugmentedPolicy,
     NoopPolicy,
@@ -27,7 +27,7 @@ from studio.pipeline.evaluate import (
     read_results,
     split_agent,
 )
-from studio.pipeline.rollout import EpisodeResult, Event, Executor, RolloutJob, StepEvent
+from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, StepEvent
 
 
 def _r(task: str, app: str, agent: str, score: float, **kw: object) -> TaskResult:
@@ -125,7 +125,7 @@ def test_agent_registry() -> None:
     assert split_agent("rag:model") == ("rag", "model") and split_agent("noop") == ("noop", "")
     with pytest.raises(PipelineError, match="unknown agent 'nope'.*known agents: baseline"):
         agent_factory("nope")
-    AGENTS["tmp-lazy"] = "studio.pipeline.evaluate:_noop_agent"  # "module:attr" entries import lazily
+    AGENTS["tmp-lazy"] = "studio.pipeline.eval.runner:_noop_agent"  # "module:attr" entries import lazily
     try:
         req = {"agent": "tmp-lazy:x", "mode": "x", "task_id": "t", "task_path": None, "workspace": None,
                "max_steps": 1}
@@ -148,7 +148,7 @@ def test_augmented_policy_fills_examples_and_adds_usage() -> None:
         name = "inner"
 
         def decide(self, ctx):  # type: ignore[no-untyped-def]
-            from studio.pipeline.agent import Decision
+            from studio.pipeline.agent.policies import Decision
 
             seen.append(ctx.examples_text)
             return Decision([], usage={"model_calls": 1, "prompt_tokens": 100, "completion_tokens": 5})
@@ -197,7 +197,7 @@ def _suite(tmp_path: Path) -> Path:
 
 
 def test_run_suite_bookkeeping_with_a_fake_executor(tmp_path: Path) -> None:
-    from studio.pipeline.evaluate import run_suite
+    from studio.pipeline.eval.runner import run_suite
 
     ex = FakeExecutor(lambda job: 1.0 if job.policy["agent"] == "solution" else 0.0)
     run = run_suite(_suite(tmp_path), ["solution", "noop"], tmp_path / "out", executor=ex)
@@ -223,7 +223,7 @@ def test_bundled_eval_suite_composition() -> None:
     """>= 40 valid tasks over the four apps, each with a parseable solution, none shared with assets/tasks."""
     from envs.tasks import BUNDLED_TASKS_DIR, check_supported, load_tasks, solution_path
     from studio.commands.task import parse_actions_text
-    from studio.pipeline.evaluate import EVAL_SUITE_DIR, task_app
+    from studio.pipeline.eval.runner import EVAL_SUITE_DIR, task_app
 
     tasks = load_tasks(EVAL_SUITE_DIR)
     assert len(tasks) >= 40

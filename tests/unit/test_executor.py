@@ -14,7 +14,7 @@ ROOT = HERE.parents[1]
 
 CHILD = """
 import sys
-from studio.pipeline.rollout import LocalProcessExecutor, RolloutJob
+from studio.pipeline.rollout.episode import LocalProcessExecutor, RolloutJob
 import _rollout_workers as w
 jobs = [RolloutJob(f"t{i}", {"pid_dir": sys.argv[1], "id": f"task{i}"}, "app",
                    {"lines": ["pyautogui.click(1, 1)"] * 200}, 200) for i in range(4)]
@@ -39,7 +39,7 @@ def test_workers_run_jobs_and_stream_events(tmp_path: Path) -> None:
     try:
         import _rollout_workers as w
 
-        from studio.pipeline.rollout import EpisodeResult, LocalProcessExecutor, RolloutJob, StepEvent
+        from studio.pipeline.rollout.episode import EpisodeResult, LocalProcessExecutor, RolloutJob, StepEvent
 
         jobs = [RolloutJob(f"t{i}", {"pid_dir": str(tmp_path), "id": f"k{i}"}, "app",
                            {"lines": ["pyautogui.click(1, 1)", "pyautogui.press('a')"]}, 5) for i in range(3)]

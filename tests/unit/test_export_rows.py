@@ -155,7 +155,7 @@ def test_bad_options_are_config_errors() -> None:
 def test_step_rows_use_the_actor_prompt_and_the_screen_before_each_action(export_ws: Path) -> None:
     from studio.export.redact import Redactor
     from studio.export.rows import ExportOptions, iter_rows, select
-    from studio.pipeline.agent import load_prompt
+    from studio.pipeline.agent.policies import load_prompt
     from studio.workspace import Workspace
 
     opts = ExportOptions(observation="both").validate()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from studio.gui.data_workspace import WorkspaceData
 from studio.llm import LexicalEmbedder
-from studio.pipeline.retrieval_index import build_index
+from studio.pipeline.retrieval.index import build_index
 from studio.workspace import Example, Step, Trajectory, Workspace
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from studio.gui.data_workspace import event_recorder
-from studio.pipeline.rollout import EpisodeResult, EpisodeStart, StepEvent
+from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, StepEvent
 from studio.workspace import Trajectory, Workspace
 
 

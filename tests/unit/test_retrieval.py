@@ -13,8 +13,8 @@ from envs.actions import Click, Done, Hotkey, Key, Move, TypeText
 from envs.observation import A11yNode, Observation, linearize
 from studio.errors import EmbeddingMismatchError, PipelineError, WorkspaceError
 from studio.llm.embedders import LexicalEmbedder
-from studio.pipeline.agent import Decision, HistoryItem, StepContext
-from studio.pipeline.retrieval import (
+from studio.pipeline.agent.policies import Decision, HistoryItem, StepContext
+from studio.pipeline.retrieval.retriever import (
     HeldOutCase,
     Hit,
     ModelQueryWriter,
@@ -29,7 +29,7 @@ from studio.pipeline.retrieval import (
     pack_examples,
     search,
 )
-from studio.pipeline.retrieval_index import IndexedExample, index_size, salient_tokens
+from studio.pipeline.retrieval.index import IndexedExample, index_size, salient_tokens
 from studio.workspace import Example, Review, Step, Trajectory, Verdict, Workspace
 
 
@@ -365,8 +365,8 @@ def test_vectors_from_another_writer_are_reused(ws: Workspace) -> None:
 
 
 def test_rag_agent_factory_builds_index_and_policy(tmp_path: Path) -> None:
-    evaluate = pytest.importorskip("studio.pipeline.evaluate")
-    from studio.pipeline.retrieval import rag_agent
+    evaluate = pytest.importorskip("studio.pipeline.eval.runner")
+    from studio.pipeline.retrieval.retriever import rag_agent
 
     path = tmp_path / "ws"
     with Workspace.init(path) as w:
@@ -393,7 +393,7 @@ def test_rag_agent_factory_builds_index_and_policy(tmp_path: Path) -> None:
 
 def _to_old_layout(ws: Workspace) -> None:
     """Rewrite the index as a studio before the vector column wrote it (same rows, no vectors)."""
-    from studio.pipeline.retrieval_index import INDEX_TABLE, index_schema
+    from studio.pipeline.retrieval.index import INDEX_TABLE, index_schema
 
     old = ws.table(INDEX_TABLE).to_arrow().drop_columns(["vector"])
     ws.create_derived_table(INDEX_TABLE, index_schema(), data=old, replace=True)
@@ -410,7 +410,7 @@ def _results(r: Retriever) -> list[list[tuple[str, str, float]]]:
 
 
 def test_index_of_the_old_layout_is_searched_then_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from studio.pipeline import retrieval_index
+    from studio.pipeline.retrieval import index as retrieval_index
 
     path = tmp_path / "ws"
     emb = LexicalEmbedder()
@@ -458,7 +458,7 @@ def test_index_of_the_old_layout_is_searched_then_rebuilt(tmp_path: Path, monkey
 
 
 def test_large_index_gets_vector_and_scalar_indexes(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    from studio.pipeline import retrieval_index
+    from studio.pipeline.retrieval import index as retrieval_index
 
     monkeypatch.setattr(retrieval_index, "VECTOR_INDEX_MIN_ROWS", 8)
     monkeypatch.setattr(retrieval_index, "SCALAR_INDEX_MIN_ROWS", 8)

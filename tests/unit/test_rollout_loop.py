@@ -11,7 +11,7 @@ from envs.base import Env
 from envs.observation import A11yNode, Observation
 from envs.replay import ReplayEnv
 from studio.errors import ActionError, SandboxError
-from studio.pipeline.agent import (
+from studio.pipeline.agent.policies import (
     Decision,
     ExplorerPolicy,
     ScriptedPolicy,
@@ -19,7 +19,7 @@ from studio.pipeline.agent import (
     build_actor_prompt,
     parse_agent_output,
 )
-from studio.pipeline.rollout import EpisodeResult, EpisodeStart, StepEvent, run_episode
+from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, StepEvent, run_episode
 
 
 def _obs(tag: bytes = b"a", nodes: list[A11yNode] | None = None) -> Observation:
@@ -158,7 +158,7 @@ def test_fail_reaches_the_env_so_infeasible_tasks_can_score() -> None:
 
 
 def test_fallback_policy_acts_and_feeds_the_model_error_back_without_failing_the_step() -> None:
-    from studio.pipeline.agent import FallbackPolicy
+    from studio.pipeline.agent.policies import FallbackPolicy
 
     seen: list[str] = []
 

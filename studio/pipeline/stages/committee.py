@@ -35,7 +35,7 @@ from typing import Any, Literal, Protocol
 from pydantic import Field
 
 from studio.errors import ConfigError, MissingAPIKeyError, ModelError
-from studio.pipeline.backward import render_trajectory, span_view
+from studio.pipeline.stages.backward import render_trajectory, span_view
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
 
 PROMPT = "judge.v2"

@@ -3,7 +3,7 @@
 Every (agent, task) pair runs in a fresh sandbox through the rollout executors (several sandboxes at once with
 ``parallel > 1``), is scored by the task's evaluator and becomes one :class:`TaskResult` line in
 ``<out>/results.jsonl`` the moment it finishes (so a killed run keeps what it did, and a re-run resumes).
-At the end :func:`studio.pipeline.eval_report.write_report` renders ``report.md`` and PNG plots.
+At the end :func:`studio.pipeline.eval.report.write_report` renders ``report.md`` and PNG plots.
 
 Agents come from one registry, :data:`AGENTS`: ``name -> factory(AgentRequest) -> Policy``. An agent name may
 carry a mode after a colon (``rag:observation``, ``rag:model``, ``rag:both``); the factory of the part before
@@ -11,7 +11,7 @@ the colon gets the mode in ``AgentRequest.mode``, and the report puts every mode
 table. Registry entries are callables or ``"module:attr"`` strings (imported on first use, also inside worker
 processes, so heavy modules stay out of ``studio --help``). A retrieval-augmented agent is one entry::
 
-    AGENTS["rag"] = "studio.pipeline.retrieval:rag_agent"
+    AGENTS["rag"] = "studio.pipeline.retrieval.retriever:rag_agent"
 
     def rag_agent(req: AgentRequest) -> Policy:
         retriever = open_retriever(req.workspace, mode=req.mode or "both")
@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from envs.tasks import ASSETS_DIR, Task, load_task, load_tasks, solution_path
 from studio.errors import PipelineError, StudioError
-from studio.pipeline.agent import Decision, Policy, ScriptedPolicy, StepContext
-from studio.pipeline.rollout import EpisodeResult, Event, Executor, RolloutJob, StepEvent
+from studio.pipeline.agent.policies import Decision, Policy, ScriptedPolicy, StepContext
+from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, StepEvent
 
 if TYPE_CHECKING:
     from envs.base import Env
@@ -223,7 +223,7 @@ def _solution_agent(req: AgentRequest) -> Policy:
 
 def _baseline_agent(req: AgentRequest) -> Policy:
     from studio.llm.vision import supports_vision
-    from studio.pipeline.agent import ModelPolicy
+    from studio.pipeline.agent.policies import ModelPolicy
 
     spec = workspace_config(req.workspace).roles.actor
     policy = ModelPolicy(model_completer(req, "actor"), vision=supports_vision(spec))
@@ -232,19 +232,19 @@ def _baseline_agent(req: AgentRequest) -> Policy:
 
 
 def _explorer_agent(req: AgentRequest) -> Policy:
-    from studio.pipeline.agent import ExplorerPolicy
+    from studio.pipeline.agent.policies import ExplorerPolicy
 
     return ExplorerPolicy(seed=req.seed, stop_after=req.max_steps - 1)
 
 
 #: name -> factory (or "module:attr" of one).
-#: Retrieval plugs in as ``"rag": "studio.pipeline.retrieval:rag_agent"``.
+#: Retrieval plugs in as ``"rag": "studio.pipeline.retrieval.retriever:rag_agent"``.
 AGENTS: dict[str, AgentFactory | str] = {
     "noop": _noop_agent,
     "solution": _solution_agent,
     "baseline": _baseline_agent,
     "explorer": _explorer_agent,
-    "rag": "studio.pipeline.retrieval:rag_agent",  # retrieval-augmented actor; rag:observation|model|both|instruction
+    "rag": "studio.pipeline.retrieval.retriever:rag_agent",  # retrieval-augmented actor; rag:observation|model|both|instruction
 }
 
 
@@ -445,7 +445,7 @@ def run_suite(
 
     if jobs:
         if executor is None:
-            from studio.pipeline.rollout import InlineExecutor, LocalProcessExecutor
+            from studio.pipeline.rollout.episode import InlineExecutor, LocalProcessExecutor
 
             executor = (LocalProcessExecutor(parallel, make_env, make_policy) if parallel > 1
                         else InlineExecutor(make_env, make_policy))
@@ -460,7 +460,7 @@ def run_suite(
     report_path: Path | None = None
     plots: list[Path] = []
     if report:
-        from studio.pipeline.eval_report import write_report
+        from studio.pipeline.eval.report import write_report
 
         report_path, plots = write_report(collected, out, title=f"Evaluation of {_suite_name(suite)}",
                                           elapsed_s=time.monotonic() - t0)

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio.pipeline.docs_formats import ParsedDoc, Path_, normalize_text
+from studio.pipeline.stages.docs_formats import ParsedDoc, Path_, normalize_text
 
 MALLARD_NS = "http://projectmallard.org/1.0/"
 

@@ -467,6 +467,6 @@ def require_index(ws: Workspace) -> Any:
     if table is None:
         raise WorkspaceError(
             f"{ws.path} has no retrieval index yet; build it with `studio search -w DIR QUERY` "
-            "or studio.pipeline.retrieval_index.build_index(ws, embedder)"
+            "or studio.pipeline.retrieval.index.build_index(ws, embedder)"
         )
     return table

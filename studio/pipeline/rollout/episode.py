@@ -26,7 +26,7 @@ from typing import Any
 from envs.actions import action_to_dict
 from envs.base import Env
 from envs.observation import Observation
-from studio.pipeline.agent import Decision, HistoryItem, Policy, StepContext, is_terminal
+from studio.pipeline.agent.policies import Decision, HistoryItem, Policy, StepContext, is_terminal
 
 LOOP_REPEATS = 3
 

@@ -22,7 +22,7 @@ from typing import Protocol
 from pydantic import Field
 
 from studio.errors import MissingAPIKeyError, ModelError
-from studio.pipeline.backward import PLACEHOLDER_TEXT
+from studio.pipeline.stages.backward import PLACEHOLDER_TEXT
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
 
 PROMPT = "self_instruct.v2"
@@ -54,7 +54,7 @@ class TaskList(ReplySchema):
 
 
 class SectionLike(Protocol):
-    """A documentation section (``studio.pipeline.docs.DocSection`` satisfies it)."""
+    """A documentation section (``studio.pipeline.stages.docs.DocSection`` satisfies it)."""
 
     id: str
     source: str

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.errors import PipelineError
-from studio.pipeline.docs_formats import ParsedDoc, parse_html, parse_man_text, parse_markdown, parse_text
-from studio.pipeline.docs_formats import split_by_size as _split_by_size
-from studio.pipeline.docs_xml import docbook_includes, parse_docbook, parse_mallard, sniff_xml
+from studio.pipeline.stages.docs_formats import ParsedDoc, parse_html, parse_man_text, parse_markdown, parse_text
+from studio.pipeline.stages.docs_formats import split_by_size as _split_by_size
+from studio.pipeline.stages.docs_xml import docbook_includes, parse_docbook, parse_mallard, sniff_xml
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from studio.pipeline.evaluate import TaskResult
+    from studio.pipeline.eval.runner import TaskResult
 
 REPORT_NAME = "report.md"
 SUCCESS_PLOT = "success_rate.png"

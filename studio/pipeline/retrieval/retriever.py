@@ -13,15 +13,15 @@ tight budget). :func:`pack_examples` formats the hits (instruction + the span's 
 exceeds its budget; tokens are estimated as ``ceil(len(text) / 4)`` (:func:`estimate_tokens`), a documented
 over-estimate for English and a11y text with common BPE tokenizers.
 
-A step makes two LanceDB queries, both on the index table (:mod:`studio.pipeline.retrieval_index`), whose rows
+A step makes two LanceDB queries, both on the index table (:mod:`studio.pipeline.retrieval.index`), whose rows
 carry what the prompt needs (instruction, steps) and the vectors: BM25 over ``obs_text`` and a vector search.
 An index of the old layout (no vectors) is searched the old way until a writer rebuilds it: the vector search
 runs on the workspace's ``example_vectors`` and the hits are looked up by id (a third query).
 
 Python API::
 
-    from studio.pipeline.retrieval import Retriever, search, build_index, rag_agent
-    build_index(ws, embedder)                              # see studio.pipeline.retrieval_index
+    from studio.pipeline.retrieval.retriever import Retriever, search, build_index, rag_agent
+    build_index(ws, embedder)                              # see studio.pipeline.retrieval.index
     hits = search(ws, "save the file", mode="both", k=5)   # [Hit(example, score, source, why)]
     r = Retriever.from_config(ws, query_writer=ModelQueryWriter.from_client(client, cfg.roles.query_writer))
     text, usage = r.examples_for(step_context)             # what RetrievalAugmentedPolicy puts in the prompt
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.errors import PipelineError, WorkspaceError, WorkspaceLockedError
-from studio.pipeline.retrieval_index import (
+from studio.pipeline.retrieval.index import (
     HIT_COLUMNS,
     INDEX_TABLE,
     VECTOR_TABLE,
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from envs.actions import Action
     from studio.config import StudioConfig
     from studio.llm.embedders import Embedder
-    from studio.pipeline.agent import HistoryItem, Policy, StepContext
+    from studio.pipeline.agent.policies import HistoryItem, Policy, StepContext
     from studio.workspace import Workspace
 
 __all__ = [
@@ -192,7 +192,7 @@ def clean_query(text: str, fallback: str) -> str:
 class ModelQueryWriter:
     """The model-based query writer: prompt ``query_writer.v1`` through ``(messages) -> (text, usage)``.
 
-    ``usage`` should hold :data:`USAGE_KEYS` (``studio.pipeline.evaluate.model_completer`` returns them);
+    ``usage`` should hold :data:`USAGE_KEYS` (``studio.pipeline.eval.runner.model_completer`` returns them);
     :meth:`from_client` builds the call from a ``ModelClient`` and the ``roles.query_writer`` spec.
     """
 
@@ -216,7 +216,7 @@ class ModelQueryWriter:
     def __call__(
         self, instruction: str, history: Sequence[HistoryItem], observation_text: str
     ) -> tuple[str, dict[str, Any]]:
-        from studio.pipeline.agent import format_history
+        from studio.pipeline.agent.policies import format_history
         from studio.pipeline.prompts import render_prompt
 
         obs = observation_text[:MAX_QUERY_OBS_CHARS]
@@ -567,8 +567,8 @@ def rag_agent(req: Any) -> Policy:
     """
     from studio.llm.embedders import make_embedder
     from studio.llm.vision import supports_vision
-    from studio.pipeline.agent import ModelPolicy
-    from studio.pipeline.evaluate import model_completer, workspace_config
+    from studio.pipeline.agent.policies import ModelPolicy
+    from studio.pipeline.eval.runner import model_completer, workspace_config
     from studio.workspace import Workspace
 
     if req.workspace is None:
@@ -755,7 +755,7 @@ def hit_at_k(
 def cases_from_workspace(ws: Workspace, trajectory_ids: Sequence[str]) -> list[HeldOutCase]:
     """Held-out cases from stored trajectories: one per step (its observation and its own actions)."""
     from envs.actions import action_from_dict
-    from studio.pipeline.agent import HistoryItem
+    from studio.pipeline.agent.policies import HistoryItem
     from studio.workspace import Trajectory
 
     cases = []

@@ -3,9 +3,9 @@
 Every parser takes the decoded text and a fallback title and returns a :class:`ParsedDoc`: the document title
 and a list of ``(heading_path, text)`` pairs in document order. A heading path never repeats the document
 title; an empty path means "the text right under the title". Size bounds, ids and empty-section dropping
-are applied afterwards by :mod:`studio.pipeline.docs`, so parsers only care about structure.
+are applied afterwards by :mod:`studio.pipeline.stages.docs`, so parsers only care about structure.
 
-The XML vocabularies (Mallard, DocBook) live in :mod:`studio.pipeline.docs_xml`.
+The XML vocabularies (Mallard, DocBook) live in :mod:`studio.pipeline.stages.docs_xml`.
 """
 
 from __future__ import annotations

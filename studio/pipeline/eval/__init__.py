@@ -1,0 +1,1 @@
+"""Evaluation: the suite runner, its agents and the report."""

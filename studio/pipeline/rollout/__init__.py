@@ -1,0 +1,1 @@
+"""Rollouts: the episode loop and the executors that run many episodes."""

@@ -1,0 +1,1 @@
+"""Synthesis stages: documents -> sections (docs), self-instruct tasks, backward construction, committee."""
