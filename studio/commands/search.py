@@ -35,8 +35,8 @@ def register(app: typer.Typer) -> None:
 
         from studio.errors import WorkspaceLockedError
         from studio.llm.embedders import make_embedder
-        from studio.pipeline.retrieval.retriever import check_mode, search
         from studio.pipeline.retrieval.index import build_index
+        from studio.pipeline.retrieval.retriever import check_mode, search
         from studio.workspace import Workspace
 
         check_mode(mode)

@@ -375,8 +375,8 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
 
 def stage_backward(ctx: RunContext) -> StageSummary:
     """Backward construction over every finished trajectory; spans already in the workspace are skipped."""
-    from studio.pipeline.stages.backward import construct_examples
     from studio.pipeline.prompts import bind_model
+    from studio.pipeline.stages.backward import construct_examples
     from studio.workspace import Example, Trajectory
 
     t0 = time.perf_counter()
@@ -412,8 +412,8 @@ def stage_backward(ctx: RunContext) -> StageSummary:
 
 def stage_committee(ctx: RunContext) -> StageSummary:
     """Every judge votes on every example (four criteria); judges that already voted are not asked again."""
-    from studio.pipeline.stages.committee import judge_example, judge_labels
     from studio.pipeline.prompts import bind_model
+    from studio.pipeline.stages.committee import judge_example, judge_labels
     from studio.workspace import Example, Verdict
 
     t0 = time.perf_counter()

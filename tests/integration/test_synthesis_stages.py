@@ -14,9 +14,9 @@ import pytest
 from studio.config import ModelSpec, SpanPolicy
 from studio.llm.client import ModelClient
 from studio.llm.ledger import read_ledger
+from studio.pipeline.prompts import bind_model
 from studio.pipeline.stages.backward import Step, construct_examples
 from studio.pipeline.stages.committee import CRITERIA, judge_example, judge_labels
-from studio.pipeline.prompts import bind_model
 from studio.pipeline.stages.self_instruct import generate_tasks
 
 pytestmark = pytest.mark.integration

@@ -14,6 +14,7 @@ from envs.observation import A11yNode, Observation, linearize
 from studio.errors import EmbeddingMismatchError, PipelineError, WorkspaceError
 from studio.llm.embedders import LexicalEmbedder
 from studio.pipeline.agent.policies import Decision, HistoryItem, StepContext
+from studio.pipeline.retrieval.index import IndexedExample, index_size, salient_tokens
 from studio.pipeline.retrieval.retriever import (
     HeldOutCase,
     Hit,
@@ -29,7 +30,6 @@ from studio.pipeline.retrieval.retriever import (
     pack_examples,
     search,
 )
-from studio.pipeline.retrieval.index import IndexedExample, index_size, salient_tokens
 from studio.workspace import Example, Review, Step, Trajectory, Verdict, Workspace
 
 
@@ -429,7 +429,7 @@ def test_index_of_the_old_layout_is_searched_then_rebuilt(tmp_path: Path, monkey
         lookups.append(1)
         return real_lookup(*args, **kwargs)
 
-    monkeypatch.setattr("studio.pipeline.retrieval.lookup", counting_lookup)
+    monkeypatch.setattr("studio.pipeline.retrieval.retriever.lookup", counting_lookup)
     ro = Workspace.open(path, readonly=True)
     old_reader = Retriever(ro, emb, mode="both", m1=2, m2=3, query_writer=writer)
     assert _results(old_reader) == expected and lookups

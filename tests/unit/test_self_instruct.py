@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from studio.errors import MissingAPIKeyError, ModelCallError, PipelineError
-from studio.pipeline.stages import self_instruct as si
 from studio.pipeline.prompts import available_versions, load_prompt, placeholders, render, render_prompt
+from studio.pipeline.stages import self_instruct as si
 
 
 @dataclass(frozen=True)

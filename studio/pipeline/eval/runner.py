@@ -244,7 +244,8 @@ AGENTS: dict[str, AgentFactory | str] = {
     "solution": _solution_agent,
     "baseline": _baseline_agent,
     "explorer": _explorer_agent,
-    "rag": "studio.pipeline.retrieval.retriever:rag_agent",  # retrieval-augmented actor; rag:observation|model|both|instruction
+    # retrieval-augmented actor; rag:observation|model|both|instruction
+    "rag": "studio.pipeline.retrieval.retriever:rag_agent",
 }
 
 

@@ -35,8 +35,8 @@ from typing import Any, Literal, Protocol
 from pydantic import Field
 
 from studio.errors import ConfigError, MissingAPIKeyError, ModelError
-from studio.pipeline.stages.backward import render_trajectory, span_view
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
+from studio.pipeline.stages.backward import render_trajectory, span_view
 
 PROMPT = "judge.v2"
 CRITERIA: tuple[str, ...] = ("aligned", "coherent", "natural", "reasonable")

@@ -22,8 +22,8 @@ from typing import Protocol
 from pydantic import Field
 
 from studio.errors import MissingAPIKeyError, ModelError
-from studio.pipeline.stages.backward import PLACEHOLDER_TEXT
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
+from studio.pipeline.stages.backward import PLACEHOLDER_TEXT
 
 PROMPT = "self_instruct.v2"
 MAX_DOC_CHARS = 4000
