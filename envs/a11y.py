@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from envs.errors import ObservationError
 from envs.observation import A11yNode
-from studio.errors import ObservationError
 
 Spawn = Callable[[list[str], dict[str, str]], "subprocess.Popen[str]"]
 

@@ -52,7 +52,7 @@ from envs.actions import (
     Wait,
     action_from_dict,
 )
-from studio.errors import ActionError
+from envs.errors import ActionError
 
 # ---- limits
 MAX_SOURCE_CHARS = 20_000

@@ -162,7 +162,7 @@ def action_to_dict(action: Action) -> dict[str, Any]:
 
 def action_from_dict(data: dict[str, Any]) -> Action:
     """Inverse of :func:`action_to_dict`. Raises ``ActionError`` on unknown kinds or fields."""
-    from studio.errors import ActionError
+    from envs.errors import ActionError
 
     kind = data.get("kind")
     cls = ACTION_TYPES.get(str(kind))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from studio.errors import AppNotInstalledError, ConfigError
+from envs.errors import AppNotInstalledError, ConfigError
 
 BUNDLED_DIR = Path(__file__).with_name("apps")
 APPS_DIR_ENV = "STUDIO_APPS_DIR"

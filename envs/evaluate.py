@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from envs.errors import UnsupportedTaskTypeError
 from envs.getters import get_value
 from envs.metrics import METRICS
 from envs.task_setup import SetupContext, run_setup
-from studio.errors import UnsupportedTaskTypeError
 
 if TYPE_CHECKING:
     from envs.actions import Action

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envs.errors import TaskError, UnsupportedTaskTypeError
 from envs.task_setup import SetupContext, resolve_local_source, sandbox_path
-from studio.errors import TaskError, UnsupportedTaskTypeError
 
 if TYPE_CHECKING:
     from envs.sandbox import Sandbox

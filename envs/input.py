@@ -52,7 +52,7 @@ from envs.actions import (
     TypeText,
     Wait,
 )
-from studio.errors import ActionError, ActionInterrupted, DisplayError
+from envs.errors import ActionError, ActionInterrupted, DisplayError
 
 _X_LOCK = threading.RLock()
 """Guards pyautogui's module-global X connection (swapped per driver) and its import."""

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envs.base import Env
+from envs.errors import SandboxError
 from envs.metrics import parse_a11y_table
 from envs.observation import Observation
-from studio.errors import SandboxError
 
 if TYPE_CHECKING:
     from envs.actions import Action

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from envs import cleanup
+from envs.errors import ActionError, DisplayError, ObservationError, SandboxError
 from envs.frame import Frame, SettleTracker
 from envs.observation import A11yNode, Observation, WindowInfo
-from studio.errors import ActionError, DisplayError, ObservationError, SandboxError
 
 if TYPE_CHECKING:
     from envs.a11y import A11yClient

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from studio.errors import OfflineError, TaskError, UnsupportedTaskTypeError
+from envs.errors import OfflineError, TaskError, UnsupportedTaskTypeError
 
 if TYPE_CHECKING:
     from envs.sandbox import Sandbox

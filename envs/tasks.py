@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from studio.errors import TaskFileError, UnsupportedTaskTypeError
+from envs.errors import TaskFileError, UnsupportedTaskTypeError
 
 #: Repository root and the bundled assets directory (``download`` sources may be paths under it).
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from envs.errors import ObservationError
 from envs.observation import WindowInfo
-from studio.errors import ObservationError
 
 
 class WindowLister:

@@ -1,7 +1,9 @@
 """The one exception hierarchy of the studio.
 
 Every error says what went wrong and how to fix it. Callers catch the narrowest class they can handle;
-``StudioError`` catches everything the studio raises on purpose.
+``StudioError`` catches everything the studio raises on purpose. The root and the environment's branches
+(config, sandbox, action, task) are defined in :mod:`envs.errors` (``envs`` imports nothing from ``studio``)
+and re-exported here, so every class is importable from this module and the CLI maps them all to exit code 2.
 
     StudioError
     ├── ConfigError                 bad or unknown key in studio.toml, bad CLI option
@@ -27,13 +29,43 @@ Every error says what went wrong and how to fix it. Callers catch the narrowest 
 
 from __future__ import annotations
 
+from envs.errors import (
+    ActionError,
+    ActionInterrupted,
+    AppNotInstalledError,
+    ConfigError,
+    DisplayError,
+    ObservationError,
+    OfflineError,
+    SandboxError,
+    StudioError,
+    TaskError,
+    TaskFileError,
+    UnsupportedTaskTypeError,
+)
 
-class StudioError(Exception):
-    """Base class of every error the studio raises on purpose."""
-
-
-class ConfigError(StudioError):
-    """Configuration is invalid: names the key and the fix."""
+__all__ = [
+    "ActionError",
+    "ActionInterrupted",
+    "AppNotInstalledError",
+    "ConfigError",
+    "DisplayError",
+    "EmbeddingMismatchError",
+    "MissingAPIKeyError",
+    "ModelCallError",
+    "ModelError",
+    "ObservationError",
+    "OfflineError",
+    "PipelineError",
+    "SandboxError",
+    "SchemaVersionError",
+    "StudioError",
+    "TaskError",
+    "TaskFileError",
+    "UnsupportedTaskTypeError",
+    "WorkspaceError",
+    "WorkspaceLockedError",
+]
 
 
 class WorkspaceError(StudioError):
@@ -67,46 +99,6 @@ class ModelCallError(ModelError):
 
 class EmbeddingMismatchError(ModelError):
     """Vectors from a different embedding model or dimension were mixed."""
-
-
-class SandboxError(StudioError):
-    """The sandboxed desktop could not be started, used or stopped."""
-
-
-class AppNotInstalledError(SandboxError):
-    """An app profile's executable is not installed."""
-
-
-class DisplayError(SandboxError):
-    """Xvfb, openbox or the D-Bus session failed to start."""
-
-
-class ObservationError(SandboxError):
-    """Screenshot, accessibility tree or window list could not be read."""
-
-
-class ActionError(StudioError):
-    """Model output that is not an allowed action, or an action that could not run."""
-
-
-class ActionInterrupted(ActionError):
-    """A stop request interrupted a running action."""
-
-
-class TaskError(StudioError):
-    """A task file or its evaluator is invalid."""
-
-
-class TaskFileError(TaskError):
-    """A task file does not parse or validate."""
-
-
-class UnsupportedTaskTypeError(TaskError):
-    """A config, getter or metric type that the studio does not implement."""
-
-
-class OfflineError(TaskError):
-    """The task needs network access the sandbox does not have."""
 
 
 class PipelineError(StudioError):
