@@ -186,7 +186,7 @@ def _rss_mb() -> float:
 
 def bench_live(seconds: float = 15.0) -> dict[str, float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from studio.gui.live_run import ThreadExecutor, default_policy_factory, desktop_env_factory, explore_task
+    from studio.gui.live_run import ThreadExecutor, explore_task
     from studio.gui.qt_app import create_app
     from studio.gui.qt_live import LiveView
     from studio.gui.qt_worker import WorkerPool
@@ -194,9 +194,7 @@ def bench_live(seconds: float = 15.0) -> dict[str, float]:
 
     app = create_app()
     pool = WorkerPool()
-    view = LiveView(
-        pool, None, executor_factory=lambda: ThreadExecutor(desktop_env_factory, default_policy_factory)
-    )
+    view = LiveView(pool, None, executor_factory=ThreadExecutor)
     view.resize(1200, 700)
     view.show()
     task = explore_task("galculator")

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envs.base import Env
+from envs.errors import SandboxError
 from envs.evaluate import EvalResult, evaluate_task
 from envs.task_setup import SetupContext, launches_app, run_setup
-from studio.errors import SandboxError
 
 if TYPE_CHECKING:
     from envs.actions import Action
@@ -90,6 +90,18 @@ class DesktopEnv(Env):
         if self._sb is None:
             raise SandboxError("no sandbox is running: call reset(task) first")
         return self._sb
+
+    @property
+    def display(self) -> str:
+        """The X display of the running sandbox ("" when none runs): for a viewer with its own connection."""
+        sb = self._sb
+        return (sb.display or "") if sb is not None else ""
+
+    def interrupt(self) -> None:
+        """Interrupt the action in flight (from another thread); the episode's next step sees the stop."""
+        sb = self._sb
+        if sb is not None:
+            sb.stop()
 
     def _observe(self) -> Observation:
         settle = self.sandbox.wait_settled(timeout=self.settle_timeout)

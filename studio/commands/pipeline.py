@@ -77,7 +77,7 @@ class RichObserver:
 
         if isinstance(event, StepEvent):
             self.steps += 1
-            usage = event.usage or {}
+            usage = event.step.usage
             self.tokens += int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
             self.cost += float(usage.get("cost", 0.0))
             if "rollouts" in self.tasks:

@@ -25,14 +25,15 @@ from typing import Any
 
 from studio.errors import ConfigError
 from studio.export.split import SPLITS, parse_fractions, split_of
+from studio.status import ACCEPTED
 
 FORMATS: tuple[str, ...] = ("openai", "sharegpt", "hf", "llamafactory", "trl")
 GRANULARITIES: tuple[str, ...] = ("step", "example")
 OBSERVATIONS: tuple[str, ...] = ("a11y", "screenshot", "both")
-#: ``--status`` names -> example statuses (see ``studio.pipeline.stages.committee.example_status``). A person's decision
+#: ``--status`` names -> example statuses (the rule is :mod:`studio.status`). A person's decision
 #: wins: ``accepted`` takes committee-accepted examples nobody rejected, plus examples a person accepted.
 STATUS_SETS: dict[str, frozenset[str] | None] = {
-    "accepted": frozenset({"accepted", "overridden-accept"}),
+    "accepted": ACCEPTED,
     "committee": frozenset({"accepted"}),
     "reviewed": frozenset({"overridden-accept"}),
     "disputed": frozenset({"disputed"}),
@@ -105,9 +106,9 @@ class ExportOptions:
         if isinstance(quorum, str) and quorum.isdigit():
             quorum = int(quorum)
         if quorum is not None:
-            from studio.pipeline.stages.committee import check_quorum
+            from studio.status import check_quorum
 
-            check_quorum(quorum)  # type: ignore[arg-type]
+            check_quorum(quorum)
         from dataclasses import replace
 
         return replace(
@@ -182,11 +183,7 @@ def select(ws: Any, opts: ExportOptions) -> list[Selected]:
             everything = True
         else:
             wanted |= allowed
-    edits: dict[str, tuple[float, str, str]] = {}
-    for r in ws.columns("reviews", ["example_id", "decision", "edited_instruction", "when", "id"]):
-        key = (r["when"] or 0.0, r["id"])
-        if r["example_id"] not in edits or key > edits[r["example_id"]][:2]:
-            edits[r["example_id"]] = (*key, r["decision"] == "edit" and r["edited_instruction"] or "")
+    edits = ws.edited_instructions()
     out = []
     for ex in ws.list(Example, limit=None):
         status = statuses.get(ex.id, "pending")
@@ -197,7 +194,7 @@ def select(ws: Any, opts: ExportOptions) -> list[Selected]:
         span = len(ex.step_indices) or (ex.end - ex.start)
         if span < opts.min_span or (opts.max_span is not None and span > opts.max_span):
             continue
-        instruction = edits.get(ex.id, (0, "", ""))[2] or ex.instruction
+        instruction = edits.get(ex.id) or ex.instruction
         out.append(Selected(ex, status, instruction, split_of(ex.trajectory_id, opts.split, opts.seed)))
     out.sort(key=lambda s: (s.example.trajectory_id, s.example.start, s.example.end, s.example.kind, s.example.id))
     return out

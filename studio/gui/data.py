@@ -12,12 +12,13 @@ exists).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-#: Example review states shown in the Examples view.
+from studio.status import StatusRule, display
+
+#: Example statuses shown in the Examples view (:func:`studio.status.display` names).
 EXAMPLE_STATUSES = ("accepted", "rejected", "disputed", "pending")
 
 
@@ -167,25 +168,6 @@ class SearchHit:
     kind: str = ""
 
 
-def example_status(votes: Iterable[bool], review: str | None, quorum: str | int = "all") -> str:
-    """Committee + review -> one status. A person's accept/reject wins; judges that disagree = disputed."""
-    if review in ("accept", "edit"):
-        return "accepted"
-    if review == "reject":
-        return "rejected"
-    v = list(votes)
-    if not v:
-        return "pending"
-    yes = sum(v)
-    if yes == len(v):
-        return "accepted"
-    if yes == 0:
-        return "rejected"
-    if quorum == "majority":
-        return "accepted" if yes * 2 > len(v) else "rejected" if yes * 2 < len(v) else "disputed"
-    return "disputed"
-
-
 def overlay_actions(actions: list[dict[str, Any]], action_code: str = "") -> list[dict[str, Any]]:
     """Actions with screen coordinates, for drawing: element clicks are resolved from the stored code string."""
     if not any(a.get("kind") == "click_element" for a in actions):
@@ -325,7 +307,7 @@ class MemoryData:
         )
         for ex in self.example_rows:
             if ex.id == example_id:
-                ex.status = example_status([], decision)
+                ex.status = display(StatusRule().status((), [{"decision": decision}]))
                 if decision == "edit":
                     ex.edited = instruction
 

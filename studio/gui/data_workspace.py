@@ -9,7 +9,7 @@ over :class:`studio.gui.example_index.ExampleIndex`, which reads only the rows a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -352,78 +352,35 @@ class WorkspaceData:
         self.ws.close()
 
 
-def event_recorder(workspace: Path) -> tuple[Callable[[Any], None], Callable[[], None]]:
+def event_recorder(
+    workspace: Path, meta: Mapping[str, Any] | None = None
+) -> tuple[Callable[[Any], None], Callable[[], None]]:
     """``(record(event), close())`` writing GUI-started rollout events to the workspace as they happen.
 
-    Raises ``WorkspaceLockedError`` (from the first ``record``) when another process is writing the workspace.
+    The workspace is opened for writing at the first event and written by the pipeline's one
+    :class:`studio.pipeline.rollout.recorder.Recorder`; ``meta`` (trajectory id -> ``TrajectoryMeta``) carries
+    the model and sandbox of each job. Raises ``WorkspaceLockedError`` (from the first ``record``) when another
+    process is writing the workspace; later events are then dropped (reported once, the rollout goes on).
     """
-    from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, StepEvent
-    from studio.workspace import Step, Trajectory, Workspace
+    from studio.pipeline.rollout.recorder import Recorder
+    from studio.workspace import Workspace
 
-    state: dict[str, Any] = {"ws": None, "failed": False}
-
-    def ws() -> Any:
-        if state["ws"] is None:
-            state["ws"] = Workspace.open(workspace)
-        return state["ws"]
+    state: dict[str, Any] = {"recorder": None, "failed": False}
 
     def record(event: Any) -> None:
         if state["failed"]:
             return
-        try:
-            w = ws()
-        except Exception:
-            state["failed"] = True  # reported once; the rollout goes on unrecorded
-            raise
-        if isinstance(event, EpisodeStart):
-            w.start_trajectory(
-                Trajectory(
-                    id=event.trajectory_id,
-                    task_id=event.task_id,
-                    instruction=event.instruction,
-                    app=event.app,
-                    policy=event.policy,
-                )
-            )
-        elif isinstance(event, StepEvent):
-            w.add_step(
-                Step(
-                    trajectory_id=event.trajectory_id,
-                    index=event.index,
-                    observation_text=event.observation_text,
-                    width=event.width,
-                    height=event.height,
-                    reason=event.reason,
-                    actions=event.actions,
-                    action_code=event.action_code,
-                    timings=event.timings,
-                    usage=event.usage,
-                    raw=event.raw,
-                    error=event.error,
-                ),
-                screenshot=event.screenshot_png or None,
-            )
-        elif isinstance(event, EpisodeResult):
-            status = (
-                "failed"
-                if event.status == "error"
-                else "interrupted"
-                if event.status == "stopped"
-                else "done"
-            )
-            w.finish_trajectory(
-                event.trajectory_id,
-                status=status,
-                outcome=event.status,
-                score=event.score,
-                error=event.error,
-                final_observation=event.final_observation,
-                final_screenshot=event.final_screenshot_png or None,
-            )
+        if state["recorder"] is None:
+            try:
+                state["recorder"] = Recorder(Workspace.open(workspace), meta)
+            except Exception:
+                state["failed"] = True  # reported once; the rollout goes on unrecorded
+                raise
+        state["recorder"](event)
 
     def close() -> None:
-        if state["ws"] is not None:
-            state["ws"].close()
-            state["ws"] = None
+        if state["recorder"] is not None:
+            state["recorder"].ws.close()
+            state["recorder"] = None
 
     return record, close

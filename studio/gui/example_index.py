@@ -9,23 +9,18 @@ its boundary row is no longer the one remembered (a rewrite, a migration), the i
 examples a full build is a few seconds of Python on a worker thread, which also slows the UI thread (they
 share the GIL); following a running pipeline costs only the new rows.
 
-Statuses follow the committee rule of :func:`studio.pipeline.stages.committee.committee_status`; a person's latest
-accept/reject/edit review overrides it.
+Statuses follow the one rule of :mod:`studio.status` (a person's latest accept/reject/edit review overrides the
+committee), shown under their browsing names (:func:`studio.status.display`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, NamedTuple
+from typing import Any
+
+from studio.status import StatusRule, Vote, display, latest_edit, latest_review
 
 TABLES = ("examples", "verdicts", "reviews")
-_STATUS = {"overridden-accept": "accepted", "overridden-reject": "rejected"}
-
-
-class _Vote(NamedTuple):
-    judge: str
-    criterion: str
-    vote: bool | None
 
 
 class ExampleIndex:
@@ -34,9 +29,7 @@ class ExampleIndex:
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
-        cfg = ws.config
-        self._quorum = cfg.pipeline.quorum
-        self._n_judges = len(cfg.roles.judges)
+        self._rule = StatusRule.from_config(ws.config)
         self.builds = 0  # full (re)builds, for tests and benchmarks
         self._reset()
 
@@ -46,8 +39,8 @@ class ExampleIndex:
         self.statuses: dict[str, str] = {}
         self.judges: dict[str, set[str]] = {}
         self._votes: dict[str, list[tuple[str, str, bool | None]]] = {}  # (judge, criterion, vote)
-        self._review: dict[str, tuple[float, str]] = {}  # latest accept/reject/edit: (when, decision)
-        self._edit: dict[str, tuple[float, str]] = {}  # latest edit: (when, text)
+        self._reviews: dict[str, list[dict[str, Any]]] = {}  # per example, in table order
+        self._edit: dict[str, str] = {}  # the latest edit's text
         self._seen: dict[str, tuple[int, str | None]] = {t: (0, None) for t in TABLES}
         self._versions: dict[str, int] = {}  # table versions at the last refresh
         self._status_counts: Counter[str] | None = None
@@ -109,7 +102,7 @@ class ExampleIndex:
                 "kind": kind,
                 "instruction": instruction,
                 "created": created,
-                "edited": self._edit.get(eid, (0.0, ""))[1],
+                "edited": self._edit.get(eid, ""),
             }
             self.by_id[eid] = row
             new.append(row)
@@ -128,40 +121,30 @@ class ExampleIndex:
 
     def _add_reviews(self, cols: dict[str, list[Any]]) -> set[str]:
         touched: set[str] = set()
-        rows = sorted(
-            zip(cols["example_id"], cols["decision"], cols["edited_instruction"], cols["when"], strict=True),
-            key=lambda r: r[3] or 0,
-        )
-        for eid, decision, text, when in rows:
-            when = when or 0
-            if decision not in ("accept", "reject", "edit"):
-                continue
+        for eid, decision, text, when in zip(
+            cols["example_id"], cols["decision"], cols["edited_instruction"], cols["when"], strict=True
+        ):
+            self._reviews.setdefault(eid, []).append({"decision": decision, "edited_instruction": text, "when": when})
             touched.add(eid)
-            if when >= self._review.get(eid, (-1.0, ""))[0]:
-                self._review[eid] = (when, decision)
-            if decision == "edit" and when >= self._edit.get(eid, (-1.0, ""))[0]:
-                self._edit[eid] = (when, text or "")
-                if eid in self.by_id:
-                    self.by_id[eid]["edited"] = text or ""
+        for eid in touched:
+            self._edit[eid] = latest_edit(self._reviews[eid])
+            if eid in self.by_id:
+                self.by_id[eid]["edited"] = self._edit[eid]
         return touched
 
     def _restatus(self, eid: str) -> None:
-        review = self._review.get(eid)
-        if review is not None:
-            self.statuses[eid] = "rejected" if review[1] == "reject" else "accepted"
+        reviews = self._reviews.get(eid, [])
+        if latest_review(reviews) is not None:
+            self.statuses[eid] = display(self._rule.status((), reviews))
             return
         votes = self._votes.get(eid)
         if not votes:
             self.statuses.pop(eid, None)
             return
-        n = max(self._n_judges if self._quorum == "all" else 0, len(self.judges[eid]))
-        key = (n, tuple(votes))  # few distinct vote patterns: the committee rule runs once per pattern
+        key = tuple(votes)  # few distinct vote patterns: the committee rule runs once per pattern
         status = self._rule_cache.get(key)
         if status is None:
-            from studio.pipeline.stages.committee import committee_status
-
-            status = committee_status([_Vote(*v) for v in votes], self._quorum, n)
-            status = self._rule_cache[key] = _STATUS.get(status, status)
+            status = self._rule_cache[key] = display(self._rule.committee([Vote(*v) for v in votes]))
         self.statuses[eid] = status
 
     # ---------------------------------------------------------------- answers

@@ -5,8 +5,8 @@ this process, so the GUI can reach every running env: it polls each sandbox's di
 (:class:`DisplayFrameSource`, its own ``mss`` handle, never the agent's) and, on stop, interrupts the action in
 flight (``Sandbox.stop``) besides setting the stop event the episode loop checks between steps.
 
-:func:`explore_task` builds a task that only launches an app (for the explorer policy);
-:func:`default_policy_factory` builds explorer or model policies from a job's ``policy`` dict.
+:func:`explore_task` builds a task that only launches an app (for the explorer policy). Policies and envs come
+from the one factory, :mod:`studio.pipeline.agent.factory`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from studio.pipeline.agent.factory import make_env, make_policy
 from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, error_result, run_episode
+
+if TYPE_CHECKING:
+    from studio.pipeline.rollout.recorder import TrajectoryMeta
 
 
 class FrameLike(Protocol):
@@ -61,16 +64,15 @@ class DisplayFrameSource:
 
 
 class EnvFrameSource:
-    """Frames of a :class:`envs.desktop.DesktopEnv`'s current sandbox (it changes at every reset)."""
+    """Frames of a :class:`envs.desktop.DesktopEnv`'s current sandbox (its ``display``, new at every reset)."""
 
     def __init__(self, env: Any) -> None:
         self.env = env
         self._src: DisplayFrameSource | None = None
 
     def grab(self) -> FrameLike | None:
-        sb = getattr(self.env, "_sb", None)
-        display = getattr(sb, "display", "") if sb is not None and getattr(sb, "_started", False) else ""
-        if not display or getattr(sb, "_closed", False):
+        display = str(getattr(self.env, "display", "") or "")
+        if not display:
             return None
         if self._src is None or self._src.display != display:
             if self._src is not None:
@@ -92,19 +94,20 @@ class ThreadExecutor(Executor):
     """One thread per job, all in this process; envs stay reachable for frames and stop.
 
     Args:
-        env_factory: ``(job) -> Env``.
-        policy_factory: ``(job.policy) -> Policy``.
+        env_factory: ``(job) -> Env`` (default: :func:`studio.pipeline.agent.factory.make_env`).
+        policy_factory: ``(job.policy) -> Policy`` (default: :func:`studio.pipeline.agent.factory.make_policy`);
+            public, so the Live view can wrap it (pause).
         source_factory: ``(env) -> FrameSource`` for live frames (default: the env's sandbox display).
     """
 
     def __init__(
         self,
-        env_factory: Callable[[RolloutJob], Any],
-        policy_factory: Callable[[dict[str, Any]], Any],
+        env_factory: Callable[[RolloutJob], Any] = make_env,
+        policy_factory: Callable[[dict[str, Any]], Any] = make_policy,
         source_factory: Callable[[Any], FrameSource] | None = None,
     ) -> None:
         self._env_factory = env_factory
-        self._policy_factory = policy_factory
+        self.policy_factory = policy_factory
         self._source_factory = source_factory or EnvFrameSource
         self._lock = threading.Lock()
         self.envs: dict[str, Any] = {}
@@ -122,10 +125,9 @@ class ThreadExecutor(Executor):
         with self._lock:
             envs = list(self.envs.values())
         for env in envs:
-            sb = getattr(env, "_sb", None)
-            if sb is not None and hasattr(sb, "stop"):
+            if hasattr(env, "interrupt"):
                 with contextlib.suppress(Exception):
-                    sb.stop()
+                    env.interrupt()
 
     def run(
         self, jobs: list[RolloutJob], on_event: Callable[[Event], None], stop: threading.Event | None = None
@@ -150,7 +152,7 @@ class ThreadExecutor(Executor):
                 self.envs[job.trajectory_id] = env
                 self.sources[job.trajectory_id] = self._source_factory(env)
             try:
-                policy = self._policy_factory(job.policy)
+                policy = self.policy_factory(job.policy)
                 results[job.trajectory_id] = run_episode(
                     env,
                     job.task,
@@ -202,41 +204,23 @@ def explore_task(app: str) -> Any:
     )
 
 
-def desktop_env_factory(job: RolloutJob) -> Any:
-    from envs.desktop import DesktopEnv
+def job_meta(job: RolloutJob, workspace: Any = None) -> TrajectoryMeta:
+    """What the recorder stores about a GUI-started job: task, app, policy, the actor model, the sandbox size."""
+    from studio.pipeline.agent.factory import workspace_config
+    from studio.pipeline.rollout.recorder import TrajectoryMeta
 
-    return DesktopEnv(width=job.width, height=job.height)
-
-
-def default_policy_factory(spec: dict[str, Any]) -> Any:
-    """``{"kind": "explorer", "seed": 1}`` or ``{"kind": "model", "workspace": path}`` -> a Policy."""
-    from studio.pipeline.agent.policies import ExplorerPolicy, ModelPolicy
-
-    kind = spec.get("kind", "explorer")
-    if kind == "explorer":
-        return ExplorerPolicy(seed=int(spec.get("seed", 0)))
-    if kind == "model":
-        from studio.config import default_config, load_config
-        from studio.llm import ModelClient
-
-        ws = Path(spec["workspace"]) if spec.get("workspace") else None
-        cfg = load_config(ws / "studio.toml") if ws and (ws / "studio.toml").exists() else default_config()
-        client = ModelClient.for_workspace(ws) if ws else ModelClient()
-        role = cfg.roles.actor
-
-        def complete(messages: list[dict]) -> tuple[str, dict[str, Any]]:
-            res = client.complete("actor", role, messages, stage="rollout")
-            return res.text, {
-                "prompt_tokens": res.prompt_tokens,
-                "completion_tokens": res.completion_tokens,
-                "cost": res.cost,
-                "model": res.model,
-            }
-
-        return ModelPolicy(complete, vision=bool(role.vision))
-    from studio.errors import ConfigError
-
-    raise ConfigError(f"unknown policy kind {kind!r}; use 'explorer' or 'model'")
+    kind = str(job.policy.get("kind", ""))
+    model = ""
+    if kind in ("model", "model+explorer"):
+        model = workspace_config(job.policy.get("workspace") or workspace).roles.actor.model
+    return TrajectoryMeta(
+        task_id=str(getattr(job.task, "id", "")),
+        instruction=str(getattr(job.task, "instruction", "")),
+        app=job.app,
+        policy=kind,
+        model=model,
+        sandbox={"w": job.width, "h": job.height, "apps": [job.app] if job.app else []},
+    )
 
 
 def bundled_tasks() -> list[Any]:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from studio.gui.qt_common import BaseView, decode_image, frame_to_image, paint_image_fit
 from studio.gui.qt_overlay import draw_actions
+from studio.pipeline.agent.factory import ROLLOUT_KINDS
 
 FPS = 15
 TILE_MAX_W = 960
@@ -140,15 +141,16 @@ class PausablePolicy:
         return self.inner.decide(ctx)
 
 
-def _make_recorder(workspace: Path | None) -> tuple[Callable[[Any], None] | None, Callable[[], None]]:
-    """A function that writes rollout events to the workspace (None when there is no writer API)."""
+def _make_recorder(
+    workspace: Path | None, jobs: list[Any]
+) -> tuple[Callable[[Any], None] | None, Callable[[], None]]:
+    """A function that writes rollout events to the workspace (None when there is no workspace)."""
     if workspace is None:
         return None, lambda: None
-    try:
-        from studio.gui.data_workspace import event_recorder
-    except ImportError:
-        return None, lambda: None
-    return event_recorder(workspace)
+    from studio.gui.data_workspace import event_recorder
+    from studio.gui.live_run import job_meta
+
+    return event_recorder(workspace, {job.trajectory_id: job_meta(job, workspace) for job in jobs})
 
 
 class LiveView(BaseView):
@@ -184,8 +186,11 @@ class LiveView(BaseView):
         self.task_box = QComboBox()
         self.task_box.setMinimumWidth(320)
         self.policy_box = QComboBox()
-        self.policy_box.addItems(["explorer", "model"])
-        self.policy_box.setToolTip("explorer: model-free random walk; model: the actor role from studio.toml")
+        self.policy_box.addItems(list(ROLLOUT_KINDS))
+        self.policy_box.setToolTip(
+            "explorer: model-free random walk; model: the actor role from studio.toml; "
+            "model+explorer: the model, and the explorer acts when the model's answer is unusable"
+        )
         self.count_box = QSpinBox()
         self.count_box.setRange(1, 8)
         self.count_box.setPrefix("sandboxes: ")
@@ -277,19 +282,15 @@ class LiveView(BaseView):
             except Exception as exc:  # noqa: BLE001 - bad choice in the controls
                 self.pool.report(exc, context="preparing the rollout")
                 return
-        from studio.gui.live_run import ThreadExecutor, default_policy_factory, desktop_env_factory
+        from studio.gui.live_run import ThreadExecutor
 
         self.stop_event = threading.Event()
         self.pause_event = threading.Event()
         self.poll_stop = threading.Event()
         self.pause_button.setChecked(False)
-        self.executor = (
-            self.executor_factory()
-            if self.executor_factory
-            else ThreadExecutor(desktop_env_factory, self._pausable(default_policy_factory))
-        )
-        if self.executor_factory and hasattr(self.executor, "_policy_factory"):
-            self.executor._policy_factory = self._pausable(self.executor._policy_factory)
+        self.executor = self.executor_factory() if self.executor_factory else ThreadExecutor()
+        if hasattr(self.executor, "policy_factory"):
+            self.executor.policy_factory = self._pausable(self.executor.policy_factory)
         self._clear_tiles()
         for job in jobs:
             self._add_tile(job.trajectory_id, f"{job.app or 'sandbox'} [{job.trajectory_id[-6:]}]")
@@ -299,7 +300,7 @@ class LiveView(BaseView):
         self.stop_button.setEnabled(True)
         self.pause_button.setEnabled(True)
         self.status.setText(f"Running {len(jobs)} rollout(s)…")
-        recorder, close_recorder = _make_recorder(self.workspace_path)
+        recorder, close_recorder = _make_recorder(self.workspace_path, jobs)
         executor, stop = self.executor, self.stop_event
 
         def run(progress: Callable[[Any], None]) -> list[Any]:
@@ -341,6 +342,7 @@ class LiveView(BaseView):
         return make
 
     def _jobs_from_controls(self) -> list[Any]:
+        from studio.pipeline.agent.factory import policy_spec
         from studio.pipeline.rollout.episode import RolloutJob
 
         task, app = self._selected_task()
@@ -353,9 +355,7 @@ class LiveView(BaseView):
             width, height = cfg.sandbox.width, cfg.sandbox.height
         jobs = []
         for i in range(self.count_box.value()):
-            policy: dict[str, Any] = {"kind": kind, "seed": i}
-            if kind == "model":
-                policy["workspace"] = str(self.workspace_path) if self.workspace_path else ""
+            policy = policy_spec(kind, seed=i, workspace=self.workspace_path if kind != "explorer" else None)
             jobs.append(
                 RolloutJob(
                     trajectory_id=f"live-{uuid.uuid4().hex[:10]}",
@@ -412,10 +412,11 @@ class LiveView(BaseView):
         elif isinstance(event, StepEvent):
             from studio.gui.data import overlay_actions
 
-            tile.step = event.index + 1
-            tile.reason = event.reason or event.error
-            tile.actions = overlay_actions(event.actions, event.action_code)
-            usage = event.usage or {}
+            step = event.step
+            tile.step = step.index + 1
+            tile.reason = step.reason or step.error
+            tile.actions = overlay_actions(step.actions, step.action_code)
+            usage = step.usage
             tile.tokens += int(usage.get("prompt_tokens", 0) or 0) + int(
                 usage.get("completion_tokens", 0) or 0
             )
@@ -426,7 +427,8 @@ class LiveView(BaseView):
             if event.error:
                 tile.reason = event.error
         if image is not None and not image.isNull():
-            tile.set_frame(image, getattr(event, "width", 0) or image.width(), live=False)
+            width = event.step.width if isinstance(event, StepEvent) else 0
+            tile.set_frame(image, width or image.width(), live=False)
         tile.update()
 
     def _on_frame(self, item: tuple[str, QImage, int]) -> None:

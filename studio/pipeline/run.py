@@ -33,8 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 from studio.config import StudioConfig
 from studio.errors import PipelineError
+from studio.pipeline.agent.factory import make_env, make_policy, policy_spec
+from studio.records import FINISHED
 
 if TYPE_CHECKING:
+    from studio.pipeline.rollout.recorder import TrajectoryMeta
     from studio.workspace import Workspace
 
 STAGES = ("docs", "tasks", "rollouts", "backward", "committee")
@@ -231,95 +234,27 @@ class _SectionView:
 # -------------------------------------------------------------------------------------------- rollouts
 
 
-def make_env(job: Any) -> Any:
-    """Executor env factory (module level: picklable for worker processes)."""
-    from envs.desktop import DesktopEnv
-
-    return DesktopEnv(width=job.width, height=job.height)
-
-
-def make_policy(spec: dict[str, Any]) -> Any:
-    """Executor policy factory: ``{"kind": "explorer"|"model"|"model+explorer"|"scripted", ...}``."""
-    from studio.pipeline.agent.policies import ExplorerPolicy, FallbackPolicy, ModelPolicy, ScriptedPolicy
-
-    kind = spec["kind"]
-    if kind == "explorer":
-        return ExplorerPolicy(seed=int(spec.get("seed", 0)))
-    if kind == "scripted":
-        return ScriptedPolicy(list(spec["lines"]))
-    if kind in ("model", "model+explorer"):
-        from studio.config import ModelSpec
-        from studio.llm import ModelClient
-
-        client = ModelClient.for_workspace(spec["workspace"], use_cache=bool(spec.get("use_cache", True)))
-        mspec = ModelSpec.model_validate(spec["actor"])
-
-        def complete(messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-            r = client.complete("actor", mspec, messages, stage="rollouts")
-            return r.text, {"model": r.model, "prompt_tokens": r.prompt_tokens,
-                            "completion_tokens": r.completion_tokens, "cost": r.cost, "cache_hit": r.cache_hit}
-
-        vision = bool(mspec.vision)
-        policy = ModelPolicy(complete, vision=vision)
-        if kind == "model+explorer":
-            return FallbackPolicy(policy, ExplorerPolicy(seed=int(spec.get("seed", 0))))
-        return policy
-    raise PipelineError(f"unknown policy kind {kind!r}; use model, explorer or model+explorer")
-
-
-_STATUS = {"done": "done", "fail": "failed", "max_steps": "failed", "loop": "failed", "error": "failed",
-           "stopped": "interrupted"}
-
-
 class WorkspaceWriter:
-    """Turns rollout events into workspace rows, one commit per step (the GUI sees them as they land)."""
+    """The pipeline's ``on_event``: the one :class:`~studio.pipeline.rollout.recorder.Recorder` writes the rows,
+    then the observer sees the event (progress, the CLI's live totals)."""
 
-    def __init__(self, ws: Workspace, observer: RunObserver, meta: dict[str, dict[str, Any]]) -> None:
-        self.ws = ws
+    def __init__(self, ws: Workspace, observer: RunObserver, meta: dict[str, TrajectoryMeta]) -> None:
+        from studio.pipeline.rollout.recorder import Recorder
+
+        self.recorder = Recorder(ws, meta)
         self.observer = observer
-        self.meta = meta  # trajectory id -> {task_id, app, model, policy, sandbox}
-        self.steps = 0
-        self.tokens = 0
-        self.cost = 0.0
+
+    @property
+    def steps(self) -> int:
+        return self.recorder.steps
 
     def __call__(self, event: Any) -> None:
-        from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, StepEvent
-        from studio.workspace import Step, Trajectory
+        from studio.pipeline.rollout.episode import EpisodeResult
 
-        if isinstance(event, EpisodeStart):
-            m = self.meta.get(event.trajectory_id, {})
-            self.ws.start_trajectory(Trajectory(
-                id=event.trajectory_id, task_id=event.task_id, instruction=event.instruction,
-                app=m.get("app", event.app), sandbox=m.get("sandbox", {}), model=m.get("model", ""),
-                policy=event.policy))
-        elif isinstance(event, StepEvent):
-            usage = event.usage or {}
-            self.tokens += int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
-            self.cost += float(usage.get("cost", 0.0))
-            self.ws.add_step(Step(
-                trajectory_id=event.trajectory_id, index=event.index, observation_text=event.observation_text,
-                width=event.width, height=event.height, reason=event.reason, actions=event.actions,
-                action_code=event.action_code, timings=event.timings, usage=usage, raw=event.raw,
-                error=event.error), screenshot=event.screenshot_png or None)
-            self.steps += 1
-        elif isinstance(event, EpisodeResult):
-            if not self._known(event.trajectory_id):
-                # the env failed before the first observation: still record the attempt
-                m = self.meta.get(event.trajectory_id, {})
-                self.ws.start_trajectory(Trajectory(id=event.trajectory_id, task_id=m.get("task_id", ""),
-                                                    instruction=m.get("instruction", ""), app=m.get("app", ""),
-                                                    policy=m.get("policy", "")))
-            self.ws.finish_trajectory(event.trajectory_id, status=_STATUS.get(event.status, "failed"),
-                                      outcome=event.status, score=event.score, error=event.error,
-                                      final_observation=event.final_observation,
-                                      final_screenshot=event.final_screenshot_png or None)
+        self.recorder(event)
+        if isinstance(event, EpisodeResult):
             self.observer.advanced("rollouts", detail=f"{event.status} after {event.n_steps} steps")
         self.observer.event(event)
-
-    def _known(self, trajectory_id: str) -> bool:
-        from studio.workspace import Trajectory
-
-        return self.ws.count(Trajectory, id=trajectory_id) > 0
 
 
 def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str | None = None,
@@ -327,6 +262,7 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
     """Roll out every task that has no finished trajectory yet (interrupted ones are run again)."""
     from envs.tasks import parse_task
     from studio.pipeline.rollout.episode import InlineExecutor, LocalProcessExecutor, RolloutJob
+    from studio.pipeline.rollout.recorder import TrajectoryMeta
     from studio.workspace import Task
 
     t0 = time.perf_counter()
@@ -335,24 +271,23 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
     policy = policy or cfg.pipeline.policy
     parallel = parallel or cfg.pipeline.parallel
     finished = {r["task_id"] for r in ctx.ws.columns("trajectories", ["task_id", "status"])
-                if r["status"] in ("done", "failed")}
+                if r["status"] in FINISHED}
     tasks = [t for t in _all(ctx.ws, Task) if task_ids is None or t.id in task_ids]
     todo = [t for t in tasks if t.id not in finished]
     summary.skipped = len(tasks) - len(todo)
     jobs: list[RolloutJob] = []
-    meta: dict[str, dict[str, Any]] = {}
+    meta: dict[str, TrajectoryMeta] = {}
     sandbox = {"w": cfg.sandbox.width, "h": cfg.sandbox.height, "apps": cfg.sandbox.apps}
     for i, t in enumerate(todo):
         tid = uuid.uuid4().hex
         env_task = parse_task({"id": t.id, "instruction": t.instruction, "related_apps": [t.app] if t.app else [],
                                "config": [], "evaluator": {"func": "infeasible"}}, source=f"task {t.id}")
-        spec: dict[str, Any] = {"kind": policy, "seed": i, "workspace": str(ctx.path),
-                                "actor": cfg.roles.actor.model_dump(),
-                                "use_cache": getattr(ctx.client, "use_cache", True)}
+        spec = policy_spec(policy, seed=i, workspace=ctx.path, actor=cfg.roles.actor.model_dump(),
+                           use_cache=getattr(ctx.client, "use_cache", True))
         jobs.append(RolloutJob(tid, env_task, t.app, spec, cfg.pipeline.max_steps, cfg.sandbox.width,
                                cfg.sandbox.height))
-        meta[tid] = {"task_id": t.id, "instruction": t.instruction, "app": t.app, "policy": policy,
-                     "sandbox": sandbox, "model": cfg.roles.actor.model if policy != "explorer" else ""}
+        meta[tid] = TrajectoryMeta(task_id=t.id, instruction=t.instruction, app=t.app, policy=policy,
+                                   sandbox=sandbox, model=cfg.roles.actor.model if policy != "explorer" else "")
     ctx.observer.stage_started("rollouts", len(jobs))
     writer = WorkspaceWriter(ctx.ws, ctx.observer, meta)
     executor = (LocalProcessExecutor(parallel, make_env, make_policy) if parallel > 1
@@ -381,7 +316,7 @@ def stage_backward(ctx: RunContext) -> StageSummary:
 
     t0 = time.perf_counter()
     summary = StageSummary("backward")
-    trajs = [t for t in _all(ctx.ws, Trajectory) if t.status in ("done", "failed") and t.n_steps > 0]
+    trajs = [t for t in _all(ctx.ws, Trajectory) if t.status in FINISHED and t.n_steps > 0]
     ctx.observer.stage_started("backward", len(trajs))
     model = bind_model(ctx.client, "backward_writer", ctx.cfg.roles.backward_writer, "backward")
     for traj in trajs:
@@ -392,9 +327,7 @@ def stage_backward(ctx: RunContext) -> StageSummary:
         skip = {(e.start, e.end, e.kind) for e in have}
         result = construct_examples(traj.id, steps, model, app=traj.app, policy=ctx.cfg.pipeline.spans,
                                     final_observation=traj.final_observation, skip=skip)
-        new = [Example(id=c.id, trajectory_id=c.trajectory_id, start=c.start, end=c.end,
-                       step_indices=list(c.step_indices), instruction=c.instruction, kind=c.kind,  # type: ignore[arg-type]
-                       prompt_version=c.prompt_version, app=c.app, raw=c.raw) for c in result.examples]
+        new = result.examples
         if new:
             ctx.ws.add_examples(new)
         summary.done += len(new)
@@ -414,7 +347,7 @@ def stage_committee(ctx: RunContext) -> StageSummary:
     """Every judge votes on every example (four criteria); judges that already voted are not asked again."""
     from studio.pipeline.prompts import bind_model
     from studio.pipeline.stages.committee import judge_example, judge_labels
-    from studio.workspace import Example, Verdict
+    from studio.workspace import Example
 
     t0 = time.perf_counter()
     summary = StageSummary("committee")
@@ -440,9 +373,7 @@ def stage_committee(ctx: RunContext) -> StageSummary:
         steps, final = steps_cache[ex.trajectory_id]
         decision = judge_example(ex, steps, judges, quorum=cfg.pipeline.quorum, final_observation=final,
                                  prior=prior)
-        rows = [Verdict(id=v.id, example_id=v.example_id, judge=v.judge, criterion=v.criterion,  # type: ignore[arg-type]
-                        vote=v.vote, rationale=v.rationale, raw=v.raw, prompt_version=v.prompt_version,
-                        error=v.error) for v in decision.verdicts]
+        rows = decision.verdicts
         if rows:
             ctx.ws.add_verdicts(rows)
         summary.done += 1

@@ -11,8 +11,8 @@ Layout::
     llm-cache/       the models layer's response cache
     ledger.jsonl     the models layer's ledger file (new lines imported into the ``ledger`` table on open)
 
-API (records in :mod:`studio.workspace.records`: Document, Task, Trajectory, Step, Example, Verdict, Review,
-LedgerEntry)::
+API (records in :mod:`studio.records`, re-exported here: Document, Task, Trajectory, Step, Example, Verdict,
+Review, LedgerEntry; their storage in :mod:`studio.workspace.schema`)::
 
     ws = Workspace.init(path)                   # new workspace, open for writing
     ws = Workspace.open(path)                   # writer: lock, migrate, recover a killed writer
@@ -54,7 +54,7 @@ trajectory's last action is ``Trajectory.final_observation`` / ``final_screensho
 see :mod:`studio.workspace.search` (BM25 full text, cosine vectors with an IVF_HNSW_SQ index above 50k rows).
 """
 
-from studio.workspace.records import (
+from studio.records import (
     Document,
     Example,
     LedgerEntry,

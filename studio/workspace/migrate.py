@@ -10,6 +10,10 @@ History:
     1: ``examples.prompt_version`` (old rows get ``"unknown"``), ``reviews``, ``ledger``, ``example_vectors``.
     2: ``trajectories.final_observation`` and ``trajectories.final_screenshot``, the screen after the last
        action (old rows read None: it was never recorded).
+    3: ``trajectories.status`` is the lifecycle only: episodes that ended on their own (outcome ``fail``,
+       ``max_steps``, ``loop``) are ``done``, as the GUI recorded them; the CLI had stored them ``failed``
+       (``failed`` now means the env or agent broke, outcome ``error``). See
+       :mod:`studio.pipeline.rollout.recorder`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import pyarrow as pa
 
 from studio.errors import SchemaVersionError, WorkspaceError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def check_version(meta: dict[str, Any], path: Path) -> int:
@@ -60,7 +64,19 @@ def _v1_to_v2(db: Any) -> None:
             table.add_columns([pa.field(name, pa.string()) for name in new])  # nulls: old rows read None
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2}
+#: Outcomes of episodes that ran to an end of their own (their trajectories are ``done`` from schema 3 on).
+ENDED_OUTCOMES = ("done", "fail", "max_steps", "loop")
+
+
+def _v2_to_v3(db: Any) -> None:
+    if "trajectories" in _table_names(db):
+        outcomes = ", ".join(f"'{o}'" for o in ENDED_OUTCOMES)
+        db.open_table("trajectories").update(
+            where=f"status = 'failed' AND outcome IN ({outcomes})", values={"status": "done"}
+        )
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def _table_names(db: Any) -> list[str]:

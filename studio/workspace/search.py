@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import EmbeddingMismatchError, WorkspaceError
-from studio.workspace.records import Example, Record
+from studio.records import Example, Record
+from studio.workspace.schema import from_row
 
 if TYPE_CHECKING:
     from studio.workspace.store import Workspace
@@ -50,7 +51,7 @@ def fts(ws: Workspace, cls: type[Record], query: str, k: int) -> list[tuple[Reco
     from studio.workspace.store import FTS_COLUMNS
 
     rows = ws.table(cls.table).search(query, query_type="fts", fts_columns=FTS_COLUMNS[cls.table]).limit(k).to_list()
-    return [(cls.from_row(r), float(r.get("_score", 0.0))) for r in rows]
+    return [(from_row(cls, r), float(r.get("_score", 0.0))) for r in rows]
 
 
 def _as_matrix(vectors: Any) -> Any:
@@ -106,7 +107,7 @@ def add_vector_rows(ws: Workspace, rows: list[dict[str, Any]], vectors: Any, emb
     """
     import pyarrow as pa
 
-    from studio.workspace.records import arrow_schema, vector_schema
+    from studio.workspace.schema import arrow_schema, vector_schema
     from studio.workspace.store import _write_meta
 
     arr = _as_matrix(vectors)
@@ -158,7 +159,7 @@ def _vector_hits(ws: Workspace, vector: Any, k: int, embedder: str | None) -> li
         .select([*Example.model_fields, "_distance"])
         .limit(k)
     )
-    return [(Example.from_row(r), float(r["_distance"])) for r in q.to_list()]  # type: ignore[misc]
+    return [(from_row(Example, r), float(r["_distance"])) for r in q.to_list()]
 
 
 def vector(ws: Workspace, vector: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:

@@ -18,12 +18,7 @@ from typing import Any, TypeVar
 
 from studio.config import CONFIG_NAME, DEFAULT_TOML, StudioConfig, load_config
 from studio.errors import WorkspaceError
-from studio.workspace import search as _search
-from studio.workspace.blobs import BlobStore
-from studio.workspace.lock import WriterLock
-from studio.workspace.migrate import SCHEMA_VERSION, check_version, migrate
-from studio.workspace.records import (
-    TABLES,
+from studio.records import (
     Document,
     Example,
     LedgerEntry,
@@ -33,8 +28,13 @@ from studio.workspace.records import (
     Task,
     Trajectory,
     Verdict,
-    arrow_schema,
 )
+from studio.status import StatusRule, latest_edits
+from studio.workspace import search as _search
+from studio.workspace.blobs import BlobStore
+from studio.workspace.lock import WriterLock
+from studio.workspace.migrate import SCHEMA_VERSION, check_version, migrate
+from studio.workspace.schema import TABLES, arrow_schema, from_row, to_row
 
 # LanceDB warns on every fork. Ours are subprocess fork+exec (Xvfb, bubblewrap, xdotool): the child runs no
 # LanceDB code before exec, so the deadlock it warns about cannot happen. Multiprocessing uses "spawn".
@@ -442,7 +442,7 @@ class Workspace:
             raise WorkspaceError("add() takes records of one type per call; split the list by type")
         import pyarrow as pa
 
-        data = pa.Table.from_pylist([r.to_row() for r in items], schema=arrow_schema(cls))
+        data = pa.Table.from_pylist([to_row(r) for r in items], schema=arrow_schema(cls))
         with self._mutex:
             self.table(cls.table).add(data)
             self._note_write(cls.table)
@@ -459,7 +459,7 @@ class Workspace:
         rows = self.table(cls.table).search().where(where_eq(id=id)).limit(1).to_list()
         if not rows:
             raise WorkspaceError(f"no {cls.table[:-1]} with id {id!r} in {self.path}")
-        return cls.from_row(rows[0])  # type: ignore[return-value]
+        return from_row(cls, rows[0])
 
     def list(
         self, cls: type[R], *, where: str | None = None, offset: int = 0, limit: int | None = 100, **eq: Any
@@ -472,7 +472,7 @@ class Workspace:
         if offset:
             q = q.offset(offset)
         q = q.limit(limit if limit is not None else max(1, self.count(cls, where=flt)))
-        return [cls.from_row(r) for r in q.to_list()]  # type: ignore[misc]
+        return [from_row(cls, r) for r in q.to_list()]
 
     def count(self, cls: type[Record] | str, *, where: str | None = None, **eq: Any) -> int:
         """Rows in a table (a record type or a table name), optionally filtered like :meth:`list`."""
@@ -524,7 +524,11 @@ class Workspace:
         return self.add(trajectory.model_copy(update={"status": "running"}))[0]
 
     def update_trajectory(self, trajectory_id: str, **values: Any) -> None:
-        """Change fields of a trajectory (e.g. ``status="done", outcome="done", score=1.0``)."""
+        """Change fields of a trajectory (e.g. ``status="done", outcome="done", score=1.0``).
+
+        Raises:
+            WorkspaceError: unknown field, or no trajectory ``trajectory_id`` (an update never passes silently).
+        """
         self.check_writable()
         allowed = set(Trajectory.model_fields) - {"id"}
         unknown = set(values) - allowed
@@ -533,6 +537,10 @@ class Workspace:
         if "sandbox" in values:
             values["sandbox"] = json.dumps(values["sandbox"])
         with self._mutex:
+            if not self.count(Trajectory, id=trajectory_id):
+                raise WorkspaceError(
+                    f"no trajectory with id {trajectory_id!r} in {self.path}; start it (start_trajectory) first"
+                )
             self.table("trajectories").update(where=where_eq(id=trajectory_id), values=values)
             self._note_write("trajectories")
 
@@ -591,7 +599,7 @@ class Workspace:
         ids = self.add(examples)
         if vectors is not None:
             with self._mutex:
-                _search.add_vector_rows(self, [e.to_row() for e in examples], vectors, embedder)
+                _search.add_vector_rows(self, [to_row(e) for e in examples], vectors, embedder)
                 self._note_write(_search.VECTOR_TABLE)
         return ids
 
@@ -659,35 +667,24 @@ class Workspace:
         """WebP bytes of a stored screenshot (``thumb=True``: the small list thumbnail)."""
         return self.blobs.read(digest, thumb=thumb)
 
+    def status_rule(self, quorum: str | int | None = None) -> StatusRule:
+        """The example-status rule of this workspace's config (``quorum`` overrides ``pipeline.quorum``)."""
+        return StatusRule.from_config(self.config, quorum)
+
     def example_status(self, example_id: str, quorum: str | int | None = None) -> str:
-        """accepted / rejected / disputed / pending; overridden-accept / overridden-reject after a review."""
-        return _status(
-            self.verdicts_of(example_id),
-            self.reviews_of(example_id),
-            self._quorum(quorum),
-            len(self.config.roles.judges),
-        )
+        """accepted / rejected / disputed / pending; overridden-accept / overridden-reject after a review
+        (the rule is :mod:`studio.status`)."""
+        return self.status_rule(quorum).status(self.verdicts_of(example_id), self.reviews_of(example_id))
 
     def example_statuses(self, quorum: str | int | None = None) -> dict[str, str]:
         """Status of every example that has verdicts or reviews (one scan of each table; others: pending)."""
-        verdicts: dict[str, list[Verdict]] = {}
-        for row in self.columns("verdicts", ["example_id", "judge", "criterion", "vote"]):
-            verdicts.setdefault(row["example_id"], []).append(
-                Verdict(
-                    example_id=row["example_id"],
-                    judge=row["judge"],
-                    criterion=row["criterion"],
-                    vote=row["vote"],
-                )
-            )
-        reviews: dict[str, list[Review]] = {}
-        for r in sorted(self.table("reviews").to_arrow().to_pylist(), key=lambda r: r["when"]):
-            reviews.setdefault(r["example_id"], []).append(Review.from_row(r))  # type: ignore[arg-type]
-        q, n = self._quorum(quorum), len(self.config.roles.judges)
-        return {eid: _status(verdicts.get(eid, []), reviews.get(eid, []), q, n) for eid in set(verdicts) | set(reviews)}
+        verdicts = self.columns("verdicts", ["example_id", "judge", "criterion", "vote"])
+        reviews = self.columns("reviews", ["example_id", "decision", "when"])
+        return dict(self.status_rule(quorum).statuses(verdicts, reviews))
 
-    def _quorum(self, quorum: str | int | None) -> str | int:
-        return self.config.pipeline.quorum if quorum is None else quorum
+    def edited_instructions(self) -> dict[str, str]:
+        """``example_id -> instruction`` of every example a person edited (the latest edit wins)."""
+        return latest_edits(self.columns("reviews", ["example_id", "decision", "edited_instruction", "when"]))
 
     # ------------------------------------------------------------------------------------------ search
 
@@ -781,16 +778,3 @@ class Workspace:
             "disk": self.disk_usage(),
         }
 
-
-def _status(verdicts: Sequence[Verdict], reviews: Sequence[Review], quorum: str | int, n_judges: int) -> str:
-    from types import SimpleNamespace
-
-    from studio.pipeline.stages.committee import example_status
-
-    decided = [SimpleNamespace(decision="accept" if r.decision == "edit" else r.decision) for r in reviews]
-    return example_status(
-        verdicts,
-        decided,
-        quorum,
-        None if not verdicts else max(n_judges if quorum == "all" else 0, len({v.judge for v in verdicts})),
-    )  # type: ignore[arg-type]

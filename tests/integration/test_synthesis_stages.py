@@ -11,13 +11,19 @@ from dataclasses import dataclass
 
 import pytest
 
+from studio import records
 from studio.config import ModelSpec, SpanPolicy
 from studio.llm.client import ModelClient
 from studio.llm.ledger import read_ledger
 from studio.pipeline.prompts import bind_model
-from studio.pipeline.stages.backward import Step, construct_examples
+from studio.pipeline.stages.backward import construct_examples
 from studio.pipeline.stages.committee import CRITERIA, judge_example, judge_labels
 from studio.pipeline.stages.self_instruct import generate_tasks
+
+
+def Step(index: int, observation_text: str, action_code: str, reason: str = "") -> records.Step:  # noqa: N802
+    """A step record from positional fields (short test tables)."""
+    return records.Step(index=index, observation_text=observation_text, action_code=action_code, reason=reason)
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("llama_cpp")

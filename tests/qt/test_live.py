@@ -21,14 +21,14 @@ def _jobs(n: int, max_steps: int) -> list[Any]:
 
 @pytest.fixture
 def live(qtbot: Any, pool: Any, slow_replay_env_factory: Any) -> Any:
-    from studio.gui.live_run import ThreadExecutor, default_policy_factory
+    from studio.gui.live_run import ThreadExecutor
     from studio.gui.qt_live import LiveView
 
     view = LiveView(
         pool,
         None,
         executor_factory=lambda: ThreadExecutor(
-            slow_replay_env_factory, default_policy_factory, source_factory=FakeFrameSource
+            slow_replay_env_factory, source_factory=FakeFrameSource
         ),
     )
     qtbot.addWidget(view)

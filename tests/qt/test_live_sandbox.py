@@ -10,13 +10,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_live_view_shows_a_real_sandbox_and_stops(qtbot: Any, pool: Any, tmp_path: Any) -> None:
-    from studio.gui.live_run import ThreadExecutor, default_policy_factory, desktop_env_factory, explore_task
+    from studio.gui.live_run import ThreadExecutor, explore_task
     from studio.gui.qt_live import LiveView
     from studio.pipeline.rollout.episode import RolloutJob
     from studio.workspace import Trajectory, Workspace
 
     Workspace.init(tmp_path / "ws").close()
-    view = LiveView(pool, None, executor_factory=lambda: ThreadExecutor(desktop_env_factory, default_policy_factory))
+    view = LiveView(pool, None, executor_factory=ThreadExecutor)
     view.workspace_path = tmp_path / "ws"  # GUI-started runs are written to the workspace
     qtbot.addWidget(view)
     view.resize(900, 600)

@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 
+from studio import records
 from studio.config import SpanPolicy
 from studio.errors import ConfigError, ModelCallError
 from studio.pipeline.stages import backward as bw
-from studio.pipeline.stages.backward import Step
+
+
+def Step(index: int, observation_text: str, action_code: str, reason: str = "") -> records.Step:  # noqa: N802
+    """A step record from positional fields (short test tables)."""
+    return records.Step(index=index, observation_text=observation_text, action_code=action_code, reason=reason)
 
 
 @dataclass
@@ -103,7 +108,7 @@ def test_constructs_two_candidates_per_span_with_original_indices() -> None:
     )
     assert res.n_steps == 4 and res.n_spans == 4 + 3
     assert len(res.examples) == 14 and not res.failures
-    spans = sorted({(e.start, e.end, e.step_indices) for e in res.examples})
+    spans = sorted({(e.start, e.end, tuple(e.step_indices)) for e in res.examples})
     assert (1, 4, (1, 3)) in spans  # span over the dropped duplicate: end is exclusive, original indices
     assert (3, 5, (3, 4)) in spans
     inst = next(e for e in res.examples if e.kind == "instruction")

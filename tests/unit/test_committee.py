@@ -8,11 +8,17 @@ from typing import Any
 
 import pytest
 
+from studio import records
+from studio import status as st
 from studio.errors import ConfigError, MissingAPIKeyError, ModelCallError
 from studio.llm.structured import parse_structured
 from studio.pipeline.stages import committee as cm
-from studio.pipeline.stages.backward import ExampleCandidate, Step
-from studio.pipeline.stages.committee import CRITERIA
+from studio.status import CRITERIA
+
+
+def Step(index: int, observation_text: str, action_code: str, reason: str = "") -> records.Step:  # noqa: N802
+    """A step record from positional fields (short test tables)."""
+    return records.Step(index=index, observation_text=observation_text, action_code=action_code, reason=reason)
 
 
 @dataclass
@@ -51,8 +57,16 @@ STEPS = [
     Step(1, "id\trole\tname\n1\ttext\t", "pyautogui.write('hi')", "type"),
     Step(2, "id\trole\tname\n1\ttext\thi", "DONE"),
 ]
-EX = ExampleCandidate(
-    "e-1", "traj", 0, 2, (0, 1), "Type hi into the editor", "instruction", "bi.v1", "mousepad"
+EX = records.Example(
+    id="e-1",
+    trajectory_id="traj",
+    start=0,
+    end=2,
+    step_indices=[0, 1],
+    instruction="Type hi into the editor",
+    kind="instruction",
+    prompt_version="bi.v1",
+    app="mousepad",
 )
 
 
@@ -67,6 +81,10 @@ class V:
 class Review:
     decision: Any
     when: float | None = None
+
+
+def status_of(verdicts: list[V], reviews: list[Review] | tuple[()] = (), quorum: Any = "all") -> str:
+    return st.StatusRule(quorum).status(verdicts, reviews)
 
 
 def outcome_verdicts(*per_judge: bool | None) -> list[V]:
@@ -122,19 +140,19 @@ def test_missing_api_key_propagates() -> None:
 
 
 def test_quorum_rules() -> None:
-    assert cm.quorum_met([True, True, True], "all")
-    assert not cm.quorum_met([True, True, None], "all")
-    assert not cm.quorum_met([True], "all", n_judges=2)  # a judge with no verdicts does not accept
-    assert cm.quorum_met([True, True, False], "majority")
-    assert not cm.quorum_met([True, False], "majority")
-    assert not cm.quorum_met([True, None, False], "majority")
-    assert cm.quorum_met([True, False, None], 1)
-    assert not cm.quorum_met([True, False, None], 2)
-    assert not cm.quorum_met([], "all")
+    assert st.quorum_met([True, True, True], "all")
+    assert not st.quorum_met([True, True, None], "all")
+    assert not st.quorum_met([True], "all", n_judges=2)  # a judge with no verdicts does not accept
+    assert st.quorum_met([True, True, False], "majority")
+    assert not st.quorum_met([True, False], "majority")
+    assert not st.quorum_met([True, None, False], "majority")
+    assert st.quorum_met([True, False, None], 1)
+    assert not st.quorum_met([True, False, None], 2)
+    assert not st.quorum_met([], "all")
     with pytest.raises(ConfigError, match="at least 1"):
-        cm.quorum_met([True], 0)
+        st.quorum_met([True], 0)
     with pytest.raises(ConfigError, match="quorum must be"):
-        cm.check_quorum("most")  # type: ignore[arg-type]
+        st.check_quorum("most")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="more judges"):
         cm.judge_example(EX, STEPS, [("m1", Judge(YES))], quorum=2)
     with pytest.raises(ConfigError, match="no judges"):
@@ -148,25 +166,25 @@ def test_majority_quorum_end_to_end() -> None:
 
 
 def test_judge_outcomes_and_statuses() -> None:
-    assert cm.judge_outcomes(outcome_verdicts(True, False, None)) == {"j0": True, "j1": False, "j2": None}
+    assert st.judge_outcomes(outcome_verdicts(True, False, None)) == {"j0": True, "j1": False, "j2": None}
     partial = [V("j", "aligned", True)]
-    assert cm.judge_outcomes(partial) == {"j": None}
-    assert cm.example_status([], []) == "pending"
-    assert cm.example_status(outcome_verdicts(True, True)) == "accepted"
-    assert cm.example_status(outcome_verdicts(True, False)) == "disputed"
-    assert cm.example_status(outcome_verdicts(True, False), quorum=1) == "accepted"
-    assert cm.example_status(outcome_verdicts(False, None)) == "rejected"
+    assert st.judge_outcomes(partial) == {"j": None}
+    assert status_of([], []) == "pending"
+    assert status_of(outcome_verdicts(True, True)) == "accepted"
+    assert status_of(outcome_verdicts(True, False)) == "disputed"
+    assert status_of(outcome_verdicts(True, False), quorum=1) == "accepted"
+    assert status_of(outcome_verdicts(False, None)) == "rejected"
 
 
 def test_reviews_override_without_touching_verdicts() -> None:
     verdicts = outcome_verdicts(False, False)
     before = list(verdicts)
-    assert cm.example_status(verdicts, [Review("accept")]) == "overridden-accept"
-    assert cm.example_status(verdicts, [Review("accept"), Review("reject")]) == "overridden-reject"
-    assert cm.example_status(verdicts, [Review("reject", 5.0), Review("accept", 1.0)]) == "overridden-reject"
-    assert cm.example_status(outcome_verdicts(True), [Review(False)]) == "overridden-reject"
-    assert cm.example_status(verdicts, [Review("edit")]) == "overridden-accept"
-    assert cm.example_status(verdicts, [Review("note")]) == "rejected"  # not a decision: ignored
+    assert status_of(verdicts, [Review("accept")]) == "overridden-accept"
+    assert status_of(verdicts, [Review("accept"), Review("reject")]) == "overridden-reject"
+    assert status_of(verdicts, [Review("reject", 5.0), Review("accept", 1.0)]) == "overridden-reject"
+    assert status_of(outcome_verdicts(True), [Review(False)]) == "overridden-reject"
+    assert status_of(verdicts, [Review("edit")]) == "overridden-accept"
+    assert status_of(verdicts, [Review("note")]) == "rejected"  # not a decision: ignored
     assert verdicts == before
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from studio.errors import PipelineError
+from studio.pipeline.agent.factory import add_usage, make_policy
 from studio.pipeline.eval.report import (
     ablation_groups,
     render_report,
@@ -21,13 +22,12 @@ from studio.pipeline.eval.runner import (
     AugmentedPolicy,
     NoopPolicy,
     TaskResult,
-    add_usage,
     agent_factory,
-    make_policy,
     read_results,
     split_agent,
 )
 from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, StepEvent
+from studio.records import Step
 
 
 def _r(task: str, app: str, agent: str, score: float, **kw: object) -> TaskResult:
@@ -127,15 +127,16 @@ def test_agent_registry() -> None:
         agent_factory("nope")
     AGENTS["tmp-lazy"] = "studio.pipeline.eval.runner:_noop_agent"  # "module:attr" entries import lazily
     try:
-        req = {"agent": "tmp-lazy:x", "mode": "x", "task_id": "t", "task_path": None, "workspace": None,
-               "max_steps": 1}
+        req = {"kind": "agent", "agent": "tmp-lazy:x", "mode": "x", "task_id": "t", "task_path": None,
+               "workspace": None, "max_steps": 1}
         assert isinstance(make_policy(req), NoopPolicy)
     finally:
         del AGENTS["tmp-lazy"]
 
 
 def test_broken_agent_fails_its_episode_not_the_run() -> None:
-    spec = {"agent": "solution", "mode": "", "task_id": "t", "task_path": None, "workspace": None, "max_steps": 1}
+    spec = {"kind": "agent", "agent": "solution", "mode": "", "task_id": "t", "task_path": None, "workspace": None,
+            "max_steps": 1}
     policy = make_policy(spec)  # no task file: the error surfaces at the first decision
     with pytest.raises(PipelineError, match="could not start"):
         policy.decide(None)  # type: ignore[arg-type]
@@ -176,8 +177,8 @@ class FakeExecutor(Executor):
         for job in jobs:
             self.jobs.append(job)
             for i in range(2):
-                on_event(StepEvent(job.trajectory_id, i, "", "", [], "", "", b"", 1, 1, {},
-                                   usage={"model_calls": 1, "prompt_tokens": 10, "completion_tokens": 2}))
+                on_event(StepEvent(Step(trajectory_id=job.trajectory_id, index=i,
+                                        usage={"model_calls": 1, "prompt_tokens": 10, "completion_tokens": 2})))
             res = EpisodeResult(job.trajectory_id, job.task.id, "done", 2, self.score(job), "", 1.5)
             on_event(res)
             out.append(res)

@@ -57,7 +57,7 @@ def test_workers_run_jobs_and_stream_events(tmp_path: Path) -> None:
     assert sorted(r.trajectory_id for r in results) == ["t0", "t1", "t2"]
     assert all(r.status == "done" for r in results)
     for tid in ("t0", "t1", "t2"):
-        idx = [e.index for e in events if isinstance(e, StepEvent) and e.trajectory_id == tid]
+        idx = [e.step.index for e in events if isinstance(e, StepEvent) and e.trajectory_id == tid]
         assert idx == [0, 1, 2]
     assert sum(isinstance(e, EpisodeResult) for e in events) == 3
 

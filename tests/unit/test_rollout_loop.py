@@ -93,7 +93,7 @@ def test_scripted_episode_emits_every_step_and_ends_done() -> None:
     result, events = _run(env, ScriptedPolicy(["pyautogui.click(1, 2)", "# comment", "pyautogui.write('x')"]),
                           evaluate=True)
     assert isinstance(events[0], EpisodeStart)
-    steps = [e for e in events if isinstance(e, StepEvent)]
+    steps = [e.step for e in events if isinstance(e, StepEvent)]
     assert [s.index for s in steps] == [0, 1, 2]
     assert steps[0].actions == [{"kind": "click", "x": 1, "y": 2, "button": "left", "clicks": 1}]
     assert result.status == "done" and result.score == 1.0 and result.n_steps == 3
@@ -119,14 +119,14 @@ def test_malformed_model_output_feeds_back_and_continues() -> None:
             return parse_agent_output(next(answers))
 
     result, events = _run(FakeEnv(), Fake())
-    steps = [e for e in events if isinstance(e, StepEvent)]
+    steps = [e.step for e in events if isinstance(e, StepEvent)]
     assert steps[0].error and result.status == "done"
     assert seen_feedback[1] == steps[0].error
 
 
 def test_env_error_is_recorded_and_stop_event_halts() -> None:
     result, events = _run(FakeEnv(fail_on=1), ScriptedPolicy(["pyautogui.click(1, 2)", "DONE"]))
-    steps = [e for e in events if isinstance(e, StepEvent)]
+    steps = [e.step for e in events if isinstance(e, StepEvent)]
     assert "ActionError" in steps[0].error and result.status == "done"
     stop = threading.Event()
     stop.set()
@@ -170,7 +170,7 @@ def test_fallback_policy_acts_and_feeds_the_model_error_back_without_failing_the
             return parse_agent_output("I would like to click")
 
     result, events = _run(FakeEnv(), FallbackPolicy(Weak(), ExplorerPolicy(seed=1)), max_steps=2)
-    steps = [e for e in events if isinstance(e, StepEvent)]
+    steps = [e.step for e in events if isinstance(e, StepEvent)]
     assert len(steps) == 2 and all(s.actions and not s.error for s in steps)
     assert "explorer acted" in steps[0].reason
     assert seen[1] and "ACTION" in seen[1]
@@ -240,7 +240,7 @@ def test_final_screen_is_read_again_after_a_failed_action_and_before_evaluate() 
 
     env = FailingReplay([_obs(str(i).encode()) for i in range(5)])
     result, events = _run(env, ScriptedPolicy(["pyautogui.click(1, 2)"] * 2), max_steps=2, evaluate=True)
-    assert "ActionError" in [e for e in events if isinstance(e, StepEvent)][1].error
+    assert "ActionError" in [e.step for e in events if isinstance(e, StepEvent)][1].error
     assert result.final_screenshot_png == b"png-2" and result.score == 0.5  # observe(), not the stale frame
 
     # a stop that interrupts an action is not delayed by reading the screen again: the final screen is unknown

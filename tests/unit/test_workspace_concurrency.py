@@ -176,7 +176,8 @@ def test_migrates_v1_trajectories_without_a_final_screen(tmp_path: Path) -> None
     with Workspace.open(path, readonly=True) as r:  # migrated by a writer first, then read
         assert r.meta["schema_version"] == SCHEMA_VERSION
         old = r.get(Trajectory, "old")
-        assert (old.status, old.n_steps, old.final_observation, old.final_screenshot) == ("failed", 1, None, None)
+        # schema 3: an episode that ended on its step limit is "done" (outcome max_steps), no longer "failed"
+        assert (old.status, old.n_steps, old.final_observation, old.final_screenshot) == ("done", 1, None, None)
     with Workspace.open(path) as ws:  # new rows get the columns; old ones stay None
         ws.start_trajectory(Trajectory(id="new", instruction="Type bye", app="mousepad"))
         ws.finish_trajectory("new", status="done", outcome="max_steps", final_observation="after")

@@ -19,9 +19,9 @@ processes, so heavy modules stay out of ``studio --help``). A retrieval-augmente
                                retriever.examples_for)  # (StepContext) -> (examples text, usage dict)
 
 Token accounting: a policy reports each step's model use in ``Decision.usage`` with the keys of
-:data:`USAGE_KEYS` (``model_calls``, ``prompt_tokens``, ``completion_tokens``, ``cost``, ``cache_hits``); the
-runner sums them per task. :func:`model_completer` fills them from the :class:`~studio.llm.ModelClient` result
-(cache + ledger in the workspace, ledger stage ``eval:<agent>``).
+``studio.pipeline.agent.factory.USAGE_KEYS`` (``model_calls``, ``prompt_tokens``, ``completion_tokens``,
+``cost``, ``cache_hits``); the runner sums them per task. :func:`model_completer` fills them from the
+:class:`~studio.llm.ModelClient` result (cache + ledger in the workspace, ledger stage ``eval:<agent>``).
 """
 
 from __future__ import annotations
@@ -31,18 +31,23 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from envs.tasks import ASSETS_DIR, Task, load_task, load_tasks, solution_path
 from studio.errors import PipelineError, StudioError
+from studio.pipeline.agent.factory import (
+    Complete,
+    actor_policy,
+    add_usage,
+    completer,
+    make_env,
+    make_policy,
+)
 from studio.pipeline.agent.policies import Decision, Policy, ScriptedPolicy, StepContext
 from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, StepEvent
-
-if TYPE_CHECKING:
-    from envs.base import Env
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,6 @@ log = logging.getLogger(__name__)
 EVAL_SUITE_DIR = ASSETS_DIR / "eval"
 RESULTS_NAME = "results.jsonl"
 DEFAULT_MAX_STEPS = 15  # OSWorld's usual budget
-USAGE_KEYS = ("model_calls", "prompt_tokens", "completion_tokens", "cost", "cache_hits")
 
 
 # ------------------------------------------------------------------------------------------- results
@@ -158,53 +162,21 @@ class AugmentedPolicy:
         return decision
 
 
-def add_usage(total: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
-    """Sum the :data:`USAGE_KEYS` of ``usage`` into ``total`` (in place) and return it."""
-    for key in USAGE_KEYS:
-        value = usage.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            total[key] = total.get(key, 0) + value
-        elif isinstance(value, bool):
-            total[key] = total.get(key, 0) + int(value)
-    return total
+def model_completer(req: AgentRequest, role: str = "actor", *, stage: str | None = None) -> Complete:
+    """``(messages) -> (text, usage)`` for an agent's model calls: the workspace's model for ``role``, its cache
+    and ledger (stage ``eval:<agent>``), see :func:`studio.pipeline.agent.factory.completer`.
 
-
-def workspace_config(workspace: str | Path | None) -> Any:
-    """The workspace's ``studio.toml`` (validated), or the defaults when there is none."""
-    from studio.config import CONFIG_NAME, default_config, load_config
-
-    if workspace is not None and (Path(workspace) / CONFIG_NAME).exists():
-        return load_config(Path(workspace) / CONFIG_NAME)
-    return default_config()
-
-
-def model_completer(req: AgentRequest, role: str = "actor", *, stage: str | None = None
-                    ) -> Callable[[list[dict]], tuple[str, dict[str, Any]]]:
-    """``(messages) -> (text, usage)`` calling the workspace's model for ``role`` through ModelClient.
-
-    Cache in ``<workspace>/llm-cache``, one ledger record per call in ``<workspace>/ledger.jsonl`` (stage
-    ``eval:<agent>``); ``usage`` has the :data:`USAGE_KEYS`. Model errors propagate (the episode records
-    them).
+    Raises:
+        PipelineError: the agent has no workspace.
     """
-    from studio.llm import ModelClient
+    return completer(_workspace_of(req), role, stage=stage or f"eval:{req.agent}")
 
+
+def _workspace_of(req: AgentRequest) -> str:
     if req.workspace is None:
         raise PipelineError(f"agent '{req.agent}' calls a model and needs a workspace (cache + ledger): "
                             "pass --workspace DIR")
-    cfg = workspace_config(req.workspace)
-    spec = getattr(cfg.roles, role)
-    if isinstance(spec, list):
-        spec = spec[0]
-    client = ModelClient.for_workspace(req.workspace)
-    stage = stage or f"eval:{req.agent}"
-
-    def complete(messages: list[dict]) -> tuple[str, dict[str, Any]]:
-        res = client.complete(role, spec, messages, stage=stage)
-        return res.text, {"model_calls": 1, "prompt_tokens": res.prompt_tokens,
-                          "completion_tokens": res.completion_tokens, "cost": res.cost,
-                          "cache_hits": int(res.cache_hit), "model": res.model}
-
-    return complete
+    return req.workspace
 
 
 def _noop_agent(req: AgentRequest) -> Policy:
@@ -222,13 +194,7 @@ def _solution_agent(req: AgentRequest) -> Policy:
 
 
 def _baseline_agent(req: AgentRequest) -> Policy:
-    from studio.llm.vision import supports_vision
-    from studio.pipeline.agent.policies import ModelPolicy
-
-    spec = workspace_config(req.workspace).roles.actor
-    policy = ModelPolicy(model_completer(req, "actor"), vision=supports_vision(spec))
-    policy.name = req.agent
-    return policy
+    return actor_policy(_workspace_of(req), stage=f"eval:{req.agent}", name=req.agent)
 
 
 def _explorer_agent(req: AgentRequest) -> Policy:
@@ -244,7 +210,7 @@ AGENTS: dict[str, AgentFactory | str] = {
     "solution": _solution_agent,
     "baseline": _baseline_agent,
     "explorer": _explorer_agent,
-    # retrieval-augmented actor; rag:observation|model|both|instruction
+    # the retrieval-augmented actor; rag:observation|model|both|instruction
     "rag": "studio.pipeline.retrieval.retriever:rag_agent",
 }
 
@@ -286,20 +252,20 @@ class _BrokenPolicy:
         raise PipelineError(self._error)
 
 
-def make_policy(spec: dict[str, Any]) -> Policy:
-    """The executors' policy factory: ``RolloutJob.policy`` dict -> Policy. Never raises."""
-    req = AgentRequest(**spec)
+def agent_policy(spec: Mapping[str, Any]) -> Policy:
+    """The ``agent`` kind of :func:`studio.pipeline.agent.factory.make_policy`: an ``AgentRequest`` spec (plus
+    ``kind``) -> the agent's Policy. Never raises: an agent that cannot start fails its first decision, so the
+    episode records why."""
+    req = AgentRequest(**{k: v for k, v in spec.items() if k != "kind"})
     try:
         return agent_factory(req.agent)(req)
     except Exception as exc:  # noqa: BLE001 - recorded as the episode's error
         return _BrokenPolicy(req.agent, f"agent '{req.agent}' could not start: {type(exc).__name__}: {exc}")
 
 
-def make_env(job: RolloutJob) -> Env:
-    """The executors' env factory: a fresh DesktopEnv per job."""
-    from envs.desktop import DesktopEnv
-
-    return DesktopEnv(width=job.width, height=job.height)
+def agent_spec(req: AgentRequest) -> dict[str, Any]:
+    """The policy spec of an evaluation agent (what its rollout job carries)."""
+    return {"kind": "agent", **asdict(req)}
 
 
 # -------------------------------------------------------------------------------------------- runner
@@ -432,14 +398,14 @@ def run_suite(
             req = AgentRequest(agent=agent, mode=mode, task_id=task.id,
                                task_path=str(task.path) if task.path else None, workspace=ws, max_steps=steps,
                                seed=zlib.crc32(task.id.encode()))
-            jobs.append(RolloutJob(trajectory_id=tid, task=task, app=task_app(task), policy=asdict(req),
+            jobs.append(RolloutJob(trajectory_id=tid, task=task, app=task_app(task), policy=agent_spec(req),
                                    max_steps=steps, width=width, height=height, evaluate=True))
 
     usage: dict[str, dict[str, Any]] = {}
 
     def on_event(event: Event) -> None:
         if isinstance(event, StepEvent):
-            add_usage(usage.setdefault(event.trajectory_id, {}), event.usage or {})
+            add_usage(usage.setdefault(event.trajectory_id, {}), event.step.usage)
         elif isinstance(event, EpisodeResult) and event.trajectory_id in meta:
             agent, task = meta.pop(event.trajectory_id)
             record(_task_result(agent, task, event, usage.pop(event.trajectory_id, {})))

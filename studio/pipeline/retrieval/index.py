@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import WorkspaceError
+from studio.status import ACCEPTED
 
 if TYPE_CHECKING:
     from studio.llm.embedders import Embedder
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 
 INDEX_TABLE = "retrieval_examples"
 VECTOR_TABLE = "example_vectors"  # the workspace's (studio.workspace.search.VECTOR_TABLE), keyed by ``id``
-ACCEPTED = ("accepted", "overridden-accept")
 #: Salient tokens kept per example (its whole span) in the full-text column.
 MAX_OBS_TERMS = 200
 #: Characters of trajectory summary appended to the instruction for the dense embedding.
@@ -261,15 +261,6 @@ def _wanted_examples(ws: Workspace, accepted_only: bool) -> tuple[list[Any], dic
     return examples, statuses
 
 
-def _edited_instructions(ws: Workspace) -> dict[str, str]:
-    rows = ws.table("reviews").to_arrow().to_pylist()
-    latest: dict[str, tuple[float, str, str]] = {}
-    for r in rows:
-        if r["example_id"] not in latest or r["when"] >= latest[r["example_id"]][0]:
-            latest[r["example_id"]] = (r["when"], r["decision"], r.get("edited_instruction") or "")
-    return {eid: text for eid, (_, dec, text) in latest.items() if dec == "edit" and text}
-
-
 def _steps_by_trajectory(ws: Workspace, trajectory_ids: Sequence[str]) -> dict[str, list[Any]]:
     from studio.workspace import Step
 
@@ -346,7 +337,7 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
             ws.update_rows(INDEX_TABLE, _in("example_id", ids), {"status": new})
             report.updated += len(ids)
     new_examples = [e for e in examples if e.id not in have]
-    edits = _edited_instructions(ws)
+    edits = ws.edited_instructions()
     rows: list[IndexedExample] = []
     steps_of = _steps_by_trajectory(ws, [e.trajectory_id for e in new_examples])
     for e in new_examples:

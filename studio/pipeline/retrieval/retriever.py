@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.errors import PipelineError, WorkspaceError, WorkspaceLockedError
+from studio.pipeline.agent.factory import add_usage, usage_of
 from studio.pipeline.retrieval.index import (
     HIT_COLUMNS,
     INDEX_TABLE,
@@ -89,7 +90,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("none", "instruction", "observation", "model", "both")
 QUERY_WRITER_PROMPT = "query_writer.v1"
-USAGE_KEYS = ("model_calls", "prompt_tokens", "completion_tokens", "cost", "cache_hits")
 MAX_QUERY_CHARS = 200
 MAX_QUERY_OBS_CHARS = 1500
 #: Indexed examples kept in memory per retriever (examples recur across the steps of an episode).
@@ -192,7 +192,7 @@ def clean_query(text: str, fallback: str) -> str:
 class ModelQueryWriter:
     """The model-based query writer: prompt ``query_writer.v1`` through ``(messages) -> (text, usage)``.
 
-    ``usage`` should hold :data:`USAGE_KEYS` (``studio.pipeline.eval.runner.model_completer`` returns them);
+    ``usage`` should hold ``studio.pipeline.agent.factory.USAGE_KEYS`` (``factory.completer`` returns them);
     :meth:`from_client` builds the call from a ``ModelClient`` and the ``roles.query_writer`` spec.
     """
 
@@ -203,13 +203,7 @@ class ModelQueryWriter:
     def from_client(cls, client: Any, spec: Any, stage: str = "retrieval") -> ModelQueryWriter:
         def complete(messages: list[dict]) -> tuple[str, dict[str, Any]]:
             res = client.complete("query_writer", spec, messages, stage=stage)
-            return res.text, {
-                "model_calls": 1,
-                "prompt_tokens": res.prompt_tokens,
-                "completion_tokens": res.completion_tokens,
-                "cost": res.cost,
-                "cache_hits": int(res.cache_hit),
-            }
+            return res.text, usage_of(res)
 
         return cls(complete)
 
@@ -231,16 +225,6 @@ class ModelQueryWriter:
 
 
 # ------------------------------------------------------------------------------------------- retriever
-
-
-def _add_usage(total: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
-    for key in USAGE_KEYS:
-        value = usage.get(key)
-        if isinstance(value, bool):
-            value = int(value)
-        if isinstance(value, int | float):
-            total[key] = total.get(key, 0) + value
-    return total
 
 
 def _nearest(table: Any, vec: Any, columns: list[str], limit: int) -> list[dict[str, Any]]:
@@ -474,7 +458,7 @@ class Retriever:
                 t0 = time.perf_counter()
                 out.dense_query, usage = self.query_writer(instruction, history, observation_text)
                 out.seconds["query_writer"] = time.perf_counter() - t0
-                _add_usage(out.usage, usage)
+                add_usage(out.usage, usage)
                 source = "model"
             t0 = time.perf_counter()
             chosen = [h.example.id for h in obs]
@@ -513,10 +497,10 @@ class RetrievalAugmentedPolicy:
     def decide(self, ctx: StepContext) -> Any:
         text, usage = self.retriever.examples_for(ctx, mode=self.mode)
         ctx.examples_text = text
-        _add_usage(self.totals, usage)
+        add_usage(self.totals, usage)
         decision = self.base.decide(ctx)
         merged = dict(decision.usage or {})
-        _add_usage(merged, usage)
+        add_usage(merged, usage)
         merged["retrieved"] = usage.get("retrieved", [])
         merged["retrieval_s"] = usage.get("retrieval_s", 0.0)
         merged["query_writer_calls"] = int(usage.get("model_calls", 0))
@@ -566,9 +550,7 @@ def rag_agent(req: Any) -> Policy:
     Builds/updates the index first (:func:`ensure_index`), then opens the workspace read-only.
     """
     from studio.llm.embedders import make_embedder
-    from studio.llm.vision import supports_vision
-    from studio.pipeline.agent.policies import ModelPolicy
-    from studio.pipeline.eval.runner import model_completer, workspace_config
+    from studio.pipeline.agent.factory import actor_policy, completer, workspace_config
     from studio.workspace import Workspace
 
     if req.workspace is None:
@@ -581,9 +563,9 @@ def rag_agent(req: Any) -> Policy:
     ws = Workspace.open(req.workspace, readonly=True)
     writer = None
     if mode in ("model", "both"):
-        writer = ModelQueryWriter(model_completer(req, "query_writer", stage=f"eval:{req.agent}:query"))
+        writer = ModelQueryWriter(completer(req.workspace, "query_writer", stage=f"eval:{req.agent}:query"))
     retriever = Retriever.from_config(ws, cfg, embedder=embedder, query_writer=writer, mode=mode)
-    base = ModelPolicy(model_completer(req, "actor"), vision=supports_vision(cfg.roles.actor))
+    base = actor_policy(req.workspace, stage=f"eval:{req.agent}", spec=cfg.roles.actor)
     return RetrievalAugmentedPolicy(base, retriever, mode=mode, name=req.agent)
 
 

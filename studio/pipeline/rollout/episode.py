@@ -20,34 +20,30 @@ import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from envs.actions import action_to_dict
 from envs.base import Env
 from envs.observation import Observation
 from studio.pipeline.agent.policies import Decision, HistoryItem, Policy, StepContext, is_terminal
+from studio.records import Step
 
 LOOP_REPEATS = 3
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepEvent:
-    """One finished step, streamed to whoever watches and stored in the workspace."""
+    """One finished step, streamed to whoever watches: the step record (stored as is by
+    :class:`studio.pipeline.rollout.recorder.Recorder`) and its screenshot, not yet stored as a blob."""
 
-    trajectory_id: str
-    index: int
-    reason: str
-    action_code: str
-    actions: list[dict[str, Any]]
-    error: str
-    observation_text: str
-    screenshot_png: bytes
-    width: int
-    height: int
-    timings: dict[str, float]
-    usage: dict[str, Any] = field(default_factory=dict)
-    raw: str = ""
+    step: Step
+    screenshot_png: bytes = b""
+
+    @property
+    def trajectory_id(self) -> str:
+        """The trajectory of the step (every event has one)."""
+        return self.step.trajectory_id
 
 
 @dataclass
@@ -140,12 +136,12 @@ def run_episode(
                 final = obs
                 timings = dict(obs.timings)
                 timings["step_total"] = time.perf_counter() - t_act
-            emit(StepEvent(
+            emit(StepEvent(Step(
                 trajectory_id=trajectory_id, index=n, reason=decision.reason, action_code=decision.action_code,
                 actions=[action_to_dict(a) for a in decision.actions], error=step_error,
-                observation_text=seen.a11y_table, screenshot_png=seen.screenshot_png, width=seen.width,
+                observation_text=seen.a11y_table, width=seen.width,
                 height=seen.height, timings=timings, usage=decision.usage, raw=decision.raw,
-            ))
+            ), seen.screenshot_png))
             history.append(HistoryItem(decision.reason, decision.action_code, step_error))
             feedback = step_error or decision.feedback
             if status == "error":

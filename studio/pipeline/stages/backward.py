@@ -13,7 +13,8 @@ after" is the next step's observation, or that final screen for the trajectory's
    (``kind="instruction"``) and (b) a per-step summary turned into
    ``"Replicate the following: 1) ... 2) ..."`` (``kind="replicate"``) — :func:`construct_examples`.
 
-Span coordinates on an :class:`ExampleCandidate` are *original* step indices (``Step.index``):
+The stage returns :class:`studio.records.Example` records (not yet judged). Span coordinates are *original*
+step indices (``Step.index``):
 ``start`` is the index of the span's first step and ``end`` is the index of its last step **plus one** (end
 exclusive, like a Python slice), so ``[s for s in trajectory if start <= s.index < end]`` are the steps it
 covers (including any duplicates dropped from the middle). ``step_indices`` lists exactly the steps shown to
@@ -33,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from studio.errors import ConfigError, MissingAPIKeyError, ModelError
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
+from studio.records import Example
 
 INSTRUCTION_PROMPT = "backward_instruction.v2"
 REPLICATE_PROMPT = "backward_replicate.v2"
@@ -64,51 +66,12 @@ class ReplicateReply(ReplySchema):
 
 
 class StepLike(Protocol):
-    """One recorded step (the workspace step record and ``rollout.StepEvent`` satisfy it)."""
+    """One recorded step (the :class:`studio.records.Step` record satisfies it)."""
 
     index: int
     observation_text: str
     action_code: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Step:
-    """A plain step, for callers without their own record type."""
-
-    index: int
-    observation_text: str
-    action_code: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class ExampleCandidate:
-    """An instruction written backward for a span of a trajectory (not yet judged).
-
-    Attributes:
-        id: Deterministic: trajectory, span, kind and prompt version (a re-run maps to the same id).
-        trajectory_id: The trajectory the span comes from.
-        start: Original index of the span's first step.
-        end: Original index of the span's last step + 1 (exclusive).
-        step_indices: Original indices of the steps shown to the model (after duplicate dropping).
-        instruction: The instruction (``kind="replicate"``: "Replicate the following: 1) ... 2) ...").
-        kind: ``"instruction"`` or ``"replicate"``.
-        prompt_version: Prompt file stem used.
-        app: App profile of the trajectory.
-        raw: The model's raw reply text.
-    """
-
-    id: str
-    trajectory_id: str
-    start: int
-    end: int
-    step_indices: tuple[int, ...]
-    instruction: str
-    kind: str
-    prompt_version: str
-    app: str
-    raw: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,7 +91,7 @@ class BackwardFailure:
 class BackwardResult:
     """Candidates and failures of one trajectory."""
 
-    examples: list[ExampleCandidate] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
     failures: list[BackwardFailure] = field(default_factory=list)
     n_steps: int = 0  # steps after cleaning
     n_spans: int = 0
@@ -425,14 +388,14 @@ def construct_examples(
                 )
                 continue
             result.examples.append(
-                ExampleCandidate(
+                Example(
                     id=example_id(trajectory_id, start, end, kind, ans.version),
                     trajectory_id=trajectory_id,
                     start=start,
                     end=end,
-                    step_indices=tuple(s.index for s in span),
+                    step_indices=[s.index for s in span],
                     instruction=ans.instruction,
-                    kind=kind,
+                    kind=kind,  # type: ignore[arg-type]  # checked against the two kinds above
                     prompt_version=ans.version,
                     app=app,
                     raw=ans.raw,

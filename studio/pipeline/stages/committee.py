@@ -13,16 +13,9 @@ A judge whose call fails (``ModelError``) or whose reply does not match the sche
 with ``vote=None``, the error and the raw text. An abstaining judge does not accept, so under the default rule
 ``quorum="all"`` the example is **not** accepted (under ``"majority"``/N it simply does not count as a yes).
 
-Quorum rules (``PipelineConfig.quorum``): a judge *accepts* an example when it votes yes on all four criteria.
-
-* ``"all"`` (default, the paper's rule): every judge accepts.
-* ``"majority"``: more than half of the judges accept.
-* ``N`` (int): at least N judges accept.
-
-Status of an example (:func:`example_status`), for browsing: ``accepted`` (quorum met), ``disputed`` (quorum
-not met but some judge accepted), ``rejected`` (no judge accepted), ``pending`` (no verdicts yet), or
-``overridden-accept`` / ``overridden-reject`` when a person reviewed it (the latest review wins; reviews never
-replace the judges' verdicts, which stay stored).
+The quorum (``PipelineConfig.quorum``: ``"all"``, ``"majority"`` or N judges) and the status of an example
+(accepted, disputed, rejected, pending, or overridden by a person's review) are the one rule of
+:mod:`studio.status`; this stage applies it to the verdicts it just made.
 """
 
 from __future__ import annotations
@@ -30,18 +23,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import Field
 
 from studio.errors import ConfigError, MissingAPIKeyError, ModelError
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
 from studio.pipeline.stages.backward import render_trajectory, span_view
+from studio.records import Verdict
+from studio.status import CRITERIA, Quorum, Status, StatusRule, VoteLike, check_quorum, judge_outcomes
 
 PROMPT = "judge.v2"
-CRITERIA: tuple[str, ...] = ("aligned", "coherent", "natural", "reasonable")
-Quorum = Literal["all", "majority"] | int
-Status = Literal["accepted", "rejected", "disputed", "pending", "overridden-accept", "overridden-reject"]
 
 
 class CriterionVote(ReplySchema):
@@ -61,7 +53,7 @@ class JudgeReply(ReplySchema):
 
 
 class ExampleLike(Protocol):
-    """An example to judge (``backward.ExampleCandidate`` and the workspace example record satisfy it)."""
+    """An example to judge (the :class:`studio.records.Example` record satisfies it)."""
 
     id: str
     trajectory_id: str
@@ -69,45 +61,6 @@ class ExampleLike(Protocol):
     end: int
     instruction: str
     app: str
-
-
-class VerdictLike(Protocol):
-    judge: str
-    criterion: str
-    vote: bool | None
-
-
-class ReviewLike(Protocol):
-    """A person's review: ``decision`` is ``"accept"``/``"reject"``/``"edit"`` (an edit accepts) or a bool."""
-
-    decision: Any
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One judge's vote on one criterion of one example.
-
-    Attributes:
-        id: Deterministic: example, judge, criterion and prompt version.
-        example_id: The example judged.
-        judge: Judge label (the model string; ``model#2`` for a repeated model), see :func:`judge_labels`.
-        criterion: One of :data:`CRITERIA`.
-        vote: True (yes), False (no) or None (abstained: the call failed or the reply was malformed).
-        rationale: The judge's reason (for an abstention: what went wrong).
-        raw: The judge's raw reply text (same for the four criteria of one call).
-        prompt_version: Prompt file stem used.
-        error: Why the judge abstained ("" when it voted).
-    """
-
-    id: str
-    example_id: str
-    judge: str
-    criterion: str
-    vote: bool | None
-    rationale: str
-    raw: str
-    prompt_version: str
-    error: str = ""
 
 
 @dataclass
@@ -134,125 +87,27 @@ def judge_labels(models: Sequence[str]) -> list[str]:
 
 
 def verdict_id(example_id: str, judge: str, criterion: str, prompt_version: str) -> str:
+    """Deterministic verdict id: example, judge, criterion and prompt version (a re-run maps to the same row)."""
     key = f"{example_id}\x1f{judge}\x1f{criterion}\x1f{prompt_version}"
     return "v-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-
-
-def check_quorum(quorum: Quorum, n_judges: int | None = None) -> None:
-    """Raise ``ConfigError`` for a quorum that is not ``"all"``, ``"majority"`` or 1..n_judges."""
-    if isinstance(quorum, bool) or not (quorum in ("all", "majority") or isinstance(quorum, int)):
-        raise ConfigError(f"quorum must be 'all', 'majority' or a number of judges, got {quorum!r}")
-    if isinstance(quorum, int):
-        if quorum < 1:
-            raise ConfigError(f"quorum {quorum} must be at least 1 judge; set pipeline.quorum")
-        if n_judges is not None and quorum > n_judges:
-            raise ConfigError(
-                f"quorum {quorum} needs more judges than the {n_judges} configured; "
-                "add [[roles.judges]] tables or lower pipeline.quorum"
-            )
-
-
-# ---------------------------------------------------------------------------------------------- aggregation
-
-
-def judge_outcomes(verdicts: Sequence[VerdictLike]) -> dict[str, bool | None]:
-    """Per judge: True (yes on every criterion), False (some no), None (abstained or incomplete, no no)."""
-    by_judge: dict[str, dict[str, bool | None]] = {}
-    for v in verdicts:
-        by_judge.setdefault(v.judge, {})[v.criterion] = v.vote
-    out: dict[str, bool | None] = {}
-    for judge, votes in by_judge.items():
-        values = [votes.get(c) for c in CRITERIA]
-        if any(x is False for x in values):
-            out[judge] = False
-        elif all(x is True for x in values):
-            out[judge] = True
-        else:
-            out[judge] = None
-    return out
-
-
-def quorum_met(outcomes: Sequence[bool | None], quorum: Quorum, n_judges: int | None = None) -> bool:
-    """Whether enough judges accepted.
-
-    Args:
-        outcomes: One entry per judge that produced verdicts (see :func:`judge_outcomes`).
-        quorum: ``"all"``, ``"majority"`` or a number of judges.
-        n_judges: Judges in the committee (defaults to ``len(outcomes)``); judges with no verdicts count as
-            not accepting.
-    """
-    check_quorum(quorum)
-    total = max(n_judges if n_judges is not None else 0, len(outcomes))
-    yes = sum(1 for o in outcomes if o is True)
-    if total == 0:
-        return False
-    if quorum == "all":
-        return yes == total
-    if quorum == "majority":
-        return yes * 2 > total
-    return yes >= int(quorum)
-
-
-def committee_status(
-    verdicts: Sequence[VerdictLike], quorum: Quorum = "all", n_judges: int | None = None
-) -> Status:
-    """``accepted`` / ``disputed`` / ``rejected`` / ``pending`` from the judges' verdicts alone."""
-    outcomes = judge_outcomes(verdicts)
-    if not outcomes:
-        return "pending"
-    if quorum_met(list(outcomes.values()), quorum, n_judges):
-        return "accepted"
-    return "disputed" if any(o is True for o in outcomes.values()) else "rejected"
-
-
-def _review_time(review: Any) -> float:
-    t = getattr(review, "when", None)
-    if t is None:
-        t = getattr(review, "created_at", None)
-    return float(t) if isinstance(t, int | float) else 0.0
-
-
-def _review_decision(review: Any) -> bool | None:
-    d = getattr(review, "decision", None)
-    if isinstance(d, bool):
-        return d
-    if isinstance(d, str):
-        d = d.strip().lower()
-        if d in ("accept", "accepted", "edit", "yes", "approve", "approved"):
-            return True
-        if d in ("reject", "rejected", "no"):
-            return False
-    return None
-
-
-def example_status(
-    verdicts: Sequence[VerdictLike],
-    reviews: Sequence[ReviewLike] = (),
-    quorum: Quorum = "all",
-    n_judges: int | None = None,
-) -> Status:
-    """The status shown for an example: a person's latest review wins, else the committee's status.
-
-    Reviews are ordered by their ``when`` (or ``created_at``) attribute, else by their order in ``reviews``;
-    reviews whose ``decision`` is neither accept nor reject (e.g. notes) are ignored.
-    """
-    decided = [(i, r) for i, r in enumerate(reviews) if _review_decision(r) is not None]
-    if decided:
-        _, latest = max(decided, key=lambda ir: (_review_time(ir[1]), ir[0]))
-        return "overridden-accept" if _review_decision(latest) else "overridden-reject"
-    return committee_status(verdicts, quorum, n_judges)
 
 
 # ---------------------------------------------------------------------------------------------- judging
 
 
+def _verdict(example_id: str, judge: str, criterion: str, version: str, **values: Any) -> Verdict:
+    return Verdict(
+        id=verdict_id(example_id, judge, criterion, version),
+        example_id=example_id,
+        judge=judge,
+        criterion=criterion,  # type: ignore[arg-type]  # one of CRITERIA, checked by pydantic
+        prompt_version=version,
+        **values,
+    )
+
+
 def _abstain(example_id: str, judge: str, version: str, error: str, raw: str) -> list[Verdict]:
-    return [
-        Verdict(
-            verdict_id(example_id, judge, c, version), example_id, judge, c, None, error, raw, version, error
-        )
-        for c in CRITERIA
-    ]
+    return [_verdict(example_id, judge, c, version, vote=None, rationale=error, raw=raw, error=error) for c in CRITERIA]
 
 
 def judge_once(
@@ -280,15 +135,14 @@ def judge_once(
     for c in CRITERIA:
         cv: CriterionVote = getattr(reply.value, c)
         out.append(
-            Verdict(
-                verdict_id(example.id, judge, c, version),
+            _verdict(
                 example.id,
                 judge,
                 c,
-                bool(cv.vote),
-                " ".join(cv.rationale.split()),
-                reply.raw or "",
                 version,
+                vote=bool(cv.vote),
+                rationale=" ".join(cv.rationale.split()),
+                raw=reply.raw or "",
             )
         )
     return out
@@ -301,7 +155,7 @@ def judge_example(
     *,
     quorum: Quorum = "all",
     final_observation: str | None = None,
-    prior: Sequence[VerdictLike] = (),
+    prior: Sequence[VoteLike] = (),
     prompt: str = PROMPT,
 ) -> Decision:
     """Judge one example by every judge and apply the quorum.
@@ -329,6 +183,7 @@ def judge_example(
     if not judges:
         raise ConfigError("no judges configured: add at least one [[roles.judges]] table to studio.toml")
     check_quorum(quorum, len(judges))
+    rule = StatusRule(quorum, len(judges))
     done = {v.judge for v in prior}
     todo = [(label, m) for label, m in judges if label not in done]
     new: list[Verdict] = []
@@ -339,9 +194,9 @@ def judge_example(
         text = render_trajectory(span, after)
         for label, model in todo:
             new.extend(judge_once(example, text, label, model, prompt=prompt))
-    everything: list[VerdictLike] = [*prior, *new]
+    everything: list[VoteLike] = [*prior, *new]
     outcomes = judge_outcomes(everything)
-    status = committee_status(everything, quorum, len(judges))
+    status = rule.committee(everything)
     return Decision(
         example_id=example.id,
         accepted=status == "accepted",

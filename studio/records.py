@@ -1,23 +1,39 @@
-"""Typed records stored in the workspace, one class per LanceDB table.
+"""One record type per concept, shared by every layer: pipeline, workspace, GUI, export.
 
-Records are pydantic models (``extra="forbid"``). Ids are uuid4 hex unless the producer supplies a
-deterministic id (backward construction and the committee do, so a re-run maps to the same rows).
-Times are Unix seconds
-(``float``). Fields typed ``dict``/``list`` are stored as JSON text; :func:`arrow_schema` derives each table's
-Arrow schema from the model, so the two never drift apart.
+=============  ==================================================================================
+record         concept
+=============  ==================================================================================
+Document       a documentation chunk (one section of a man page, help page, Markdown file...)
+Task           a task instruction and where it came from
+Trajectory     one rollout: its lifecycle ``status`` and how the episode ended (``outcome``)
+Step           one finished step of a rollout (the screen *before* its action, the action, the thought)
+Example        an instruction written backward for a span of a trajectory
+Verdict        one judge's vote on one criterion of one example (``vote=None``: the judge abstained)
+Review         a person's decision on an example (accept / reject / edit)
+LedgerEntry    one model call's cost (the ledger row)
+=============  ==================================================================================
+
+Records are frozen pydantic models (``extra="forbid"``): build a changed copy with ``model_copy(update=...)``.
+Ids are uuid4 hex unless the producer supplies a deterministic id (backward construction and the committee do,
+so a re-run maps to the same rows). Times are Unix seconds (``float``). How they are stored (LanceDB tables,
+JSON columns, Arrow schemas) is the workspace's business: :mod:`studio.workspace.schema`. The rule that turns
+verdicts and reviews into an example's status is :mod:`studio.status`.
 """
 
 from __future__ import annotations
 
-import json
 import time
-import types
-import typing
 import uuid
 from typing import Any, ClassVar, Literal
 
-import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: A trajectory's lifecycle (``Trajectory.status``): ``running`` until it ends; ``done`` when the episode ran
+#: to an end of its own (DONE, FAIL, the step limit, a loop: see ``Trajectory.outcome``); ``failed`` when the
+#: environment or the agent broke (outcome ``error``); ``interrupted`` when it was stopped or its writer died.
+TrajectoryStatus = Literal["running", "done", "failed", "interrupted"]
+#: Statuses of a trajectory that ended (backward construction reads their steps; rollouts do not re-run them).
+FINISHED: tuple[str, ...] = ("done", "failed")
 
 
 def new_id() -> str:
@@ -26,36 +42,17 @@ def new_id() -> str:
 
 
 def now() -> float:
+    """The current time in Unix seconds."""
     return time.time()
 
 
 class Record(BaseModel):
-    """Base of every stored row. ``table`` names the LanceDB table."""
+    """Base of every record. ``table`` names the workspace table that stores it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
     table: ClassVar[str] = ""
 
     id: str = Field(default_factory=new_id)
-
-    def to_row(self) -> dict[str, Any]:
-        """The row as stored: JSON fields serialized to text."""
-        row = self.model_dump()
-        for name in json_fields(type(self)):
-            row[name] = json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
-        return row
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Record:
-        """Build the record from a stored row (ignores LanceDB's ``_score``/``_distance`` columns)."""
-        data = {k: v for k, v in row.items() if k in cls.model_fields}
-        for name in json_fields(cls):
-            if isinstance(data.get(name), str):
-                data[name] = (
-                    json.loads(data[name])
-                    if data[name]
-                    else cls.model_fields[name].get_default(call_default_factory=True)
-                )
-        return cls.model_validate(data)
 
 
 class Document(Record):
@@ -84,7 +81,8 @@ class Task(Record):
 
 
 class Trajectory(Record):
-    """One rollout. ``status`` is the lifecycle; ``outcome`` how the episode ended (done, fail, max_steps).
+    """One rollout. ``status`` is the lifecycle (:data:`TrajectoryStatus`); ``outcome`` how the episode ended
+    (``done``, ``fail``, ``max_steps``, ``loop``, ``stopped``, ``error``: ``EpisodeResult.status``).
 
     Each step holds the screen *before* its action, so the screen *after* the last action is stored here when
     the rollout finishes: ``final_observation`` (the a11y table) and ``final_screenshot`` (a blob hash, see
@@ -99,7 +97,7 @@ class Trajectory(Record):
     sandbox: dict[str, Any] = Field(default_factory=dict)  # {"w":..., "h":..., "apps": [...]}
     model: str = ""
     policy: str = "model"
-    status: Literal["running", "done", "failed", "interrupted"] = "running"
+    status: TrajectoryStatus = "running"
     outcome: str = ""
     score: float | None = None
     n_steps: int = 0
@@ -111,7 +109,7 @@ class Trajectory(Record):
 
 
 class Step(Record):
-    """One finished step of a trajectory. Field names follow ``studio.pipeline.rollout.StepEvent``.
+    """One finished step of a trajectory (``trajectory_id`` is "" for a step not yet stored).
 
     ``reason`` is the model's thought, ``actions`` the typed actions (``envs.actions.action_to_dict``),
     ``action_code`` the same as a pyautogui string, ``screenshot`` the blob hash
@@ -119,7 +117,7 @@ class Step(Record):
     """
 
     table: ClassVar[str] = "steps"
-    trajectory_id: str
+    trajectory_id: str = ""
     index: int
     observation_text: str = ""
     screenshot: str = ""
@@ -136,7 +134,13 @@ class Step(Record):
 
 
 class Example(Record):
-    """An instruction written backward for the span ``steps[start:end]`` (``end`` exclusive)."""
+    """An instruction written backward for a span of a trajectory (judged or not yet).
+
+    ``start`` is the original index of the span's first step, ``end`` that of its last step plus one (end
+    exclusive, like a slice); ``step_indices`` are the steps shown to the model (after duplicate dropping);
+    ``kind="replicate"`` instructions read "Replicate the following: 1) ... 2) ...". ``raw`` keeps the model's
+    reply text.
+    """
 
     table: ClassVar[str] = "examples"
     trajectory_id: str
@@ -178,7 +182,8 @@ class Review(Record):
 
 
 class LedgerEntry(Record):
-    """One model call (mirrors ``studio.llm.ledger.LedgerRecord``)."""
+    """One model call (cache hits and failed calls included). ``cost`` is in USD from litellm's cost map (0 for
+    local models and cache hits); ``error`` is "" for a call that succeeded."""
 
     table: ClassVar[str] = "ledger"
     time: float = Field(default_factory=now)
@@ -193,7 +198,13 @@ class LedgerEntry(Record):
     error: str = ""
     kind: str = "chat"
 
+    @field_validator("error", mode="before")
+    @classmethod
+    def _no_error(cls, value: Any) -> Any:
+        return "" if value is None else value
 
+
+#: Every record type, in pipeline order.
 RECORD_TYPES: tuple[type[Record], ...] = (
     Document,
     Task,
@@ -204,34 +215,3 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Review,
     LedgerEntry,
 )
-TABLES: dict[str, type[Record]] = {cls.table: cls for cls in RECORD_TYPES}
-
-
-def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
-    """(arrow type, is_json) for a field annotation."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _arrow_type(args[0])
-    if origin is Literal:
-        return pa.string(), False
-    if origin in (list, dict) or annotation in (list, dict):
-        return pa.string(), True
-    mapping = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
-    if annotation in mapping:
-        return mapping[annotation], False
-    raise TypeError(f"no arrow type for {annotation!r}")
-
-
-def json_fields(cls: type[Record]) -> tuple[str, ...]:
-    return tuple(n for n, f in cls.model_fields.items() if _arrow_type(f.annotation)[1])
-
-
-def arrow_schema(cls: type[Record]) -> pa.Schema:
-    """The table schema of a record type (every column nullable, as LanceDB appends expect)."""
-    return pa.schema([pa.field(n, _arrow_type(f.annotation)[0]) for n, f in cls.model_fields.items()])
-
-
-def vector_schema(dim: int) -> pa.Schema:
-    """Schema of the ``example_vectors`` table: the example's columns plus its embedding."""
-    return arrow_schema(Example).append(pa.field("vector", pa.list_(pa.float32(), dim)))
