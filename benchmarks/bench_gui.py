@@ -62,7 +62,7 @@ CHILD = r"""
 import os, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[2])
-from studio.gui.data import prewarm_imports
+from studio.gui.data_workspace import prewarm_imports
 prewarm_imports()  # what `studio gui WORKSPACE` does before importing Qt
 from studio.gui.qt_app import create_app
 from studio.gui.qt_main_window import MainWindow
@@ -131,7 +131,7 @@ def bench_index(ws: Path, append: int = 1000) -> dict[str, float]:
     import shutil
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from studio.gui.data import open_data
+    from studio.gui.data_workspace import open_data
     from studio.gui.qt_app import create_app
     from studio.gui.qt_worker import WorkerPool
     from studio.workspace import Example, Verdict, Workspace

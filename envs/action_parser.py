@@ -935,3 +935,25 @@ def actions_to_pyautogui(actions: Sequence[Action],
         xy = element_xy(a.element_id) if (element_xy is not None and isinstance(a, ClickElement)) else None
         lines.append(to_pyautogui(a, element_xy=xy))
     return "\n".join(lines)
+
+
+def parse_actions_text(text: str, source: str = "<actions>") -> list[tuple[int, list[Action]]]:
+    """Parse an actions file: one pyautogui code-string action per line (``#`` comments, blank lines skipped).
+
+    Returns (line number, typed actions) per action line.
+
+    Raises:
+        ActionError: the first bad line, with its file and line number and why it was refused.
+    """
+    out: list[tuple[int, list[Action]]] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            parsed: Any = parse_pyautogui(line)
+        except ActionError as exc:
+            raise ActionError(f"{source} line {n}: {exc}") from exc
+        actions = list(parsed) if isinstance(parsed, (list, tuple)) else [parsed]
+        out.append((n, actions))
+    return out

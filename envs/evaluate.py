@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from envs.errors import UnsupportedTaskTypeError
-from envs.getters import get_value
+from envs.errors import TaskFileError, UnsupportedTaskTypeError
+from envs.getters import GETTERS, get_value
 from envs.metrics import METRICS
-from envs.task_setup import SetupContext, run_setup
+from envs.task_setup import SETUP_TYPES, SetupContext, run_setup
 
 if TYPE_CHECKING:
     from envs.actions import Action
@@ -119,3 +119,48 @@ def evaluate_task(
     scores = [p[1] for p in parts]
     score = sum(scores) / n if ev.conj == "and" else max(scores)
     return EvalResult(score, parts)
+
+
+def check_supported(task: Task) -> None:
+    """Check that every setup step, getter and metric of ``task`` runs offline here.
+
+    Raises:
+        UnsupportedTaskTypeError: naming the first unsupported type and listing the supported ones.
+        TaskFileError: list-valued evaluator fields whose length does not match ``func``.
+    """
+    where = str(task.path or task.id)
+    for i, step in enumerate([*task.config, *task.evaluator.postconfig]):
+        if step.type not in SETUP_TYPES:
+            raise UnsupportedTaskTypeError(
+                f"{where}: config step {i} has unsupported type '{step.type}'; "
+                f"supported: {', '.join(sorted(SETUP_TYPES))}"
+            )
+    ev = task.evaluator
+    for func in ev.funcs():
+        if func != "infeasible" and func not in METRICS:
+            raise UnsupportedTaskTypeError(
+                f"{where}: evaluator metric '{func}' is not supported; supported: "
+                f"{', '.join(sorted([*METRICS, 'infeasible']))}"
+            )
+    for spec in _as_list(ev.result) + _as_list(ev.expected):
+        if spec is None:
+            continue
+        kind = spec.get("type")
+        if kind not in GETTERS:
+            raise UnsupportedTaskTypeError(
+                f"{where}: evaluator getter type '{kind}' is not supported; supported: "
+                f"{', '.join(sorted(GETTERS))}"
+            )
+    if isinstance(ev.func, list):
+        n = len(ev.func)
+        for name, value in (("result", ev.result), ("expected", ev.expected), ("options", ev.options)):
+            if isinstance(value, list) and len(value) != n:
+                raise TaskFileError(
+                    f"{where}: evaluator.{name} has {len(value)} entries but evaluator.func lists {n} metrics"
+                )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from envs.errors import OfflineError, TaskError, UnsupportedTaskTypeError
+from envs.tasks import ASSETS_DIR
 
 if TYPE_CHECKING:
     from envs.sandbox import Sandbox
@@ -69,8 +70,6 @@ class SetupContext:
     """What a step needs besides the sandbox: where relative file references are resolved."""
 
     def __init__(self, base_dir: Path | None = None, assets_dir: Path | None = None) -> None:
-        from envs.tasks import ASSETS_DIR
-
         self.base_dir = base_dir or Path.cwd()
         self.assets_dir = assets_dir or ASSETS_DIR
 

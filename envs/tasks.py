@@ -10,7 +10,7 @@ A task file is OSWorld's JSON shape::
 
 Unknown top-level keys are kept (OSWorld files carry extras such as ``snapshot`` or ``trajectory``);
 wrong types and missing required fields raise :class:`~studio.errors.TaskFileError`. Which setup, getter
-and metric types run offline is checked by :func:`check_supported` (``studio task validate``), not at load
+and metric types run offline is checked by :func:`envs.evaluate.check_supported` (``studio task validate``), not at load
 time, so an OSWorld file for another app still loads and can be inspected.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from envs.errors import TaskFileError, UnsupportedTaskTypeError
+from envs.errors import TaskFileError
 
 #: Repository root and the bundled assets directory (``download`` sources may be paths under it).
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -148,52 +148,3 @@ def solution_path(task: Task) -> Path | None:
         return None
     p = task.path.with_name(f"{task.id}.actions")
     return p if p.exists() else None
-
-
-def check_supported(task: Task) -> None:
-    """Check that every setup step, getter and metric of ``task`` runs offline here.
-
-    Raises:
-        UnsupportedTaskTypeError: naming the first unsupported type and listing the supported ones.
-        TaskFileError: list-valued evaluator fields whose length does not match ``func``.
-    """
-    from envs.getters import GETTERS
-    from envs.metrics import METRICS
-    from envs.task_setup import SETUP_TYPES
-
-    where = str(task.path or task.id)
-    for i, step in enumerate([*task.config, *task.evaluator.postconfig]):
-        if step.type not in SETUP_TYPES:
-            raise UnsupportedTaskTypeError(
-                f"{where}: config step {i} has unsupported type '{step.type}'; "
-                f"supported: {', '.join(sorted(SETUP_TYPES))}"
-            )
-    ev = task.evaluator
-    for func in ev.funcs():
-        if func != "infeasible" and func not in METRICS:
-            raise UnsupportedTaskTypeError(
-                f"{where}: evaluator metric '{func}' is not supported; supported: "
-                f"{', '.join(sorted([*METRICS, 'infeasible']))}"
-            )
-    for spec in _as_list(ev.result) + _as_list(ev.expected):
-        if spec is None:
-            continue
-        kind = spec.get("type")
-        if kind not in GETTERS:
-            raise UnsupportedTaskTypeError(
-                f"{where}: evaluator getter type '{kind}' is not supported; supported: "
-                f"{', '.join(sorted(GETTERS))}"
-            )
-    if isinstance(ev.func, list):
-        n = len(ev.func)
-        for name, value in (("result", ev.result), ("expected", ev.expected), ("options", ev.options)):
-            if isinstance(value, list) and len(value) != n:
-                raise TaskFileError(
-                    f"{where}: evaluator.{name} has {len(value)} entries but evaluator.func lists {n} metrics"
-                )
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]

@@ -19,7 +19,7 @@ def open_gui(workspace: Path | None) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         raise ConfigError("no display: set DISPLAY (or run under xvfb-run) to open the GUI")
     if workspace is not None:
-        from studio.gui.data import prewarm_imports
+        from studio.gui.data_workspace import prewarm_imports
 
         prewarm_imports()  # LanceDB loads while Qt starts
     from studio.gui.qt_app import run_gui

@@ -10,39 +10,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from envs.actions import Action
-
 task_app = typer.Typer(help="Run and check OSWorld-format task files.", no_args_is_help=True)
-
-
-def parse_actions_text(text: str, source: str = "<actions>") -> list[tuple[int, list[Action]]]:
-    """Parse an actions file: one pyautogui code-string action per line (``#`` comments, blank lines skipped).
-
-    Returns (line number, typed actions) per action line.
-
-    Raises:
-        ActionError: the first bad line, with its file and line number and why it was refused.
-    """
-    from envs.action_parser import parse_pyautogui
-    from studio.errors import ActionError
-
-    out: list[tuple[int, list[Action]]] = []
-    for n, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            parsed: Any = parse_pyautogui(line)
-        except ActionError as exc:
-            raise ActionError(f"{source} line {n}: {exc}") from exc
-        actions = list(parsed) if isinstance(parsed, (list, tuple)) else [parsed]
-        out.append((n, actions))
-    return out
 
 
 def run_task(
@@ -58,6 +30,8 @@ def run_task(
     Raises:
         TaskFileError: the task file is unreadable or invalid (the caller exits non-zero).
     """
+    from envs.action_parser import parse_actions_text
+    from envs.actions import Action
     from envs.desktop import DesktopEnv
     from envs.tasks import load_task
     from studio.errors import StudioError
@@ -137,7 +111,9 @@ def validate_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Task files or directories of them.")],
 ) -> None:
     """Check task files: JSON, fields, and that every setup/getter/metric type runs offline here."""
-    from envs.tasks import check_supported, load_task, solution_path
+    from envs.action_parser import parse_actions_text
+    from envs.evaluate import check_supported
+    from envs.tasks import load_task, solution_path
     from studio.errors import StudioError
 
     files: list[Path] = []

@@ -11,7 +11,6 @@ exists).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -340,30 +339,3 @@ def default_reviewer() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
         return "reviewer"
-
-
-def prewarm_imports() -> threading.Thread:
-    """Import the workspace stack (LanceDB, pyarrow: about 1.5 s) on a daemon thread, so it overlaps with the
-    Qt start-up and the window is filled sooner. ``open_data`` on a worker simply finds the modules loaded (or
-    waits on the import lock for this thread)."""
-
-    def run() -> None:
-        try:
-            from studio.workspace.lancedb_import import import_lancedb
-
-            import_lancedb()  # the slow one (~1.2 s even with its pydantic validators deferred)
-
-            import studio.gui.data_workspace  # noqa: F401
-        except Exception:  # noqa: BLE001 - open_data reports the same failure with its message
-            pass
-
-    thread = threading.Thread(target=run, name="studio-prewarm", daemon=True)
-    thread.start()
-    return thread
-
-
-def open_data(path: Path | str) -> GuiData:
-    """Open the workspace at ``path`` read-only for the GUI (raises ``WorkspaceError`` with the fix)."""
-    from studio.gui.data_workspace import WorkspaceData
-
-    return WorkspaceData(Path(path))

@@ -31,10 +31,6 @@ from studio.gui.data import (
 from studio.gui.example_index import ExampleIndex
 
 
-def _q(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 class WorkspaceData:
     """Read-only view of a workspace for the GUI; every method may block (call it from a worker)."""
 
@@ -241,7 +237,7 @@ class WorkspaceData:
             return []
         rows = {
             e.id: e
-            for e in self.ws.list(Example, where=f"id IN ({', '.join(_q(i) for i in ids)})", limit=len(ids))
+            for e in self.ws.list(Example, id=list(ids), limit=len(ids))
         }
         out = []
         for i in ids:
@@ -384,3 +380,28 @@ def event_recorder(
             state["recorder"] = None
 
     return record, close
+
+
+def prewarm_imports() -> threading.Thread:
+    """Import the workspace stack (LanceDB, pyarrow: about 1.5 s) on a daemon thread, so it overlaps with the
+    Qt start-up and the window is filled sooner. ``open_data`` on a worker simply finds the modules loaded (or
+    waits on the import lock for this thread)."""
+
+    def run() -> None:
+        try:
+            from studio.workspace.lancedb_import import import_lancedb
+
+            import_lancedb()  # the slow one (~1.2 s even with its pydantic validators deferred)
+
+            import studio.workspace.store  # noqa: F401
+        except Exception:  # noqa: BLE001 - open_data reports the same failure with its message
+            pass
+
+    thread = threading.Thread(target=run, name="studio-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+def open_data(path: Path | str) -> WorkspaceData:
+    """Open the workspace at ``path`` read-only for the GUI (raises ``WorkspaceError`` with the fix)."""
+    return WorkspaceData(Path(path))

@@ -11,17 +11,11 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-ORG = "learn-by-interact"
-APP = "studio"
-
-
-def settings() -> QSettings:
-    """The GUI's own settings (window state); never holds secrets."""
-    return QSettings(ORG, APP)
+from studio.gui.qt_common import APP, ORG
 
 
 def _dark_palette() -> QPalette:
@@ -81,9 +75,9 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setStyle("Fusion")
     apply_palette(app)
     hints = QGuiApplication.styleHints()
-    if hasattr(hints, "colorSchemeChanged") and not getattr(app, "_studio_palette_hooked", False):
+    if hasattr(hints, "colorSchemeChanged") and not app.property("studioPaletteHooked"):
         hints.colorSchemeChanged.connect(lambda *_: apply_palette(app))
-        app._studio_palette_hooked = True  # type: ignore[attr-defined]
+        app.setProperty("studioPaletteHooked", True)
     return app
 
 

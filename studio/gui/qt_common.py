@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +18,16 @@ from PySide6.QtWidgets import (
 if TYPE_CHECKING:
     from studio.gui.data import Counts, GuiData
     from studio.gui.qt_worker import WorkerPool
+
+#: QSettings organization and application (window geometry and splitter states; never secrets).
+ORG = "learn-by-interact"
+APP = "studio"
+
+
+def settings() -> QSettings:
+    """The GUI's own settings (window state); never holds secrets."""
+    return QSettings(ORG, APP)
+
 
 
 class BaseView(QWidget):

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_app import settings
+from studio.gui.qt_common import settings
 from studio.gui.qt_worker import WorkerPool
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
 
     def open_workspace(self, path: Path) -> None:
         """Open ``path`` on a worker thread; views load once it is open."""
-        from studio.gui.data import open_data
+        from studio.gui.data_workspace import open_data
 
         self.workspace = Path(path)
         self.status_counts.setText(f"opening {path}…")

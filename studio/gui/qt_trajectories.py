@@ -111,11 +111,12 @@ class TrajectoryPanel(QWidget):
         *,
         span: tuple[int, int] | None = None,
         reload: bool = True,
+        step: int | None = None,
     ) -> None:
-        """Load the steps of ``trajectory_id`` (worker) and select the span's first step (or step 0)."""
+        """Load the steps of ``trajectory_id`` (worker) and select ``step``, else the span's first step (or 0)."""
         if self.data is None:
             return
-        self._want_step = span[0] if span else 0
+        self._want_step = step if step is not None else span[0] if span else 0
         if header:
             self.header.setText(header)
         if trajectory_id == self.trajectory_id and not reload and self.steps:
@@ -269,8 +270,7 @@ class TrajectoriesView(BaseView):
                 t = self.model.row(row)
                 if t is not None:  # the selected trajectory may be growing: reload its steps
                     keep = self.panel.filmstrip.currentRow()
-                    self.panel.show_trajectory(t.id)
-                    self.panel._want_step = max(keep, 0)
+                    self.panel.show_trajectory(t.id, step=max(keep, 0))
 
     def _select(self, row: int) -> None:
         t = self.model.row(row)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from studio.errors import EmbeddingMismatchError, WorkspaceError
 from studio.records import Example, Record
 from studio.workspace.schema import from_row
+from studio.workspace.sql import where_eq
 
 if TYPE_CHECKING:
     from studio.workspace.store import Workspace
@@ -36,6 +37,13 @@ ROWS_PER_PARTITION = 12_500
 #: took ~600 s) at the same recall.
 EF_CONSTRUCTION = 150
 RRF_K = 60
+#: Full-text indexed column per table.
+FTS_COLUMNS = {
+    "documents": "text",
+    "tasks": "instruction",
+    "steps": "observation_text",
+    "examples": "instruction",
+}
 
 
 def create_fts(table: Any, column: str) -> None:
@@ -48,8 +56,6 @@ def fts(ws: Workspace, cls: type[Record], query: str, k: int) -> list[tuple[Reco
     """``(record, bm25 score)`` best first; an empty query returns nothing."""
     if not query.strip():
         return []
-    from studio.workspace.store import FTS_COLUMNS
-
     rows = ws.table(cls.table).search(query, query_type="fts", fts_columns=FTS_COLUMNS[cls.table]).limit(k).to_list()
     return [(from_row(cls, r), float(r.get("_score", 0.0))) for r in rows]
 
@@ -87,17 +93,13 @@ def add_vectors(ws: Workspace, example_ids: Sequence[str], vectors: Any, embedde
         found.update(
             (r["id"], r)
             for r in ws.columns(
-                "examples", list(Example.model_fields), where=f"id IN ({', '.join(_q(x) for x in chunk)})"
+                "examples", list(Example.model_fields), where=where_eq(id=chunk)
             )
         )
     missing = [x for x in ids if x not in found]
     if missing:
         raise WorkspaceError(f"no example with id(s) {missing[:5]} in {ws.path}; add the examples first")
     add_vector_rows(ws, [found[x] for x in ids], vectors, embedder)
-
-
-def _q(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def add_vector_rows(ws: Workspace, rows: list[dict[str, Any]], vectors: Any, embedder: str) -> None:
@@ -108,7 +110,6 @@ def add_vector_rows(ws: Workspace, rows: list[dict[str, Any]], vectors: Any, emb
     import pyarrow as pa
 
     from studio.workspace.schema import arrow_schema, vector_schema
-    from studio.workspace.store import _write_meta
 
     arr = _as_matrix(vectors)
     if len(rows) != arr.shape[0]:
@@ -120,10 +121,7 @@ def add_vector_rows(ws: Workspace, rows: list[dict[str, Any]], vectors: Any, emb
         schema.field("vector"), pa.FixedSizeListArray.from_arrays(pa.array(arr.reshape(-1)), dim)
     )
     if not ws.meta.get("embedder"):
-        if VECTOR_TABLE not in ws._table_names():
-            ws._db.create_table(VECTOR_TABLE, schema=schema)
-        ws.meta["embedder"] = {"name": embedder, "dim": dim}
-        _write_meta(ws.path, ws.meta)
+        ws.start_vectors(embedder, dim, schema)
     ws.table(VECTOR_TABLE).add(data)
 
 

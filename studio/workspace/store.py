@@ -6,7 +6,6 @@ See the package docstring (:mod:`studio.workspace`) for the layout and the API i
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 import time
@@ -33,8 +32,10 @@ from studio.status import StatusRule, latest_edits
 from studio.workspace import search as _search
 from studio.workspace.blobs import BlobStore
 from studio.workspace.lock import WriterLock
+from studio.workspace.meta import META_NAME, read_meta, write_meta
 from studio.workspace.migrate import SCHEMA_VERSION, check_version, migrate
 from studio.workspace.schema import TABLES, arrow_schema, from_row, to_row
+from studio.workspace.sql import and_, where_eq
 
 # LanceDB warns on every fork. Ours are subprocess fork+exec (Xvfb, bubblewrap, xdotool): the child runs no
 # LanceDB code before exec, so the deadlock it warns about cannot happen. Multiprocessing uses "spawn".
@@ -42,19 +43,11 @@ warnings.filterwarnings("ignore", message="lancedb fork support is experimental"
 
 R = TypeVar("R", bound=Record)
 
-META_NAME = "workspace.json"
 DB_DIR = "db"
 BLOB_DIR = "blobs"
 CACHE_DIR = "llm-cache"
 LEDGER_JSONL = "ledger.jsonl"
 
-#: Full-text indexed column per table.
-FTS_COLUMNS = {
-    "documents": "text",
-    "tasks": "instruction",
-    "steps": "observation_text",
-    "examples": "instruction",
-}
 #: Columns that get a BTREE index once a table is large (lookups by id / parent id stay fast at 100k rows).
 SCALAR_COLUMNS = {
     "steps": ("id", "trajectory_id"),
@@ -76,27 +69,6 @@ CLEANUP_GRACE = timedelta(seconds=5)
 READ_CONSISTENCY = timedelta(seconds=0)
 
 
-def _q(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def where_eq(**eq: Any) -> str | None:
-    """SQL filter for equality on columns (None values are skipped); column names are backquoted."""
-    parts = []
-    for col, val in eq.items():
-        if val is None:
-            continue
-        if isinstance(val, bool):
-            parts.append(f"`{col}` = {'true' if val else 'false'}")
-        elif isinstance(val, int | float):
-            parts.append(f"`{col}` = {val}")
-        elif isinstance(val, list | tuple | set):
-            parts.append(f"`{col}` IN ({', '.join(_q(v) for v in val) or _q('')})")
-        else:
-            parts.append(f"`{col}` = {_q(val)}")
-    return " AND ".join(parts) or None
-
-
 def _as_arrow(data: Any, schema: Any) -> Any:
     """``data`` (a pyarrow Table or a list of dicts) as a pyarrow Table in ``schema``."""
     import pyarrow as pa
@@ -104,31 +76,6 @@ def _as_arrow(data: Any, schema: Any) -> Any:
     if isinstance(data, pa.Table):
         return data if data.schema.equals(schema) else data.select(schema.names).cast(schema)
     return pa.Table.from_pylist(list(data), schema=schema)
-
-
-def _and(*filters: str | None) -> str | None:
-    parts = [f"({f})" for f in filters if f]
-    return " AND ".join(parts) or None
-
-
-def _read_meta(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((path / META_NAME).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WorkspaceError(
-            f"{path} is not a workspace (no {META_NAME}); create one with `studio init {path}`"
-        ) from None
-    except ValueError as exc:
-        raise WorkspaceError(f"{path / META_NAME} is not valid JSON ({exc}); restore it from a backup") from exc
-    if not isinstance(meta, dict):
-        raise WorkspaceError(f"{path / META_NAME} must hold a JSON object; restore it from a backup")
-    return meta
-
-
-def _write_meta(path: Path, meta: dict[str, Any]) -> None:
-    tmp = path / f".{META_NAME}.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path / META_NAME)
 
 
 class Workspace:
@@ -180,7 +127,7 @@ class Workspace:
         (path / CONFIG_NAME).write_text(DEFAULT_TOML, encoding="utf-8")
         from studio import __version__
 
-        _write_meta(
+        write_meta(
             path,
             {
                 "schema_version": SCHEMA_VERSION,
@@ -209,13 +156,13 @@ class Workspace:
         lancedb = import_lancedb()
 
         path = Path(path).expanduser().resolve()
-        meta = _read_meta(path)
+        meta = read_meta(path)
         version = check_version(meta, path)
         config = load_config(path / CONFIG_NAME)
         if readonly:
             if version < SCHEMA_VERSION:
                 cls.open(path).close()  # migrate under the writer lock (raises if a writer holds it)
-                meta = _read_meta(path)
+                meta = read_meta(path)
             db = lancedb.connect(path / DB_DIR, read_consistency_interval=READ_CONSISTENCY)
             return cls(path, readonly=True, config=config, meta=meta, db=db, lock=None)
         lock = WriterLock(path)
@@ -228,7 +175,7 @@ class Workspace:
                 reached = migrate(db, version)
                 meta["schema_version"] = SCHEMA_VERSION
                 meta.setdefault("migrations", []).append({"from": version, "to": reached[-1], "time": time.time()})
-                _write_meta(path, meta)
+                write_meta(path, meta)
             ws._ensure_tables()
             ws._recover(crashed=not lock.last_close_was_clean)
             ws._import_ledger_jsonl()
@@ -239,7 +186,7 @@ class Workspace:
 
     def refresh_meta(self) -> None:
         """Re-read ``workspace.json`` (readers: pick up the embedder a writer recorded after they opened)."""
-        self.meta = _read_meta(self.path)
+        self.meta = read_meta(self.path)
 
     def close(self, *, optimize: bool | None = None) -> None:
         """Release the writer lock; compacts first if this session wrote more than a few rows."""
@@ -263,17 +210,18 @@ class Workspace:
     # ------------------------------------------------------------------------------------------ tables
 
     def _ensure_tables(self) -> None:
-        existing = set(self._table_names())
+        existing = set(self.table_names())
         for name, cls in TABLES.items():
             if name not in existing:
                 self._db.create_table(name, schema=arrow_schema(cls))
             table = self._db.open_table(name)
             self._tables[name] = table
-            col = FTS_COLUMNS.get(name)
+            col = _search.FTS_COLUMNS.get(name)
             if col and not any(col in ix.columns for ix in table.list_indices()):
                 _search.create_fts(table, col)
 
-    def _table_names(self) -> list[str]:
+    def table_names(self) -> list[str]:
+        """Names of every table in the workspace's database (its own and derived ones)."""
         result = self._db.list_tables()
         return list(getattr(result, "tables", result))
 
@@ -292,7 +240,7 @@ class Workspace:
         with self._mutex:
             if name in self._tables:
                 return True
-        return name in self._table_names()
+        return name in self.table_names()
 
     def check_writable(self) -> None:
         """Raise ``WorkspaceError`` unless this handle may write (not read-only, not closed).
@@ -412,7 +360,7 @@ class Workspace:
         self.recovered = {"interrupted": running}
         if crashed:
             self.recovered["tmp_files"] = self.blobs.clean_tmp() + self._clean_lance_tmp()
-            for name in self._table_names():
+            for name in self.table_names():
                 try:
                     self._db.open_table(name).cleanup_old_versions(older_than=CLEANUP_GRACE, delete_unverified=True)
                 except Exception:  # noqa: BLE001 - cleanup is best effort; the data is intact
@@ -466,7 +414,7 @@ class Workspace:
     ) -> list[R]:
         """Records of a type, filtered by equality (``app="galculator"``) and/or an SQL ``where``, paged."""
         q = self.table(cls.table).search()
-        flt = _and(where_eq(**eq), where)
+        flt = and_(where_eq(**eq), where)
         if flt:
             q = q.where(flt)
         if offset:
@@ -477,7 +425,7 @@ class Workspace:
     def count(self, cls: type[Record] | str, *, where: str | None = None, **eq: Any) -> int:
         """Rows in a table (a record type or a table name), optionally filtered like :meth:`list`."""
         name = cls if isinstance(cls, str) else cls.table
-        flt = _and(where_eq(**eq), where)
+        flt = and_(where_eq(**eq), where)
         return self.table(name).count_rows(flt) if flt else self.table(name).count_rows()
 
     def columns(self, table: str, names: Sequence[str], *, where: str | None = None) -> list[dict[str, Any]]:
@@ -648,7 +596,7 @@ class Workspace:
                 rows.append(rec)
         self.add_ledger_records(rows)
         self.meta["ledger_jsonl_offset"] = offset + end
-        _write_meta(self.path, self.meta)
+        write_meta(self.path, self.meta)
 
     # ------------------------------------------------------------------------------------------ reading
 
@@ -687,6 +635,16 @@ class Workspace:
         return latest_edits(self.columns("reviews", ["example_id", "decision", "edited_instruction", "when"]))
 
     # ------------------------------------------------------------------------------------------ search
+
+    def start_vectors(self, embedder: str, dim: int, schema: Any) -> None:
+        """Create the ``example_vectors`` table (``schema``) and record ``embedder`` and ``dim`` in
+        ``workspace.json``: done once, with the first vectors (:mod:`studio.workspace.search`)."""
+        self.check_writable()
+        with self._mutex:
+            if _search.VECTOR_TABLE not in self.table_names():
+                self._db.create_table(_search.VECTOR_TABLE, schema=schema)
+            self.meta["embedder"] = {"name": embedder, "dim": dim}
+            write_meta(self.path, self.meta)
 
     def set_example_vectors(self, example_ids: Sequence[str], vectors: Any, embedder: str) -> None:
         """Store embeddings (``numpy`` array, one row per id) of examples from the embedder ``embedder``.
@@ -731,7 +689,7 @@ class Workspace:
         ``cleanup_older_than`` stay so a concurrent reader's running query is not cut off.
         """
         self.check_writable()
-        for name in self._table_names():
+        for name in self.table_names():
             self._optimize_table(name, cleanup_older_than)
 
     def _optimize_table(self, name: str, cleanup_older_than: timedelta = CLEANUP_GRACE) -> None:

@@ -222,8 +222,9 @@ def test_run_suite_bookkeeping_with_a_fake_executor(tmp_path: Path) -> None:
 
 def test_bundled_eval_suite_composition() -> None:
     """>= 40 valid tasks over the four apps, each with a parseable solution, none shared with assets/tasks."""
-    from envs.tasks import BUNDLED_TASKS_DIR, check_supported, load_tasks, solution_path
-    from studio.commands.task import parse_actions_text
+    from envs.action_parser import parse_actions_text
+    from envs.evaluate import check_supported
+    from envs.tasks import BUNDLED_TASKS_DIR, load_tasks, solution_path
     from studio.pipeline.eval.runner import EVAL_SUITE_DIR, task_app
 
     tasks = load_tasks(EVAL_SUITE_DIR)

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from envs.actions import Done, Fail, TypeText
 from envs.desktop import DesktopEnv
-from envs.evaluate import evaluate_task
+from envs.evaluate import check_supported, evaluate_task
 from envs.observation import A11yNode, Observation, WindowInfo, linearize
 from envs.replay import ReplayEnv, load_recording, save_recording
 from envs.task_setup import SetupContext, run_setup
-from envs.tasks import BUNDLED_TASKS_DIR, check_supported, load_task, load_tasks, parse_task
+from envs.tasks import BUNDLED_TASKS_DIR, load_task, load_tasks, parse_task
 from studio.errors import (
     ActionError,
     OfflineError,

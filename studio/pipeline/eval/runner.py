@@ -475,8 +475,8 @@ class Solvability:
 
 def check_solvable(task_file: str | Path, *, width: int = 1280, height: int = 800) -> Solvability:
     """In ONE fresh sandbox: evaluate the untouched task (should be 0), replay the solution, evaluate (1)."""
+    from envs.action_parser import parse_actions_text
     from envs.desktop import DesktopEnv
-    from studio.commands.task import parse_actions_text
 
     t0 = time.monotonic()
     task = load_task(task_file)

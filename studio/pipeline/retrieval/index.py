@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.errors import WorkspaceError
 from studio.status import ACCEPTED
+from studio.workspace.sql import where_eq
 
 if TYPE_CHECKING:
     from studio.llm.embedders import Embedder
@@ -207,12 +208,8 @@ def _column(table: Any, name: str) -> list[Any]:
     return table.search().select([name]).limit(n).to_arrow().column(name).to_pylist()  # type: ignore[no-any-return]
 
 
-def _q(v: str) -> str:
-    return "'" + v.replace("'", "''") + "'"
-
-
 def _in(col: str, values: Iterable[str]) -> str:
-    return f"`{col}` IN ({', '.join(_q(v) for v in values)})"
+    return str(where_eq(**{col: list(values)}))
 
 
 def lookup(ws: Workspace, ids: Sequence[str], columns: Sequence[str] | None = None) -> dict[str, IndexedExample]:

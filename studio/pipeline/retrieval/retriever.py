@@ -321,7 +321,7 @@ class Retriever:
     def observation_hits(self, observation_text: str, k: int) -> tuple[list[Hit], str]:
         """BM25 over the indexed examples' observation tokens; returns ``(hits, the query used)``."""
         query = fts_query(observation_text, self.max_query_terms)
-        return self._fts(query, k, "observation"), query
+        return self.fts_hits(query, k, "observation"), query
 
     def _index(self) -> Any | None:
         """The index table; once it exists a step no longer lists the workspace's tables."""
@@ -335,7 +335,8 @@ class Retriever:
             self._has_vectors = has_vectors(table)
         return table
 
-    def _fts(self, query: str, k: int, source: str) -> list[Hit]:
+    def fts_hits(self, query: str, k: int, source: str) -> list[Hit]:
+        """BM25 hits over the indexed observations (``source`` labels them); [] without an index or query."""
         table = self._index()
         if table is None or k <= 0 or not query.strip():
             return []
@@ -592,7 +593,7 @@ def search(ws: Workspace, query: str, mode: str = "both", k: int = 5, *, embedde
         embedder = make_embedder(ws.config.roles.embedder)
     r = Retriever(ws, embedder, max_query_terms=64)  # type: ignore[arg-type]
     q = " ".join(salient_tokens(query, 64))
-    fts_hits = [_as(h, "fts") for h in r._fts(q, k * 2, "fts")] if mode in ("observation", "both") else []
+    fts_hits = [_as(h, "fts") for h in r.fts_hits(q, k * 2, "fts")] if mode in ("observation", "both") else []
     dense = r.dense_hits(query, k * 2, source="query") if mode != "observation" else []
     dense = [_as(h, "vector") for h in dense]
     if mode == "observation":
