@@ -183,9 +183,12 @@ class Review(Record):
 
 class LedgerEntry(Record):
     """One model call (cache hits and failed calls included). ``cost`` is in USD from litellm's cost map (0 for
-    local models and cache hits); ``error`` is "" for a call that succeeded."""
+    local models and cache hits); ``error`` is "" for a call that succeeded.
 
-    table: ClassVar[str] = "ledger"
+    Stored as one JSON line per call in the workspace's ``ledger.jsonl`` (``studio.llm.ledger.JsonlLedger``,
+    shared by every process), not in a LanceDB table: ``table`` is empty."""
+
+    table: ClassVar[str] = ""
     time: float = Field(default_factory=now)
     stage: str = ""
     role: str = ""

@@ -81,9 +81,9 @@ def _provenance(ws: Any, selected: list[Any], stats: Any) -> None:
         source = docs.get(tasks.get(t["task_id"], "") if t else "", "") or "(no document)"
         stats.sources[source] = stats.sources.get(source, 0) + 1
     roles: dict[str, set[str]] = {}
-    for r in ws.columns("ledger", ["role", "model"]):
-        if r["model"]:
-            roles.setdefault(r["role"] or "other", set()).add(r["model"])
+    for r in ws.ledger():
+        if r.model:
+            roles.setdefault(r.role or "other", set()).add(r.model)
     stats.ledger_models = {k: sorted(v) for k, v in roles.items()}
 
 

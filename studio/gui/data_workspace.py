@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from studio.gui.data import (
     default_reviewer,
 )
 from studio.gui.example_index import ExampleIndex
+from studio.llm.ledger import LEDGER_NAME, LedgerTail
 
 
 class WorkspaceData:
@@ -44,6 +46,8 @@ class WorkspaceData:
         self._embedder: Any = None
         self.index = ExampleIndex(self.ws)
         self._outcome_cache: tuple[int, dict[str, int], float | None] | None = None
+        self._ledger = LedgerTail(self.path / LEDGER_NAME)
+        self._costs: dict[tuple[str, str], CostRow] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -117,17 +121,17 @@ class WorkspaceData:
         return self._outcome_cache[1], self._outcome_cache[2]
 
     def costs(self) -> list[CostRow]:
-        groups: dict[tuple[str, str], CostRow] = {}
-        names = ["stage", "model", "prompt_tokens", "completion_tokens", "cost"]
-        cols = self.ws.scan("ledger", names)
-        for stage, model, prompt_tokens, completion_tokens, cost in zip(*(cols[n] for n in names), strict=True):
-            key = (stage or "-", model or "")
-            row = groups.setdefault(key, CostRow(key[0], key[1], 0, 0, 0, 0.0))
-            row.calls += 1
-            row.prompt_tokens += int(prompt_tokens or 0)
-            row.completion_tokens += int(completion_tokens or 0)
-            row.cost += float(cost or 0.0)
-        return [groups[k] for k in sorted(groups)]
+        """Calls, tokens and cost per (stage, model), live: only the ledger lines added since the last call are
+        read (the ledger is the workspace's ``ledger.jsonl``, appended by every process as calls happen)."""
+        with self._lock:
+            for r in self._ledger.read_new():
+                key = (r.stage or "-", r.model or "")
+                row = self._costs.setdefault(key, CostRow(key[0], key[1], 0, 0, 0, 0.0))
+                row.calls += 1
+                row.prompt_tokens += int(r.prompt_tokens or 0)
+                row.completion_tokens += int(r.completion_tokens or 0)
+                row.cost += float(r.cost or 0.0)
+            return [replace(self._costs[k]) for k in sorted(self._costs)]
 
     def count_documents(self) -> int:
         return self.ws.count("documents")

@@ -1,8 +1,9 @@
 """The cost ledger: one record per model call (cache hits and errors included).
 
 ``LedgerSink`` is the small interface the client writes to. ``JsonlLedger`` appends JSON lines to a file
-(``<workspace>/ledger.jsonl``) under a thread lock plus an ``flock`` so several processes can share it; a
-workspace store can implement ``LedgerSink`` too (one ``append(record)`` method) and be passed to the client.
+(``<workspace>/ledger.jsonl``) under a thread lock plus an ``flock`` so several processes can share it. That file
+is the workspace's one ledger: ``studio costs``, the GUI (:class:`LedgerTail`, live) and the export's dataset
+card read it; nothing copies it into a table.
 """
 
 from __future__ import annotations
@@ -11,38 +12,23 @@ import fcntl
 import json
 import os
 import threading
-import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from studio.records import LedgerEntry
 
 LEDGER_NAME = "ledger.jsonl"
 
 
-@dataclass(frozen=True)
-class LedgerRecord:
-    """One model call. ``cost`` is in USD from litellm's cost map (0 for local models and cache hits)."""
+#: One model call: the ledger row is the one record type :class:`studio.records.LedgerEntry`.
+LedgerRecord = LedgerEntry
 
-    stage: str
-    role: str
-    model: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-    latency_s: float = 0.0
-    cache_hit: bool = False
-    error: str | None = None
-    time: float = field(default_factory=time.time)
-    kind: str = "chat"
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
-
-    @classmethod
-    def from_dict(cls, data: dict) -> LedgerRecord:
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
+def record_from_dict(data: dict[str, Any]) -> LedgerEntry:
+    """A ledger record from a JSON line's object (unknown keys ignored, a null error read as none)."""
+    return LedgerEntry.model_validate({k: v for k, v in data.items() if k in LedgerEntry.model_fields})
 
 
 @runtime_checkable
@@ -84,7 +70,7 @@ class JsonlLedger:
         self._lock = threading.Lock()
 
     def append(self, record: LedgerRecord) -> None:
-        line = (record.to_json() + "\n").encode("utf-8")
+        line = (record.model_dump_json() + "\n").encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -100,20 +86,44 @@ class JsonlLedger:
 
 def read_ledger(path: Path | str) -> list[LedgerRecord]:
     """Read all records of a JSONL ledger; a missing file is an empty ledger, a torn last line is skipped."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    out: list[LedgerRecord] = []
-    with open(p, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
+    return LedgerTail(path).read_new()
+
+
+class LedgerTail:
+    """Reads a JSONL ledger as it grows: each :meth:`read_new` returns only the records appended since the last
+    call (complete lines only, so a line being written is read next time). Readers of a live run (the GUI's
+    costs) see every call the moment its line lands, without copying the ledger anywhere.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.offset = 0
+
+    def read_new(self) -> list[LedgerRecord]:
+        """Records appended since the last call (starting over if the file was replaced by a shorter one)."""
+        try:
+            with open(self.path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size < self.offset:
+                    self.offset = 0
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            self.offset = 0
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        out: list[LedgerRecord] = []
+        for line in data[:end].splitlines():
+            if not line.strip():
                 continue
             try:
-                out.append(LedgerRecord.from_dict(json.loads(line)))
+                obj = json.loads(line)
+                if isinstance(obj, dict):
+                    out.append(record_from_dict(obj))
             except (ValueError, TypeError):
-                continue
-    return out
+                continue  # a torn line from a killed writer
+        return out
 
 
 @dataclass
@@ -131,7 +141,7 @@ class LedgerTotals:
     def add(self, r: LedgerRecord) -> None:
         self.calls += 1
         self.cache_hits += int(r.cache_hit)
-        self.errors += int(r.error is not None)
+        self.errors += int(bool(r.error))
         self.prompt_tokens += r.prompt_tokens
         self.completion_tokens += r.completion_tokens
         self.cost += r.cost

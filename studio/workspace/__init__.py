@@ -6,10 +6,10 @@ Layout::
     workspace.json   schema_version, created, studio_version, embedder {name, dim}
     write.lock       flock of the one writer + its pid/host/start time
     db/              LanceDB tables: documents, tasks, trajectories, steps, examples, verdicts, reviews,
-                     ledger, example_vectors
+                     example_vectors (a ``ledger`` table of workspaces before schema 3 is no longer read)
     blobs/ab/<sha256>.webp (+ .thumb.webp)   screenshots, WebP lossless, content-addressed (stored once)
     llm-cache/       the models layer's response cache
-    ledger.jsonl     the models layer's ledger file (new lines imported into the ``ledger`` table on open)
+    ledger.jsonl     the one cost ledger: a JSON line per model call, appended by every process (flock)
 
 API (records in :mod:`studio.records`, re-exported here: Document, Task, Trajectory, Step, Example, Verdict,
 Review, LedgerEntry; their storage in :mod:`studio.workspace.schema`)::
@@ -26,7 +26,7 @@ Review, LedgerEntry; their storage in :mod:`studio.workspace.schema`)::
     ws.add_examples(exs, vectors=np_array, embedder=name); ws.set_example_vectors(ids, np_array, name)
     ws.search_examples_text(q, k)
     ws.search_examples_vector(vec, k); ws.search_examples_hybrid(q, vec, k); ws.search_steps_text(q, k)
-    ws.add_ledger_records(dicts); ws.append(LedgerRecord)   # also a studio.llm.ledger.LedgerSink
+    ws.ledger(); ws.add_ledger_records(dicts); ws.append(LedgerEntry)   # ledger.jsonl; also a LedgerSink
     ws.optimize(); ws.info(); ws.close()        # or `with Workspace.open(p) as ws:`
 
 Derived tables (computed from the records by other parts of the studio, e.g. the retrieval index; written by

@@ -13,7 +13,8 @@ History:
     3: ``trajectories.status`` is the lifecycle only: episodes that ended on their own (outcome ``fail``,
        ``max_steps``, ``loop``) are ``done``, as the GUI recorded them; the CLI had stored them ``failed``
        (``failed`` now means the env or agent broke, outcome ``error``). See
-       :mod:`studio.pipeline.rollout.recorder`.
+       :mod:`studio.pipeline.rollout.recorder`. The ``ledger`` table is no longer read or written:
+       ``ledger.jsonl`` is the one ledger (the table only ever held copies of its lines; it is left in place).
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from studio.records import RECORD_TYPES, Example, Record
 
 R = TypeVar("R", bound=Record)
 
-#: Table name -> record type.
-TABLES: dict[str, type[Record]] = {cls.table: cls for cls in RECORD_TYPES}
+#: Table name -> record type (every record type with a table: the ledger is a JSONL file, not a table).
+TABLES: dict[str, type[Record]] = {cls.table: cls for cls in RECORD_TYPES if cls.table}
 
 
 def to_row(record: Record) -> dict[str, Any]:

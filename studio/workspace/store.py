@@ -134,7 +134,6 @@ class Workspace:
                 "created": time.time(),
                 "studio_version": __version__,
                 "embedder": None,
-                "ledger_jsonl_offset": 0,
             },
         )
         return cls.open(path)
@@ -178,7 +177,6 @@ class Workspace:
                 write_meta(path, meta)
             ws._ensure_tables()
             ws._recover(crashed=not lock.last_close_was_clean)
-            ws._import_ledger_jsonl()
         except BaseException:
             lock.release(clean=False)
             raise
@@ -388,6 +386,10 @@ class Workspace:
         cls = type(items[0])
         if any(type(r) is not cls for r in items):
             raise WorkspaceError("add() takes records of one type per call; split the list by type")
+        if not cls.table:
+            raise WorkspaceError(
+                f"{cls.__name__} records are not stored in a table; ledger entries go to ledger.jsonl: use append()"
+            )
         import pyarrow as pa
 
         data = pa.Table.from_pylist([to_row(r) for r in items], schema=arrow_schema(cls))
@@ -558,45 +560,26 @@ class Workspace:
         return self.add(review)[0]
 
     def add_ledger_records(self, records: Iterable[dict[str, Any]]) -> int:
-        """Append ledger rows (dicts with LedgerRecord's fields; unknown keys are ignored)."""
-        rows = []
-        for rec in records:
-            data = {k: rec[k] for k in LedgerEntry.model_fields if k in rec and k != "id"}
-            if data.get("error") is None:
-                data["error"] = ""
-            rows.append(LedgerEntry.model_validate(data))
-        self.add(rows)
+        """Append ledger rows (dicts with ``LedgerEntry``'s fields; unknown keys are ignored) to ``ledger.jsonl``."""
+        from studio.llm.ledger import record_from_dict
+
+        rows = [record_from_dict(rec) for rec in records]
+        for row in rows:
+            self.append(row)
         return len(rows)
 
-    def append(self, record: Any) -> None:
-        """``LedgerSink`` interface: store one ``studio.llm.ledger.LedgerRecord``."""
-        from dataclasses import asdict
+    def append(self, record: LedgerEntry) -> None:
+        """``LedgerSink`` interface: append one ledger record to the workspace's ``ledger.jsonl``."""
+        from studio.llm.ledger import JsonlLedger
 
-        self.add_ledger_records([asdict(record)])
+        JsonlLedger(self.path / LEDGER_JSONL).append(record)
 
-    def _import_ledger_jsonl(self) -> None:
-        """Copy new complete lines of ``ledger.jsonl`` into the ``ledger`` table (the file is left alone)."""
-        path = self.path / LEDGER_JSONL
-        if not path.exists():
-            return
-        offset = int(self.meta.get("ledger_jsonl_offset", 0) or 0)
-        with path.open("rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-        end = data.rfind(b"\n") + 1
-        if end <= 0:
-            return
-        rows = []
-        for line in data[:end].splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # a torn line from a killed writer
-            if isinstance(rec, dict):
-                rows.append(rec)
-        self.add_ledger_records(rows)
-        self.meta["ledger_jsonl_offset"] = offset + end
-        write_meta(self.path, self.meta)
+    def ledger(self) -> list[LedgerEntry]:
+        """Every model call recorded in the workspace (``ledger.jsonl``, the one ledger; see LedgerTail to follow
+        it as it grows)."""
+        from studio.llm.ledger import read_ledger
+
+        return read_ledger(self.path / LEDGER_JSONL)
 
     # ------------------------------------------------------------------------------------------ reading
 

@@ -42,3 +42,26 @@ def test_playground_falls_back_then_uses_the_retrieval_index(tmp_path: Path) -> 
         assert "·" in hits[0].method  # says how and why it matched
     finally:
         data.close()
+
+
+def test_costs_follow_the_ledger_live(tmp_path: Path) -> None:
+    """The GUI's costs read ledger.jsonl as it grows: a call made while the GUI is open shows at the next poll,
+    once (no copy into a table that lags until a writer reopens the workspace)."""
+    from studio.gui.data_workspace import WorkspaceData
+    from studio.llm.ledger import JsonlLedger, LedgerRecord
+    from studio.workspace import Workspace
+
+    Workspace.init(tmp_path / "ws").close()
+    data = WorkspaceData(tmp_path / "ws")
+    try:
+        assert data.costs() == []
+        ledger = JsonlLedger(tmp_path / "ws" / "ledger.jsonl")  # what a running pipeline's ModelClient appends to
+        ledger.append(LedgerRecord(stage="rollouts", role="actor", model="m", prompt_tokens=10, cost=0.5))
+        ledger.append(LedgerRecord(stage="rollouts", role="actor", model="m", prompt_tokens=5, cost=0.25))
+        [row] = data.costs()
+        assert (row.stage, row.model, row.calls, row.prompt_tokens, row.cost) == ("rollouts", "m", 2, 15, 0.75)
+        ledger.append(LedgerRecord(stage="committee", role="judge", model="j", completion_tokens=3))
+        assert [(r.stage, r.calls) for r in data.costs()] == [("committee", 1), ("rollouts", 2)]
+        assert [(r.stage, r.calls) for r in data.costs()] == [("committee", 1), ("rollouts", 2)]  # counted once
+    finally:
+        data.close()

@@ -90,17 +90,15 @@ def samples() -> list:
             error="timeout",
         ),
         Review(example_id="e1", decision="edit", edited_instruction="Press two", who="ann"),
-        LedgerEntry(
-            stage="rollout",
-            role="actor",
-            model="m",
-            prompt_tokens=10,
-            completion_tokens=2,
-            cost=0.001,
-            latency_s=0.5,
-            cache_hit=True,
-        ),
     ]
+
+
+def test_ledger_entries_are_not_a_table(ws: Workspace) -> None:
+    entry = LedgerEntry(stage="rollout", role="actor", model="m", prompt_tokens=10, cost=0.001, cache_hit=True)
+    with pytest.raises(WorkspaceError, match="ledger.jsonl"):
+        ws.add(entry)
+    ws.append(entry)
+    assert ws.ledger() == [entry]
 
 
 def test_round_trip_every_record_type(ws: Workspace) -> None:
@@ -216,8 +214,8 @@ def test_example_status_with_quorum_and_review(ws: Workspace) -> None:
     assert ws.example_statuses(quorum=1) == {"e1": "overridden-reject"}
 
 
-def test_ledger_table_jsonl_import_and_sink(tmp_path: Path) -> None:
-    from studio.llm.ledger import LedgerRecord
+def test_one_ledger_the_jsonl_file_read_live(tmp_path: Path) -> None:
+    from studio.llm.ledger import LedgerRecord, LedgerTail
 
     path = tmp_path / "ws"
     Workspace.init(path).close()
@@ -225,13 +223,19 @@ def test_ledger_table_jsonl_import_and_sink(tmp_path: Path) -> None:
         json.dumps({"stage": "s", "role": "actor", "model": "m", "prompt_tokens": i, "error": None}) for i in range(3)
     ]
     (path / "ledger.jsonl").write_text("\n".join(lines) + "\n" + '{"stage": "torn')
+    tail = LedgerTail(path / "ledger.jsonl")
+    assert [r.prompt_tokens for r in tail.read_new()] == [0, 1, 2]  # the torn line waits for its newline
+    with open(path / "ledger.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('", "model": "m9"}\n')
+    assert [r.stage for r in tail.read_new()] == ["torn"]  # completed by its writer: read now, once
     with Workspace.open(path) as w:
-        assert w.count(LedgerEntry) == 3
         w.append(LedgerRecord(stage="x", role="judge", model="m2", cost=0.5))
         w.add_ledger_records([{"stage": "y", "model": "m3", "unknown_key": 1}])
-    with Workspace.open(path) as w:  # already imported lines are not imported again
-        assert w.count(LedgerEntry) == 5
-        assert w.count(LedgerEntry, stage="x") == 1
+        assert [r.stage for r in tail.read_new()] == ["x", "y"]  # seen at once, no reopen, no copy
+    with Workspace.open(path) as w:  # reopening copies nothing anywhere: still one row per call
+        assert [r.stage for r in w.ledger()] == ["s", "s", "s", "torn", "x", "y"]
+        assert "ledger" not in w.counts()
+    assert tail.read_new() == []
 
 
 def test_readonly_refuses_writes(tmp_path: Path) -> None:
