@@ -43,6 +43,7 @@ def _studio(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str
                           timeout=timeout, env=env)
 
 
+@pytest.mark.timeout(3 * 900)  # two `studio run`s of up to 900 s each (a loaded machine), plus the checks
 def test_studio_run_offline_end_to_end(tmp_path: Path) -> None:
     from studio.workspace import Document, Example, Task, Trajectory, Verdict, Workspace
 
