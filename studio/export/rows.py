@@ -1,7 +1,7 @@
 """Which examples an export takes, and the conversation rows built from them (format-neutral).
 
 Per-step rows (``granularity="step"``, the paper's training layout: one action-prediction pair per step) use
-exactly the prompt the actor sees at inference (:func:`studio.pipeline.agent.build_actor_prompt`): the task
+exactly the prompt the actor sees at inference (:func:`studio.pipeline.agent.policies.actor_prompt`): the task
 instruction, the previous REASON/ACTIONs of the span, and the current screen; the target is
 ``"REASON: ...\\nACTION: <pyautogui code>"``, the answer format the actor is parsed with.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from studio.errors import ConfigError
@@ -205,11 +204,6 @@ def _target(step: Any, clean: Callable[[str], str]) -> str:
     return f"REASON: {reason}\nACTION: {clean(step.action_code.strip())}"
 
 
-def _screen_before(ordered: Sequence[Any], step: Any) -> Any:
-    """The stored step whose observation is the screen ``step``'s action was chosen on: the step itself."""
-    return step
-
-
 def _observation(screen: Any, opts: ExportOptions, clean: Callable[[str], str]) -> tuple[str, list[str]]:
     text = clean(screen.observation_text) if opts.observation in ("a11y", "both") else SCREENSHOT_ONLY
     images = [screen.screenshot] if opts.images and screen.screenshot else []
@@ -220,7 +214,8 @@ def rows_for(
     sel: Selected, steps: Sequence[Any], opts: ExportOptions, clean: Callable[[str], str]
 ) -> list[Row]:
     """The rows of one selected example. ``steps``: every stored step of its trajectory; ``clean``: redactor."""
-    from studio.pipeline.agent.policies import HistoryItem, StepContext, build_actor_prompt
+    from studio.pipeline.agent.policies import HistoryItem, actor_prompt
+    from studio.pipeline.prompts import render
     from studio.pipeline.stages.backward import span_view
 
     ex = sel.example
@@ -232,22 +227,19 @@ def rows_for(
     base = {"example_id": ex.id, "trajectory_id": ex.trajectory_id, "split": sel.split, "app": ex.app,
             "kind": ex.kind, "created": ex.created}
     if opts.granularity == "example":
-        screen = _screen_before(ordered, span[0])
+        screen = span[0]  # a step holds the screen its action was chosen on
         text, images = _observation(screen, opts, clean)
-        prompt = EXAMPLE_PROMPT.format(width=screen.width or span[0].width, height=screen.height or
-                                       span[0].height, instruction=clean(sel.instruction), observation=text)
+        prompt = render(EXAMPLE_PROMPT, width=screen.width, height=screen.height,
+                        instruction=clean(sel.instruction), observation=text)
         answer = "\n\n".join(_target(s, clean) for s in span)
         msgs = [Message("user", prompt, len(images)), Message("assistant", answer)]
         return [Row(id=ex.id, step=-1, messages=msgs, images=images, **base)]
     rows = []
     history: list[Any] = []
     instruction = clean(sel.instruction)
-    for k, step in enumerate(span):
-        screen = _screen_before(ordered, step)
-        text, images = _observation(screen, opts, clean)
-        obs = SimpleNamespace(width=screen.width or step.width, height=screen.height or step.height,
-                              a11y_table=text)
-        prompt = build_actor_prompt(StepContext(instruction, obs, list(history), k))  # type: ignore[arg-type]
+    for step in span:
+        text, images = _observation(step, opts, clean)  # a step holds the screen its action was chosen on
+        prompt = actor_prompt(instruction, step.width, step.height, text, list(history))
         msgs = [Message("user", prompt, len(images)), Message("assistant", _target(step, clean))]
         rows.append(Row(id=f"{ex.id}-{step.index:04d}", step=step.index, messages=msgs, images=images, **base))
         history.append(HistoryItem(clean(step.reason), clean(step.action_code), clean(step.error)))

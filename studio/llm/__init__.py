@@ -29,7 +29,7 @@ from studio.llm.ledger import (
     summarize,
 )
 from studio.llm.structured import StructuredResult, extract_json
-from studio.llm.vision import image_part, observation_message, supports_vision
+from studio.llm.vision import image_part, supports_vision
 
 __all__ = [
     "ChatResult",
@@ -51,7 +51,6 @@ __all__ = [
     "extract_json",
     "image_part",
     "make_embedder",
-    "observation_message",
     "read_ledger",
     "summarize",
     "supports_vision",

@@ -1,7 +1,7 @@
-"""Screenshots for vision models: capability check, downscaled image parts, observation messages.
+"""Screenshots for vision models: the capability check (the one vision decision) and downscaled image parts.
 
 Non-vision models get the a11y table only. The scale returned with an image part is ``shown / screen``;
-map model coordinates back with ``envs.actions.scale_action(action, scale)``.
+``ModelPolicy`` maps the model's coordinates back with ``envs.actions.scale_action(action, scale)``.
 """
 
 from __future__ import annotations
@@ -49,20 +49,3 @@ def image_part(png_bytes: bytes, max_side: int = 1280) -> tuple[dict[str, Any], 
             data = png_bytes
     url = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     return {"type": "image_url", "image_url": {"url": url}}, scale
-
-
-def observation_message(
-    spec: ModelSpec, text: str, a11y_table: str, screenshot_png: bytes | None = None, max_side: int = 1280
-) -> tuple[dict[str, Any], float]:
-    """A user message for one observation: the text + a11y table, plus the screenshot for vision models.
-
-    Returns:
-        ``(message, scale)``; ``scale`` is 1.0 when no (or an unscaled) image was added.
-    """
-    body = f"{text}\n\nAccessibility tree (TSV):\n{a11y_table}" if a11y_table else text
-    if screenshot_png is None or not supports_vision(spec):
-        return {"role": "user", "content": body}, 1.0
-    part, scale = image_part(screenshot_png, max_side=max_side)
-    if scale != 1.0:
-        body += f"\n\nThe screenshot is scaled by {scale:.4f}; give coordinates in screenshot pixels."
-    return {"role": "user", "content": [{"type": "text", "text": body}, part]}, scale

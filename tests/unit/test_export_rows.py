@@ -155,7 +155,7 @@ def test_bad_options_are_config_errors() -> None:
 def test_step_rows_use_the_actor_prompt_and_the_screen_before_each_action(export_ws: Path) -> None:
     from studio.export.redact import Redactor
     from studio.export.rows import ExportOptions, iter_rows, select
-    from studio.pipeline.agent.policies import load_prompt
+    from studio.pipeline.prompts import load_prompt, render
     from studio.workspace import Workspace
 
     opts = ExportOptions(observation="both").validate()
@@ -166,7 +166,7 @@ def test_step_rows_use_the_actor_prompt_and_the_screen_before_each_action(export
     assert [r.step for r in rows] == [1, 2]
     first, second = rows
     user = first.messages[0].text
-    head = load_prompt("actor.v1").split("{instruction}")[0].format(width=64, height=40)
+    head = render(load_prompt("actor.v1")[0].split("{instruction}")[0], width=64, height=40)
     assert user.startswith(head) and "Task: Press buttons 1" in user
     assert "b11" in user and "b10" not in user  # step 1 acts on the screen recorded with step 1 (pre-action)
     assert first.images == [steps[1].screenshot] and first.messages[0].images == 1

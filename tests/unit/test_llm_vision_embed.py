@@ -13,7 +13,7 @@ from envs.actions import Click, scale_action
 from studio.config import EmbedderSpec, ModelSpec
 from studio.errors import EmbeddingMismatchError
 from studio.llm.embedders import Embeddings, LexicalEmbedder, LiteLLMEmbedder, LocalSTEmbedder, make_embedder
-from studio.llm.vision import image_part, observation_message, supports_vision
+from studio.llm.vision import image_part, supports_vision
 
 
 def png(w: int, h: int) -> bytes:
@@ -49,19 +49,6 @@ def test_supports_vision_explicit_and_local():
 def test_supports_vision_asks_litellm():
     assert supports_vision(ModelSpec(model="openai/gpt-4o"))
     assert not supports_vision(ModelSpec(model="openai/some-unknown-model-xyz"))
-
-
-def test_observation_message_text_only_for_non_vision():
-    msg, scale = observation_message(ModelSpec(), "Do X", "id\trole\n1\tbutton", png(100, 100))
-    assert scale == 1.0 and isinstance(msg["content"], str) and "1\tbutton" in msg["content"]
-
-
-def test_observation_message_adds_image_for_vision():
-    spec = ModelSpec(model="openai/x", vision=True)
-    msg, scale = observation_message(spec, "Do X", "id\trole", png(2560, 1440))
-    assert scale == 0.5
-    kinds = [p["type"] for p in msg["content"]]
-    assert kinds == ["text", "image_url"] and "id\trole" in msg["content"][0]["text"]
 
 
 def test_lexical_embedder_is_normalized_and_deterministic():
@@ -124,3 +111,22 @@ def test_litellm_embedder_sends_key_and_checks_count(monkeypatch):
     assert calls[0]["api_key"] == "sk-x" and ledger.records[0].kind == "embed"
     with pytest.raises(ModelCallError, match="1 vectors for 2 texts"):
         e.embed(["one", "two"])
+
+
+def test_vision_policy_maps_coordinates_of_a_downscaled_screenshot_back_to_the_screen():
+    from envs.observation import Observation
+    from studio.pipeline.agent.policies import ModelPolicy, StepContext
+
+    sent: list[list[dict]] = []
+
+    def complete(messages: list[dict]) -> tuple[str, dict]:
+        sent.append(messages)
+        return "REASON: press it\nACTION: pyautogui.click(640, 400)", {}
+
+    obs = Observation(png(2560, 1600), 2560, 1600)
+    decision = ModelPolicy(complete, vision=True).decide(StepContext("Press OK", obs))
+    assert decision.actions == [Click(x=1280, y=800)]  # shown at half size: (640, 400) on it is (1280, 800)
+    text, image = sent[0][0]["content"]
+    assert "scaled by 0.5000" in text["text"] and decode(image).size == (1280, 800)
+    small = ModelPolicy(complete, vision=True).decide(StepContext("Press OK", Observation(png(800, 600), 800, 600)))
+    assert small.actions == [Click(x=640, y=400)]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Protocol
 
 from envs.actions import Action, ClickElement, Done, Fail, Hotkey, Key, Scroll, TypeText
@@ -67,11 +66,6 @@ class Policy(Protocol):
     def decide(self, ctx: StepContext) -> Decision: ...
 
 
-def load_prompt(name: str) -> str:
-    """Read a versioned prompt template shipped in ``studio/pipeline/prompts``."""
-    return (resources.files("studio.pipeline") / "prompts" / f"{name}.md").read_text(encoding="utf-8")
-
-
 def _truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -92,18 +86,43 @@ def format_history(history: list[HistoryItem]) -> str:
     return "\n".join(lines)
 
 
+def actor_prompt(
+    instruction: str,
+    width: int,
+    height: int,
+    a11y_table: str,
+    history: list[HistoryItem],
+    *,
+    feedback: str = "",
+    examples_text: str = "",
+) -> str:
+    """The actor's prompt (``actor.v1``) for one step: the task, the screen size, the history, the a11y table of
+    the screen, retrieved examples and feedback on the previous answer. Export writes training rows with it."""
+    from studio.pipeline.prompts import load_prompt, render
+
+    return render(
+        load_prompt(ACTOR_PROMPT_VERSION)[0],
+        width=width,
+        height=height,
+        instruction=instruction,
+        examples=f"Examples of similar interactions:\n{examples_text}\n\n" if examples_text else "",
+        history=format_history(history),
+        observation=_truncate(a11y_table, MAX_OBSERVATION_CHARS),
+        feedback=f"\nYour previous answer could not be used: {feedback}\n" if feedback else "",
+    )
+
+
 def build_actor_prompt(ctx: StepContext) -> str:
+    """:func:`actor_prompt` for a step context."""
     obs = ctx.observation
-    feedback = f"\nYour previous answer could not be used: {ctx.feedback}\n" if ctx.feedback else ""
-    examples = f"Examples of similar interactions:\n{ctx.examples_text}\n\n" if ctx.examples_text else ""
-    return load_prompt(ACTOR_PROMPT_VERSION).format(
-        width=obs.width,
-        height=obs.height,
-        instruction=ctx.instruction,
-        examples=examples,
-        history=format_history(ctx.history),
-        observation=_truncate(obs.a11y_table, MAX_OBSERVATION_CHARS),
-        feedback=feedback,
+    return actor_prompt(
+        ctx.instruction,
+        obs.width,
+        obs.height,
+        obs.a11y_table,
+        ctx.history,
+        feedback=ctx.feedback,
+        examples_text=ctx.examples_text,
     )
 
 
@@ -159,13 +178,20 @@ class ModelPolicy:
     def decide(self, ctx: StepContext) -> Decision:
         prompt = build_actor_prompt(ctx)
         content: Any = prompt
+        scale = 1.0
         if self._vision:
             from studio.llm.vision import image_part  # lazy: PIL work only for vision models
 
-            part, _scale = image_part(ctx.observation.screenshot_png)
+            part, scale = image_part(ctx.observation.screenshot_png)
+            if scale != 1.0:
+                prompt += f"\n\nThe screenshot is scaled by {scale:.4f}; give coordinates in screenshot pixels."
             content = [{"type": "text", "text": prompt}, part]
         text, usage = self._complete([{"role": "user", "content": content}])
         decision = parse_agent_output(text)
+        if scale != 1.0:  # coordinates on the shown (downscaled) screenshot -> screen pixels, once
+            from envs.actions import scale_action
+
+            decision.actions = [scale_action(a, scale) for a in decision.actions]
         decision.usage = usage or {}
         return decision
 
