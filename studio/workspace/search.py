@@ -10,7 +10,7 @@
   rows to it), queried with ``ef=``:data:`HNSW_EF` (default ef gave recall@5 0.49 on this machine, ef >= 100
   gave 0.97) and ``nprobes=``:data:`NPROBES`. Vector rows carry a copy of the example's columns, so a vector
   search is one query.
-* Hybrid: reciprocal-rank fusion (k=60) of both lists.
+* Hybrid: reciprocal-rank fusion (k=60) of both lists, by LanceDB's ``RRFReranker`` (:func:`rrf`).
 """
 
 from __future__ import annotations
@@ -164,12 +164,30 @@ def vector(ws: Workspace, vector: Any, k: int, embedder: str | None) -> list[tup
     return _vector_hits(ws, vector, k, embedder)
 
 
+def rrf(first: Sequence[str], second: Sequence[str], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal-rank fusion of two ranked id lists by LanceDB's ``RRFReranker``: ``(id, score)`` best first,
+    score ``sum 1 / (k + rank)`` with ranks from 1; ties keep the order of first appearance (``first`` leads)."""
+    import pyarrow as pa
+    from lancedb.rerankers import RRFReranker
+
+    ids = list(dict.fromkeys([*first, *second]))
+    if not ids:
+        return []
+    row = {i: n for n, i in enumerate(ids)}
+
+    def ranked(lst: Sequence[str]) -> pa.Table:
+        return pa.table(
+            {"_rowid": pa.array([row[i] for i in lst], pa.uint64()), "id": pa.array(list(lst), pa.string())}
+        )
+
+    fused = RRFReranker(K=k).rerank_hybrid("", ranked(first), ranked(second))
+    return list(zip(fused["id"].to_pylist(), fused["_relevance_score"].to_pylist(), strict=True))
+
+
 def hybrid(ws: Workspace, query: str, vector_: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:
-    scores: dict[str, float] = {}
-    found: dict[str, Example] = {}
-    for hits in (fts(ws, Example, query, k * 2), _vector_hits(ws, vector_, k * 2, embedder)):
-        for rank, (ex, _) in enumerate(hits):
-            scores[ex.id] = scores.get(ex.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            found[ex.id] = ex  # type: ignore[assignment]
-    best = sorted(scores, key=lambda i: -scores[i])
-    return [(found[i], scores[i]) for i in best][:k]
+    """Text and vector hits fused by :func:`rrf` (text first on ties), the best ``k``."""
+    text = fts(ws, Example, query, k * 2)
+    dense = _vector_hits(ws, vector_, k * 2, embedder)
+    found: dict[str, Example] = {ex.id: ex for ex, _ in [*text, *dense]}  # type: ignore[misc]
+    fused = rrf([ex.id for ex, _ in text], [ex.id for ex, _ in dense])
+    return [(found[i], score) for i, score in fused[:k]]

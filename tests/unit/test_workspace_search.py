@@ -123,3 +123,18 @@ def test_reader_opened_before_first_vectors_finds_them(tmp_path: Path) -> None:
         ex = Example(trajectory_id="t", start=0, end=1, instruction="late")
         ws.add_examples([ex], vectors=np.ones((1, 4)), embedder="e")
         assert reader.search_examples_vector(np.ones(4), k=1)[0][0] == ex
+
+
+def test_rrf_is_lancedbs_reciprocal_rank_fusion() -> None:
+    from studio.workspace.search import RRF_K, rrf
+
+    fused = rrf(["a", "b", "c"], ["c", "d"])
+    expected = {
+        "a": 1 / (RRF_K + 1),
+        "b": 1 / (RRF_K + 2),
+        "c": 1 / (RRF_K + 3) + 1 / (RRF_K + 1),
+        "d": 1 / (RRF_K + 2),
+    }
+    assert [i for i, _ in fused] == ["c", "a", "b", "d"]  # b and d tie: the first list leads
+    assert all(abs(score - expected[i]) < 1e-6 for i, score in fused)
+    assert rrf([], []) == [] and [i for i, _ in rrf([], ["x"])] == ["x"]

@@ -600,18 +600,17 @@ def search(ws: Workspace, query: str, mode: str = "both", k: int = 5, *, embedde
         return fts_hits[:k]
     if mode in ("model", "instruction"):
         return dense[:k]
-    scores: dict[str, float] = {}
+    from studio.workspace.search import rrf
+
     by_id: dict[str, list[Hit]] = {}
-    for lst in (fts_hits, dense):
-        for rank, h in enumerate(lst):
-            scores[h.example.id] = scores.get(h.example.id, 0.0) + 1.0 / (60 + rank + 1)
-            by_id.setdefault(h.example.id, []).append(h)
+    for h in [*fts_hits, *dense]:
+        by_id.setdefault(h.example.id, []).append(h)
     out = []
-    for eid in sorted(scores, key=lambda i: -scores[i])[:k]:
+    for eid, score in rrf([h.example.id for h in fts_hits], [h.example.id for h in dense])[:k]:
         parts = by_id[eid]
         source = "both" if len(parts) > 1 else parts[0].source
         matched = list(dict.fromkeys(w for p in parts for w in p.matched))
-        out.append(Hit(parts[0].example, scores[eid], source, " | ".join(p.why for p in parts), matched))
+        out.append(Hit(parts[0].example, score, source, " | ".join(p.why for p in parts), matched))
     return out
 
 
