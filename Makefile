@@ -34,6 +34,7 @@ gui: setup
 
 lint: setup
 	$(VENV)/bin/ruff check studio envs tests benchmarks
+	$(VENV)/bin/mypy
 
 bench: setup
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

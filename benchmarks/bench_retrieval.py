@@ -240,7 +240,7 @@ def fill_workspace(ws: Any, n_examples: int, seed: int = 0) -> int:
 
 def held_out_cases(n: int, seed: int = 999) -> list[Any]:
     from studio.pipeline.agent.policies import HistoryItem
-    from studio.pipeline.retrieval.retriever import HeldOutCase
+    from studio.pipeline.retrieval.quality import HeldOutCase
 
     cases = []
     rng = random.Random(seed)
@@ -323,7 +323,8 @@ def bench_size(n: int, queries: int, root: Path) -> dict[str, Any]:
 
 def bench_hit_at_k(n: int, cases_n: int, root: Path) -> dict[str, dict[str, float]]:
     from studio.llm.embedders import LexicalEmbedder, LocalSTEmbedder
-    from studio.pipeline.retrieval.retriever import Retriever, build_index, hit_at_k
+    from studio.pipeline.retrieval.quality import hit_at_k
+    from studio.pipeline.retrieval.retriever import Retriever, build_index
     from studio.workspace import Workspace
 
     results: dict[str, dict[str, float]] = {}

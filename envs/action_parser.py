@@ -17,7 +17,7 @@ Within one code string the parser tracks where the pointer is (after ``moveTo``,
 known position becomes an absolute :class:`~envs.actions.Move`. Without a known position ``dragTo`` starts at
 the pointer (``Drag(x1=None, y1=None, ...)``) and ``moveRel``/``dragRel`` stay relative.
 
-:func:`to_pyautogui` is the inverse (for storing actions as OSWorld strings). Element clicks are not
+The inverse, :func:`envs.action_code.to_pyautogui`, stores actions as OSWorld strings. Element clicks are not
 pyautogui: ``ClickElement`` becomes ``pyautogui.click(x, y)  # click_element(12)`` when the element's centre
 is given, else the marker comment ``# click_element(12)``, which :func:`parse_pyautogui` (and only it) reads
 back as a ``ClickElement`` when it stands on its own line. ``Done``/``Fail`` become ``DONE``/``FAIL`` and
@@ -30,11 +30,11 @@ import ast
 import difflib
 import json
 import re
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from envs.actions import (
     Action,
+    Button,
     Click,
     ClickElement,
     Done,
@@ -225,10 +225,12 @@ def _literal(node: ast.AST, depth: int = 0) -> Any:
         raise _Refused(f"a {type(v).__name__} literal (allowed: numbers, strings, bools, None, lists)", node)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         if isinstance(node.operand, ast.Constant) and _is_number(node.operand.value):
-            v = node.operand.value
-            if isinstance(v, int) and abs(v) > 10**9:
-                raise _Refused(f"the number {v} is far too large", node)
-            return -v if isinstance(node.op, ast.USub) else v
+            number = node.operand.value
+            if not isinstance(number, int | float):  # _is_number said so; this tells the type checker
+                raise _Refused("a unary operator on something other than a number literal", node)
+            if isinstance(number, int) and abs(number) > 10**9:
+                raise _Refused(f"the number {number} is far too large", node)
+            return -number if isinstance(node.op, ast.USub) else number
         raise _Refused("a unary operator on something other than a number literal", node)
     if isinstance(node, (ast.List, ast.Tuple)):
         if depth >= 2:
@@ -555,11 +557,11 @@ def parse_pyautogui(code: str) -> list[Action]:
         raise ActionError(f"action code cannot be parsed: {type(exc).__name__}: {str(exc)[:120]}") from None
 
     items: list[tuple[int, ast.stmt | ClickElement]] = [(s.lineno, s) for s in tree.body]
-    for n, line in enumerate(body.splitlines(), start=1):
-        m = _CLICK_ELEMENT_COMMENT.match(line)
+    for n, text in enumerate(body.splitlines(), start=1):
+        m = _CLICK_ELEMENT_COMMENT.match(text)
         if m:
-            items.append((n, ClickElement(int(m.group(1)), button=m.group(2) or "left",  # type: ignore[arg-type]
-                                          clicks=int(m.group(3) or 1))))
+            button = cast(Button, m.group(2) or "left")  # the pattern admits left|right|middle only
+            items.append((n, ClickElement(int(m.group(1)), button=button, clicks=int(m.group(3) or 1))))
     items.sort(key=lambda it: it[0])
 
     st = _State()
@@ -704,7 +706,7 @@ def _c13(atype: str, p: dict[str, Any]) -> list[Action]:
         if "key" not in p:
             raise _Refused(f"{atype} needs key")
         k = _key(p["key"])
-        return [{"PRESS": Key, "KEY_DOWN": KeyDown, "KEY_UP": KeyUp}[atype](k)]  # type: ignore[abstract]
+        return [{"PRESS": Key, "KEY_DOWN": KeyDown, "KEY_UP": KeyUp}[atype](k)]
     if atype == "HOTKEY":
         keys = p.get("keys")
         if not isinstance(keys, list) or not keys:
@@ -838,103 +840,6 @@ def parse_action_text(text: str) -> list[Action]:
                 return [a for item in obj for a in _from_json_obj(item)]
             return _from_json_obj(obj)
     return parse_pyautogui(text)
-
-
-# ---- the inverse
-def _fmt(v: Any) -> str:
-    return repr(v)
-
-
-def _call(fname: str, *args: Any, **kwargs: Any) -> str:
-    parts = [_fmt(a) for a in args] + [f"{k}={_fmt(v)}" for k, v in kwargs.items()]
-    return f"{fname}({', '.join(parts)})"
-
-
-def to_pyautogui(action: Action, *, element_xy: tuple[int, int] | None = None) -> str:
-    """Render a typed action as an OSWorld pyautogui code string that :func:`parse_pyautogui` reads back.
-
-    Args:
-        action: the action.
-        element_xy: for :class:`ClickElement`, the element's centre if known; then the string is an
-            executable ``pyautogui.click(x, y)  # click_element(N)``. Without it, the marker comment
-            ``# click_element(N)`` (a no-op for OSWorld, a ClickElement for our parser).
-
-    Returns:
-        The code string (``DONE``/``FAIL`` for the terminal actions; ``time.sleep(s)`` for Wait).
-    """
-    p = "pyautogui."
-    if isinstance(action, Move):
-        return _call(p + ("moveRel" if action.relative else "moveTo"), action.x, action.y)
-    if isinstance(action, Click):
-        kw: dict[str, Any] = {}
-        if action.clicks != 1:
-            kw["clicks"] = action.clicks
-        if action.button != "left":
-            kw["button"] = action.button
-        xy = () if action.x is None else (action.x, action.y)
-        return _call(p + "click", *xy, **kw)
-    if isinstance(action, (MouseDown, MouseUp)):
-        fname = "mouseDown" if isinstance(action, MouseDown) else "mouseUp"
-        xy = () if action.x is None else (action.x, action.y)
-        kw = {"button": action.button} if action.button != "left" else {}
-        return _call(p + fname, *xy, **kw)
-    if isinstance(action, Drag):
-        kw = {}
-        if action.duration:
-            kw["duration"] = action.duration
-        if action.button != "left":
-            kw["button"] = action.button
-        if action.x1 is None or action.y1 is None:
-            return _call(p + ("dragRel" if action.relative else "dragTo"), action.x2, action.y2, **kw)
-        x2, y2 = action.x2, action.y2
-        if action.relative:
-            x2, y2 = action.x1 + x2, action.y1 + y2
-        return f"{_call(p + 'moveTo', action.x1, action.y1)}; {_call(p + 'dragTo', x2, y2, **kw)}"
-    if isinstance(action, Scroll):
-        kw = {} if action.x is None else {"x": action.x, "y": action.y}
-        return _call(p + ("hscroll" if action.horizontal else "scroll"), action.clicks, **kw)
-    if isinstance(action, TypeText):
-        kw = {"interval": action.interval} if action.interval else {}
-        return _call(p + "typewrite", action.text, **kw)
-    if isinstance(action, Key):
-        kw = {"presses": action.presses} if action.presses != 1 else {}
-        return _call(p + "press", action.key, **kw)
-    if isinstance(action, KeyDown):
-        return _call(p + "keyDown", action.key)
-    if isinstance(action, KeyUp):
-        return _call(p + "keyUp", action.key)
-    if isinstance(action, Hotkey):
-        return _call(p + "hotkey", *action.keys)
-    if isinstance(action, ClickElement):
-        marker_args = [str(action.element_id)]
-        if action.button != "left":
-            marker_args.append(f"button={action.button!r}")
-        if action.clicks != 1:
-            marker_args.append(f"clicks={action.clicks}")
-        marker = f"# click_element({', '.join(marker_args)})"
-        if element_xy is None:
-            return marker
-        click = Click(int(element_xy[0]), int(element_xy[1]), button=action.button, clicks=action.clicks)
-        return f"{to_pyautogui(click)}  {marker}"
-    if isinstance(action, Wait):
-        return _call("time.sleep", action.seconds)
-    if isinstance(action, Done):
-        return "DONE"
-    if isinstance(action, Fail):
-        return "FAIL"
-    raise ActionError(f"cannot render {type(action).__name__} as pyautogui code")
-
-
-def actions_to_pyautogui(actions: Sequence[Action],
-                         element_xy: Callable[[int], tuple[int, int] | None] | None = None) -> str:
-    """Render several actions, one per line. ``Done``/``Fail`` must be the only action (OSWorld's rule)."""
-    if len(actions) > 1 and any(isinstance(a, (Done, Fail)) for a in actions):
-        raise ActionError("DONE/FAIL must be the only action in a code string")
-    lines = []
-    for a in actions:
-        xy = element_xy(a.element_id) if (element_xy is not None and isinstance(a, ClickElement)) else None
-        lines.append(to_pyautogui(a, element_xy=xy))
-    return "\n".join(lines)
 
 
 def parse_actions_text(text: str, source: str = "<actions>") -> list[tuple[int, list[Action]]]:

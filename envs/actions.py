@@ -144,7 +144,7 @@ Action = (
 )
 
 ACTION_TYPES: dict[str, type] = {
-    cls.__dataclass_fields__["kind"].default: cls  # type: ignore[attr-defined]
+    str(cls.__dataclass_fields__["kind"].default): cls
     for cls in (Move, Click, MouseDown, MouseUp, Drag, Scroll, TypeText, Key, KeyDown, KeyUp, Hotkey,
                 ClickElement, Wait, Done, Fail)
 }
@@ -189,10 +189,13 @@ def scale_action(action: Action, scale: float) -> Action:
     def s(v: int | None) -> int | None:
         return None if v is None else int(round(v / scale))
 
+    def s_int(v: int) -> int:
+        return int(round(v / scale))
+
     if isinstance(action, (Move,)):
-        return replace(action, x=s(action.x), y=s(action.y))
+        return replace(action, x=s_int(action.x), y=s_int(action.y))
     if isinstance(action, (Click, MouseDown, MouseUp, Scroll)):
         return replace(action, x=s(action.x), y=s(action.y))
     if isinstance(action, Drag):
-        return replace(action, x1=s(action.x1), y1=s(action.y1), x2=s(action.x2), y2=s(action.y2))
+        return replace(action, x1=s(action.x1), y1=s(action.y1), x2=s_int(action.x2), y2=s_int(action.y2))
     return action

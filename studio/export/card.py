@@ -142,7 +142,8 @@ The split is by trajectory (sha256 of seed and trajectory id): no rollout appear
 Secrets (API keys, tokens) and local absolute paths were removed from all text
 {"; e-mail addresses and long opaque tokens too" if opts.redact else ""}. Screenshots are not redacted.
 """
-    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n\n" + body
+    front = str(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+    return "---\n" + front + "---\n\n" + body
 
 
 def _json(obj: Any) -> str:

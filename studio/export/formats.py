@@ -44,7 +44,7 @@ class ImageSource:
         if data is not None:
             self._cache.move_to_end(digest)
             return data
-        data = self._ws.blobs.png(digest)
+        data = bytes(self._ws.blobs.png(digest))
         self.converted += 1
         self._cache[digest] = data
         if len(self._cache) > self._capacity:

@@ -16,9 +16,12 @@ committee), shown under their browsing names (:func:`studio.status.display`).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.status import StatusRule, Vote, display, latest_edit, latest_review
+
+if TYPE_CHECKING:
+    from studio.workspace import Workspace
 
 TABLES = ("examples", "verdicts", "reviews")
 
@@ -27,7 +30,7 @@ class ExampleIndex:
     """Examples in creation order with their status, judges and edited text. Not thread-safe: the caller
     holds a lock around :meth:`refresh` and every read."""
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._rule = StatusRule.from_config(ws.config)
         self.builds = 0  # full (re)builds, for tests and benchmarks

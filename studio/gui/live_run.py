@@ -24,9 +24,14 @@ if TYPE_CHECKING:
 
 
 class FrameLike(Protocol):
-    width: int
-    height: int
-    bgra: bytes
+    """A screenshot: ``width`` x ``height`` BGRA pixels (``envs.frame.Frame`` satisfies it)."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def bgra(self) -> bytes: ...
 
 
 class FrameSource(Protocol):

@@ -73,7 +73,8 @@ class Embedder(ABC):
 def _normalize(m: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (m / norms).astype(np.float32)
+    out: np.ndarray = (m / norms).astype(np.float32)
+    return out
 
 
 class LexicalEmbedder(Embedder):
@@ -142,7 +143,7 @@ class LocalSTEmbedder(Embedder):
                 try:
                     from transformers.utils import logging as hf_logging
 
-                    hf_logging.disable_progress_bar()
+                    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 except ImportError:
                     pass
 

@@ -136,7 +136,7 @@ def schema_instruction(schema: type[BaseModel]) -> str:
     return f"Reply with only one JSON object (no prose, no code fences) that matches this JSON schema: {js}"
 
 
-def json_schema_format(schema: type[BaseModel]) -> dict:
+def json_schema_format(schema: type[BaseModel]) -> dict[str, Any]:
     """OpenAI ``response_format`` of type ``json_schema`` for ``schema``."""
     return {
         "type": "json_schema",
@@ -144,7 +144,7 @@ def json_schema_format(schema: type[BaseModel]) -> dict:
     }
 
 
-def repair_message(error: str) -> dict:
+def repair_message(error: str) -> dict[str, Any]:
     """The user message appended for the single repair attempt."""
     return {
         "role": "user",

@@ -51,7 +51,7 @@ class StructuredModel(Protocol):
     ``studio.errors.ModelError`` subclasses.
     """
 
-    def __call__(self, messages: list[dict], schema: type[T]) -> StructuredResultLike: ...
+    def __call__(self, messages: list[dict[str, Any]], schema: type[T]) -> StructuredResultLike: ...
 
 
 def bind_model(client: Any, role: str, spec: Any, stage: str) -> StructuredModel:
@@ -64,8 +64,9 @@ def bind_model(client: Any, role: str, spec: Any, stage: str) -> StructuredModel
         stage: Stage name for the ledger (``tasks``, ``backward``, ``committee``).
     """
 
-    def call(messages: list[dict], schema: type[T]) -> StructuredResultLike:
-        return client.complete_structured(schema, role, spec, messages, stage=stage)
+    def call(messages: list[dict[str, Any]], schema: type[T]) -> StructuredResultLike:
+        result: StructuredResultLike = client.complete_structured(schema, role, spec, messages, stage=stage)
+        return result
 
     return call
 
@@ -135,7 +136,7 @@ def render(template: str, **values: object) -> str:
     return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
 
 
-def render_prompt(name: str, **values: object) -> tuple[list[dict], str]:
+def render_prompt(name: str, **values: object) -> tuple[list[dict[str, Any]], str]:
     """Load ``name``, fill it, and return ``(chat messages, version)`` (one user message)."""
     template, version = load_prompt(name)
     return [{"role": "user", "content": render(template, **values)}], version

@@ -183,7 +183,7 @@ def stage_tasks(ctx: RunContext) -> StageSummary:
         for doc in docs:  # one section per call, so a stop request waits for one model call at most
             if ctx.stop.is_set() or made >= per_app or budget <= 0:
                 break
-            result = generate_tasks([_SectionView(doc)], model, app=app, n=cfg.pipeline.tasks_per_section,
+            result = generate_tasks([doc], model, app=app, n=cfg.pipeline.tasks_per_section,
                                     existing=[t.instruction for t in existing], max_tasks=min(per_app - made, budget))
             have = {t.id for t in existing}
             new = [Task(id=g.id, instruction=g.instruction, app=g.app, origin="self-instruct", document_id=g.doc_id,
@@ -202,33 +202,6 @@ def stage_tasks(ctx: RunContext) -> StageSummary:
     summary.elapsed_s = time.perf_counter() - t0
     ctx.observer.stage_finished(summary)
     return summary
-
-
-@dataclass(frozen=True)
-class _SectionView:
-    """Adapts a Document record to the SectionLike protocol of self-instruct."""
-
-    doc: Any
-
-    @property
-    def id(self) -> str:
-        return str(self.doc.id)
-
-    @property
-    def source(self) -> str:
-        return str(self.doc.source)
-
-    @property
-    def title(self) -> str:
-        return str(self.doc.title)
-
-    @property
-    def section(self) -> str:
-        return str(self.doc.section)
-
-    @property
-    def text(self) -> str:
-        return str(self.doc.text)
 
 
 # -------------------------------------------------------------------------------------------- rollouts

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 _lock = threading.Lock()  # guards the switch only, never held during the import
 _depth = 0
@@ -28,7 +28,7 @@ def _pydantic_defaults() -> dict[str, Any] | None:
         defaults = _config.config_defaults
     except (ImportError, AttributeError):
         return None
-    return defaults if isinstance(defaults, dict) and "defer_build" in defaults else None
+    return cast("dict[str, Any]", defaults) if isinstance(defaults, dict) and "defer_build" in defaults else None
 
 
 def _defer(defaults: dict[str, Any], on: bool) -> None:

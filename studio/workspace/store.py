@@ -5,6 +5,7 @@ See the package docstring (:mod:`studio.workspace`) for the layout and the API i
 
 from __future__ import annotations
 
+import builtins
 import json
 import shutil
 import threading
@@ -413,7 +414,7 @@ class Workspace:
 
     def list(
         self, cls: type[R], *, where: str | None = None, offset: int = 0, limit: int | None = 100, **eq: Any
-    ) -> list[R]:
+    ) -> builtins.list[R]:
         """Records of a type, filtered by equality (``app="galculator"``) and/or an SQL ``where``, paged."""
         q = self.table(cls.table).search()
         flt = and_(where_eq(**eq), where)
@@ -428,9 +429,11 @@ class Workspace:
         """Rows in a table (a record type or a table name), optionally filtered like :meth:`list`."""
         name = cls if isinstance(cls, str) else cls.table
         flt = and_(where_eq(**eq), where)
-        return self.table(name).count_rows(flt) if flt else self.table(name).count_rows()
+        return int(self.table(name).count_rows(flt) if flt else self.table(name).count_rows())
 
-    def columns(self, table: str, names: Sequence[str], *, where: str | None = None) -> list[dict[str, Any]]:
+    def columns(
+        self, table: str, names: Sequence[str], *, where: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
         """Only some columns of every (matching) row: cheap scans for statuses, facets and counts."""
         cols = self.scan(table, names, where=where)
         return [dict(zip(names, row, strict=True)) for row in zip(*(cols[n] for n in names), strict=True)]
@@ -443,7 +446,7 @@ class Workspace:
         where: str | None = None,
         offset: int = 0,
         limit: int | None = None,
-    ) -> dict[str, list[Any]]:
+    ) -> dict[str, builtins.list[Any]]:
         """Some columns of the (matching) rows from ``offset`` on, in table order, one list per column.
 
         Examples, verdicts and reviews are only ever appended, so a reader that remembers how many rows it has
@@ -463,10 +466,10 @@ class Workspace:
 
     # ------------------------------------------------------------------------------------------ typed
 
-    def add_documents(self, docs: Sequence[Document]) -> list[str]:
+    def add_documents(self, docs: Sequence[Document]) -> builtins.list[str]:
         return self.add(docs)
 
-    def add_tasks(self, tasks: Sequence[Task]) -> list[str]:
+    def add_tasks(self, tasks: Sequence[Task]) -> builtins.list[str]:
         return self.add(tasks)
 
     def start_trajectory(self, trajectory: Trajectory) -> str:
@@ -542,18 +545,20 @@ class Workspace:
         self.add(step)
         return step
 
-    def add_examples(self, examples: Sequence[Example], vectors: Any = None, embedder: str | None = None) -> list[str]:
+    def add_examples(
+        self, examples: Sequence[Example], vectors: Any = None, embedder: str | None = None
+    ) -> builtins.list[str]:
         """Append examples; with ``vectors`` (one row per example) and ``embedder`` also their embeddings."""
         if vectors is not None and not embedder:
             raise WorkspaceError("add_examples(vectors=...) needs embedder= (the embedding model's name)")
         ids = self.add(examples)
-        if vectors is not None:
+        if vectors is not None and embedder:
             with self._mutex:
                 _search.add_vector_rows(self, [to_row(e) for e in examples], vectors, embedder)
                 self._note_write(_search.VECTOR_TABLE)
         return ids
 
-    def add_verdicts(self, verdicts: Sequence[Verdict]) -> list[str]:
+    def add_verdicts(self, verdicts: Sequence[Verdict]) -> builtins.list[str]:
         return self.add(verdicts)
 
     def add_review(self, review: Review) -> str:
@@ -574,7 +579,7 @@ class Workspace:
 
         JsonlLedger(self.path / LEDGER_JSONL).append(record)
 
-    def ledger(self) -> list[LedgerEntry]:
+    def ledger(self) -> builtins.list[LedgerEntry]:
         """Every model call recorded in the workspace (``ledger.jsonl``, the one ledger; see LedgerTail to follow
         it as it grows)."""
         from studio.llm.ledger import read_ledger
@@ -583,15 +588,15 @@ class Workspace:
 
     # ------------------------------------------------------------------------------------------ reading
 
-    def steps_of(self, trajectory_id: str) -> list[Step]:
+    def steps_of(self, trajectory_id: str) -> builtins.list[Step]:
         """Every stored step of a trajectory, by index."""
         steps = self.list(Step, trajectory_id=trajectory_id, limit=None)
         return sorted(steps, key=lambda s: (s.index, s.created))
 
-    def verdicts_of(self, example_id: str) -> list[Verdict]:
+    def verdicts_of(self, example_id: str) -> builtins.list[Verdict]:
         return sorted(self.list(Verdict, example_id=example_id, limit=None), key=lambda v: v.created)
 
-    def reviews_of(self, example_id: str) -> list[Review]:
+    def reviews_of(self, example_id: str) -> builtins.list[Review]:
         return sorted(self.list(Review, example_id=example_id, limit=None), key=lambda r: r.when)
 
     def screenshot(self, digest: str, *, thumb: bool = False) -> bytes:
@@ -640,26 +645,26 @@ class Workspace:
             _search.add_vectors(self, example_ids, vectors, embedder)
             self._note_write(_search.VECTOR_TABLE)
 
-    def search_examples_text(self, query: str, k: int = 5) -> list[tuple[Example, float]]:
+    def search_examples_text(self, query: str, k: int = 5) -> builtins.list[tuple[Example, float]]:
         """BM25 full-text search over example instructions: ``(example, score)``, best first."""
         return _search.fts(self, Example, query, k)  # type: ignore[return-value]
 
-    def search_steps_text(self, query: str, k: int = 5) -> list[tuple[Step, float]]:
+    def search_steps_text(self, query: str, k: int = 5) -> builtins.list[tuple[Step, float]]:
         """Full-text search over steps' observation text (the a11y table)."""
         return _search.fts(self, Step, query, k)  # type: ignore[return-value]
 
-    def search_tasks_text(self, query: str, k: int = 5) -> list[tuple[Task, float]]:
+    def search_tasks_text(self, query: str, k: int = 5) -> builtins.list[tuple[Task, float]]:
         return _search.fts(self, Task, query, k)  # type: ignore[return-value]
 
     def search_examples_vector(
         self, vector: Any, k: int = 5, *, embedder: str | None = None
-    ) -> list[tuple[Example, float]]:
+    ) -> builtins.list[tuple[Example, float]]:
         """Nearest examples by cosine distance (smaller is closer): ``(example, distance)``."""
         return _search.vector(self, vector, k, embedder)
 
     def search_examples_hybrid(
         self, query: str, vector: Any, k: int = 5, *, embedder: str | None = None
-    ) -> list[tuple[Example, float]]:
+    ) -> builtins.list[tuple[Example, float]]:
         """Reciprocal-rank fusion of text and vector search: ``(example, rrf score)``, best first."""
         return _search.hybrid(self, query, vector, k, embedder)
 

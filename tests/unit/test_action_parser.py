@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from envs.action_code import actions_to_pyautogui, to_pyautogui
 from envs.action_parser import (
     KEYBOARD_KEYS,
     MAX_SOURCE_CHARS,
-    actions_to_pyautogui,
     normalize_key,
     parse_action_text,
     parse_computer13,
     parse_computer13_actions,
     parse_pyautogui,
-    to_pyautogui,
     validate_action,
 )
 from envs.actions import (

@@ -15,18 +15,15 @@ from studio.errors import EmbeddingMismatchError, PipelineError, WorkspaceError
 from studio.llm.embedders import LexicalEmbedder
 from studio.pipeline.agent.policies import Decision, HistoryItem, StepContext
 from studio.pipeline.retrieval.index import IndexedExample, index_size, salient_tokens
+from studio.pipeline.retrieval.quality import HeldOutCase, actions_match, hit_at_k, normalize_actions
 from studio.pipeline.retrieval.retriever import (
-    HeldOutCase,
     Hit,
     ModelQueryWriter,
     RetrievalAugmentedPolicy,
     Retriever,
-    actions_match,
     build_index,
     clean_query,
     estimate_tokens,
-    hit_at_k,
-    normalize_actions,
     pack_examples,
     search,
 )

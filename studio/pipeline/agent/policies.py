@@ -220,7 +220,7 @@ class ExplorerPolicy:
         self._stop_after = stop_after
 
     def decide(self, ctx: StepContext) -> Decision:
-        from envs.action_parser import to_pyautogui
+        from envs.action_code import to_pyautogui
 
         rng = self._rng
         if self._stop_after is not None and ctx.step_index >= self._stop_after:
@@ -235,7 +235,8 @@ class ExplorerPolicy:
             actions = [ClickElement(node.id), TypeText(text)]
             reason = f"type '{text}' into {node.role} '{node.name or node.text}'"
         elif roll < self._p_type + self._p_key:
-            choice = rng.choice([Key("enter"), Key("tab"), Key("escape"), Hotkey(("ctrl", "z")), Scroll(-3)])
+            keys: list[Action] = [Key("enter"), Key("tab"), Key("escape"), Hotkey(("ctrl", "z")), Scroll(-3)]
+            choice = rng.choice(keys)
             actions = [choice]
             reason = "try a common key"
         elif nodes:

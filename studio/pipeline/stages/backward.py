@@ -28,7 +28,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -68,10 +68,17 @@ class ReplicateReply(ReplySchema):
 class StepLike(Protocol):
     """One recorded step (the :class:`studio.records.Step` record satisfies it)."""
 
-    index: int
-    observation_text: str
-    action_code: str
-    reason: str
+    @property
+    def index(self) -> int: ...
+    @property
+    def observation_text(self) -> str: ...
+    @property
+    def action_code(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+S = TypeVar("S", bound=StepLike)
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,7 @@ def _norm(text: str | None) -> str:
     return (text or "").strip()
 
 
-def clean_steps(steps: Sequence[StepLike], *, drop_terminal: bool = True) -> list[StepLike]:
+def clean_steps(steps: Sequence[S], *, drop_terminal: bool = True) -> list[S]:
     """Drop consecutive duplicate (action, observation) pairs, and steps without a usable action.
 
     A step is a duplicate when its action code and observation text (whitespace-trimmed) equal the previous
@@ -112,7 +119,7 @@ def clean_steps(steps: Sequence[StepLike], *, drop_terminal: bool = True) -> lis
     reliably happen) or (``drop_terminal``) ``DONE``/``FAIL`` say nothing about what the trajectory did and
     are dropped too. Order is kept; steps are sorted by ``index`` first.
     """
-    kept: list[StepLike] = []
+    kept: list[S] = []
     prev: tuple[str, str] | None = None
     for step in sorted(steps, key=lambda s: s.index):
         action = _norm(step.action_code)
@@ -168,12 +175,12 @@ def spans_for_policy(n: int, policy: Any) -> list[tuple[int, int]]:
 
 
 def span_view(
-    steps: Sequence[StepLike],
+    steps: Sequence[S],
     start: int,
     end: int,
     step_indices: Sequence[int] | None = None,
     final_observation: str | None = None,
-) -> tuple[list[StepLike], str | None]:
+) -> tuple[list[S], str | None]:
     """The cleaned steps of span ``[start, end)`` (original indices) and the screen after its last action.
 
     Args:

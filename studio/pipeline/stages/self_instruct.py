@@ -17,7 +17,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -56,11 +56,16 @@ class TaskList(ReplySchema):
 class SectionLike(Protocol):
     """A documentation section (``studio.pipeline.stages.docs.DocSection`` satisfies it)."""
 
-    id: str
-    source: str
-    title: str
-    section: str
-    text: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def section(self) -> str: ...
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ def echoes_prompt(text: str, prompt_text: str) -> bool:
     return len(t) >= 8 and t in normalize(prompt_text)
 
 
-def _prompt_without_docs(messages: list[dict], documentation: str) -> str:
+def _prompt_without_docs(messages: list[dict[str, Any]], documentation: str) -> str:
     text = " ".join(str(m.get("content", "")) for m in messages)
     return text.replace(truncate_doc(documentation), " ") if documentation else text
 
@@ -211,7 +216,9 @@ def truncate_doc(text: str, limit: int = MAX_DOC_CHARS) -> str:
 # ---------------------------------------------------------------------------------------------- stage
 
 
-def build_messages(section: SectionLike, app: str, n: int, prompt: str = PROMPT) -> tuple[list[dict], str]:
+def build_messages(
+    section: SectionLike, app: str, n: int, prompt: str = PROMPT
+) -> tuple[list[dict[str, Any]], str]:
     """The chat messages for one section and the prompt version."""
     title = " / ".join(p for p in (section.title, section.section) if p and p.strip()) or section.source
     return render_prompt(prompt, app=app, title=title, documentation=truncate_doc(section.text), n=n)
