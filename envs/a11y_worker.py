@@ -161,6 +161,8 @@ class Reader:
                     with _suppress():
                         count = Atspi.Text.get_character_count(acc)
                         text = Atspi.Text.get_text(acc, 0, min(count, TEXT_CAP)) or ""
+                    # U+FFFC stands for each embedded child object (Chromium's panels are made of them)
+                    text = text.replace("\ufffc", "")
                 if name or text.strip() or role in INTERACTIVE_ROLES:
                     ext = None
                     with _suppress():

@@ -9,8 +9,11 @@ lives on the system. Adding an app means adding one file::
     argv = ["mousepad"]               # run inside bubblewrap; extra args are appended
     wm_class = "Mousepad"             # ready = a mapped window with this WM_CLASS (class or instance)
     a11y_app = "mousepad"             # optional: also wait for this AT-SPI application name ("" = don't)
-    docs = ["man:mousepad", "/usr/share/help/C/mousepad/", "/usr/share/doc/mousepad/README.md"]
+    docs = ["man:mousepad", "/usr/share/help/C/mousepad/", "assets:docs/mousepad/"]  # man page, path or assets:
     env = {}                          # optional extra environment for the app
+    ready_timeout = 20.0              # optional: seconds to wait for the window
+    [seed_files]                      # optional: files written into the sandbox home before a launch
+    ".config/app/settings.ini" = "..."  # (relative to the home; never over an existing file)
 
 Profiles in ``$STUDIO_APPS_DIR`` (a directory, or several separated by ``:``) override bundled ones of the
 same name.
@@ -28,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from envs.errors import AppNotInstalledError, ConfigError
 
 BUNDLED_DIR = Path(__file__).with_name("apps")
+#: ``assets:<path>`` doc locations resolve here (documentation bundled with the studio).
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 APPS_DIR_ENV = "STUDIO_APPS_DIR"
 
 
@@ -45,14 +50,48 @@ class AppProfile(BaseModel):
     docs: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     ready_timeout: float = Field(default=20.0, gt=0)
+    seed_files: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("seed_files")
+    @classmethod
+    def _seed_paths(cls, v: dict[str, str]) -> dict[str, str]:
+        for rel in v:
+            parts = Path(rel).parts
+            if not parts or Path(rel).is_absolute() or ".." in parts:
+                raise ValueError(f"seed file {rel!r} must be a relative path inside the home without '..'")
+        return v
+
+    def seed_command(self) -> list[str] | None:
+        """A command that writes :attr:`seed_files` inside the sandbox (skipping files that exist), or None.
+
+        Runs in the sandbox's shell, so it works whatever the sandbox's filesystem layout: paths and contents are
+        positional arguments, never parsed as shell code.
+        """
+        if not self.seed_files:
+            return None
+        script = (
+            'cd "$HOME" || exit 1; while [ "$#" -ge 2 ]; do '
+            'if [ ! -e "$1" ]; then mkdir -p "$(dirname "$1")" && printf "%s" "$2" > "$1"; fi; shift 2; done'
+        )
+        args: list[str] = []
+        for rel, content in self.seed_files.items():
+            args += [rel, content]
+        return ["sh", "-c", script, "seed", *args]
 
     @field_validator("docs")
     @classmethod
     def _docs_shape(cls, v: list[str]) -> list[str]:
+        out = []
         for d in v:
-            if not (d.startswith("man:") or d.startswith("/")):
-                raise ValueError(f"doc location {d!r} must be 'man:<page>' or an absolute path")
-        return v
+            if d.startswith("assets:"):
+                rel = d[len("assets:") :]
+                if not rel or rel.startswith("/") or ".." in Path(rel).parts:
+                    raise ValueError(f"doc location {d!r} must name a path inside the bundled assets")
+                d = str(ASSETS_DIR / rel)
+            elif not (d.startswith("man:") or d.startswith("/")):
+                raise ValueError(f"doc location {d!r} must be 'man:<page>', 'assets:<path>' or an absolute path")
+            out.append(d)
+        return out
 
     def executable(self) -> str | None:
         """Absolute path of the program the profile runs, or None when it is not installed."""

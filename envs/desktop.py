@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envs.base import Env
+from envs.browser import add_page_rows
 from envs.errors import SandboxError
 from envs.evaluate import EvalResult, evaluate_task
-from envs.task_setup import SetupContext, launches_app, run_setup
+from envs.task_setup import SetupContext, launches_app, run_setup, start_app
 
 if TYPE_CHECKING:
     from envs.actions import Action
+    from envs.mirror import Mirror
     from envs.observation import Observation
     from envs.sandbox import Sandbox
     from envs.tasks import Task
@@ -35,8 +37,12 @@ APP_ALIASES = {
     "gedit": "mousepad",
     "text_editor": "mousepad",
     "calculator": "galculator",
-    "libreoffice_calc": "gnumeric",
+    "libreoffice_calc": "libreoffice-calc",
+    "libreoffice_writer": "libreoffice-writer",
+    "libreoffice_impress": "libreoffice-impress",
     "spreadsheet": "gnumeric",
+    "chrome": "chromium",
+    "google-chrome": "chromium",
 }
 
 
@@ -52,6 +58,18 @@ def _default_sandbox_factory(**kwargs: Any) -> Sandbox:
     return Sandbox(**kwargs)
 
 
+def seed_related_apps(sb: Sandbox, related_apps: list[str]) -> None:
+    """Write the ``seed_files`` of the task's apps before its config runs (OSWorld's VM has app profiles that a
+    config step may edit, e.g. Chrome's Preferences)."""
+    from envs.apps import load_profile
+
+    for app in related_apps:
+        name = app_profile_for(app)
+        seed = load_profile(name).seed_command() if name else None
+        if seed is not None:
+            sb.run(seed, timeout=30)
+
+
 class DesktopEnv(Env):
     """One task at a time in a fresh sandbox.
 
@@ -62,6 +80,8 @@ class DesktopEnv(Env):
         a11y: read the accessibility table in every observation.
         settle_timeout: max seconds to wait for the screen to stop changing after setup and each action.
         sandbox_factory: builds the Sandbox (keyword args width/height/network); tests pass a fake.
+        mirror: the offline file mirror http(s) downloads and gold files come from (default: $STUDIO_MIRROR or
+            ~/.cache/studio/mirror).
     """
 
     def __init__(
@@ -73,7 +93,9 @@ class DesktopEnv(Env):
         a11y: bool = True,
         settle_timeout: float = 3.0,
         sandbox_factory: Callable[..., Sandbox] | None = None,
+        mirror: Mirror | None = None,
     ) -> None:
+        self.mirror = mirror
         self.width = width
         self.height = height
         self.network = network
@@ -107,6 +129,8 @@ class DesktopEnv(Env):
         settle = self.sandbox.wait_settled(timeout=self.settle_timeout)
         obs = self.sandbox.observe(a11y=self.a11y)
         obs.timings["settle"] = settle
+        if self.a11y:
+            add_page_rows(self.sandbox, obs)
         self._last_obs = obs
         return obs
 
@@ -119,12 +143,13 @@ class DesktopEnv(Env):
         self.steps = 0
         try:
             sb.start()
-            ctx = SetupContext(task.base_dir)
+            ctx = SetupContext(task.base_dir, mirror=self.mirror)
+            seed_related_apps(sb, task.related_apps)
             if not launches_app(task.config):
                 for app in task.related_apps:
                     profile = app_profile_for(app)
                     if profile:
-                        sb.launch_app(profile)
+                        start_app(sb, profile)
                     else:
                         log.info("related app %r has no bundled profile; not launched", app)
             run_setup(sb, task.config, ctx)
@@ -147,7 +172,7 @@ class DesktopEnv(Env):
 
     def evaluate_detailed(self, task: Task) -> EvalResult:
         return evaluate_task(
-            self.sandbox, task, last_action=self.last_action, ctx=SetupContext(task.base_dir)
+            self.sandbox, task, last_action=self.last_action, ctx=SetupContext(task.base_dir, mirror=self.mirror)
         )
 
     def evaluate(self, task: Task) -> float:

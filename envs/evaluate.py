@@ -92,8 +92,15 @@ def evaluate_task(
         UnsupportedTaskTypeError: a metric, getter or postconfig type we do not implement.
         OfflineError: a getter or postconfig step needs the network.
     """
-    ev = task.evaluator
     ctx = ctx or SetupContext(task.base_dir)
+    try:
+        return _evaluate(sb, task, last_action, ctx)
+    finally:
+        ctx.cleanup()
+
+
+def _evaluate(sb: Sandbox, task: Task, last_action: Action | str | None, ctx: SetupContext) -> EvalResult:
+    ev = task.evaluator
     funcs = ev.funcs()
     for name in funcs:
         if name != "infeasible":
@@ -121,46 +128,18 @@ def evaluate_task(
     return EvalResult(score, parts)
 
 
-def check_supported(task: Task) -> None:
+def check_supported(task: Task, *, mirror: Mirror | None = None) -> None:
     """Check that every setup step, getter and metric of ``task`` runs offline here.
 
+    Args:
+        mirror: also require its http(s) files in this offline mirror (None: skip that check).
+
     Raises:
-        UnsupportedTaskTypeError: naming the first unsupported type and listing the supported ones.
-        TaskFileError: list-valued evaluator fields whose length does not match ``func``.
+        UnsupportedTaskTypeError: listing every problem :func:`envs.task_check.task_problems` found.
     """
-    where = str(task.path or task.id)
-    for i, step in enumerate([*task.config, *task.evaluator.postconfig]):
-        if step.type not in SETUP_TYPES:
-            raise UnsupportedTaskTypeError(
-                f"{where}: config step {i} has unsupported type '{step.type}'; "
-                f"supported: {', '.join(sorted(SETUP_TYPES))}"
-            )
-    ev = task.evaluator
-    for func in ev.funcs():
-        if func != "infeasible" and func not in METRICS:
-            raise UnsupportedTaskTypeError(
-                f"{where}: evaluator metric '{func}' is not supported; supported: "
-                f"{', '.join(sorted([*METRICS, 'infeasible']))}"
-            )
-    for spec in _as_list(ev.result) + _as_list(ev.expected):
-        if spec is None:
-            continue
-        kind = spec.get("type")
-        if kind not in GETTERS:
-            raise UnsupportedTaskTypeError(
-                f"{where}: evaluator getter type '{kind}' is not supported; supported: "
-                f"{', '.join(sorted(GETTERS))}"
-            )
-    if isinstance(ev.func, list):
-        n = len(ev.func)
-        for name, value in (("result", ev.result), ("expected", ev.expected), ("options", ev.options)):
-            if isinstance(value, list) and len(value) != n:
-                raise TaskFileError(
-                    f"{where}: evaluator.{name} has {len(value)} entries but evaluator.func lists {n} metrics"
-                )
+    from envs.task_check import task_problems
 
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
+    problems = task_problems(task, mirror=mirror)
+    if problems:
+        where = str(task.path or task.id)
+        raise UnsupportedTaskTypeError(f"{where}: " + "; ".join(problems))

@@ -1,8 +1,11 @@
 """Evaluator getters with OSWorld's names: turn ``{"type": ..., ...}`` specs into values the metrics compare.
 
 =====================  ===========================================================================
-``vm_file``            ``path`` (or ``multi`` + list ``path``): host path of the file inside the sandbox
-                       (None if it does not exist); ``"content": true`` returns its text instead
+``vm_file``            ``path`` (or ``multi`` + list ``path``, ``dest``, ``gives``, ``time_suffix``): the file
+                       copied out of the sandbox into the evaluation cache (None if it does not exist);
+                       ``"content": true`` returns its text instead
+``cache_file``         ``path``: a file an earlier getter stored in the evaluation cache (its ``dest``)
+``rule_relativeTime``  ``rules`` with dates relative to today filled in (``{Year}``, ``{Month}``, ...)
 ``vm_command_line``    ``command``, ``shell``: stdout of the command run INSIDE the sandbox
 ``vm_command_error``   ``command``, ``shell``: stderr of the command run inside the sandbox
 ``accessibility_tree`` the linearized a11y table (TSV: id, role, name, text, position, size)
@@ -11,7 +14,7 @@
 ``vm_screen_size``     ``{"width": w, "height": h}``
 ``rule``               ``rules`` as given (the expected side of most evaluators)
 ``local_file``         ``path`` relative to the task file / assets: host path (ours, for gold files)
-``cloud_file``         local paths and file:// are allowed; http(s) raises OfflineError
+``cloud_file``         ``path`` (str or list, ``multi``/``gives``): http(s) from the offline mirror, or local
 =====================  ===========================================================================
 """
 
@@ -40,21 +43,100 @@ def _run(sb: Sandbox, spec: dict[str, Any]) -> Any:
     return sb.run(cmd, shell=shell, timeout=float(spec.get("timeout", 30)))
 
 
-def get_vm_file(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> Any:
-    paths = spec.get("path")
-    if paths is None:
-        raise TaskError("getter 'vm_file' needs a 'path'")
-    if spec.get("multi") or isinstance(paths, list):
-        return [
-            get_vm_file(sb, {**spec, "path": p, "multi": False}, ctx)
-            for p in (paths if isinstance(paths, list) else [paths])
-        ]
-    host = Path(sb.host_path(str(paths)))
-    if not host.is_file():
+#: Largest file a getter copies out of the sandbox.
+MAX_FILE_BYTES = 64 << 20
+
+_READ_SCRIPT = 'test -f "$1" || exit 3; head -c "$2" "$1" | base64 -w0'
+
+
+def read_sandbox_file(sb: Sandbox, path: str) -> bytes | None:
+    """The bytes of a file as the sandbox sees it (None if it is not a regular file there).
+
+    Read by a command run inside the sandbox, so symlinks resolve inside its isolation (an agent's link to
+    ``/etc/shadow`` reads the sandbox's view, never the host's) and nothing depends on where the sandbox keeps
+    its files on the host.
+    """
+    import base64
+
+    proc = sb.run(["sh", "-c", _READ_SCRIPT, "read", sandbox_path(path), str(MAX_FILE_BYTES + 1)], timeout=60)
+    if proc.returncode != 0:
         return None
-    if spec.get("content"):
-        return host.read_text(encoding="utf-8", errors="replace")
-    return str(host)
+    data = base64.b64decode(proc.stdout or "")
+    if len(data) > MAX_FILE_BYTES:
+        raise TaskError(f"{path} in the sandbox is larger than {MAX_FILE_BYTES} bytes; not evaluated")
+    return data
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _picked(spec: dict[str, Any], values: list[Any]) -> Any:
+    """OSWorld's ``gives``: the indices handed to the metric (default [0]); one value alone, several as a list.
+
+    A single (non-``multi``) path gives its one value.
+    """
+    if not spec.get("multi") and not isinstance(spec.get("path"), list):
+        return values[0]
+    gives = spec.get("gives", [0])
+    picked = [values[i] for i in gives if isinstance(i, int) and 0 <= i < len(values)]
+    return picked[0] if len(picked) == 1 else picked
+
+
+def _time_suffixed(name: str, fmt: str) -> str:
+    from datetime import datetime
+
+    stem, dot, ext = name.rpartition(".")
+    if not dot or "/" in ext:
+        return name + datetime.now().strftime(fmt)
+    return f"{stem}{datetime.now().strftime(fmt)}.{ext}"
+
+
+def _cache_name(ctx: SetupContext, dest: Any, fallback: str) -> Path:
+    name = Path(str(dest or fallback)).name or "file"
+    return ctx.cache_dir / name
+
+
+def get_vm_file(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> Any:
+    """Copy files out of the sandbox into the evaluation cache; return their host paths (None if missing).
+
+    ``path`` (str, or a list with ``multi``), ``dest`` (cache file names, same shape), ``gives`` (indices
+    returned, default [0]), ``time_suffix`` + ``time_format`` (append today's date before the extension),
+    ``content: true`` (ours: return the text instead of a path).
+    """
+    paths = spec.get("path")
+    if paths is None or paths == []:
+        raise TaskError("getter 'vm_file' needs a 'path'")
+    path_list = [str(p) for p in _as_list(paths)]
+    dests = _as_list(spec.get("dest")) if spec.get("dest") is not None else [None] * len(path_list)
+    if len(dests) != len(path_list):
+        raise TaskError(f"getter 'vm_file' has {len(path_list)} paths but {len(dests)} dest names")
+    if spec.get("time_suffix") and len(path_list) == 1:
+        fmt = str(spec.get("time_format", "%Y_%m_%d"))
+        path_list = [_time_suffixed(path_list[0], fmt)]
+        dests = [_time_suffixed(str(dests[0]), fmt) if dests[0] else None]
+    values: list[Any] = []
+    for i, (p, d) in enumerate(zip(path_list, dests, strict=True)):
+        data = read_sandbox_file(sb, p)
+        if data is None:
+            values.append(None)
+            continue
+        if spec.get("content"):
+            values.append(data.decode("utf-8", errors="replace"))
+            continue
+        local = _cache_name(ctx, d, f"{i}-{Path(p).name}")
+        local.write_bytes(data)
+        values.append(str(local))
+    return _picked(spec, values)
+
+
+def get_cache_file(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str | None:
+    """A file an earlier getter of this evaluation stored in the cache (``path`` = its ``dest`` name)."""
+    rel = spec.get("path")
+    if not rel:
+        raise TaskError("getter 'cache_file' needs a 'path' (the dest name an earlier getter used)")
+    local = _cache_name(ctx, rel, "file")
+    return str(local) if local.is_file() else None
 
 
 def get_vm_command_line(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
@@ -66,10 +148,12 @@ def get_vm_command_error(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -
 
 
 def get_accessibility_tree(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
+    from envs.browser import merge_page_rows
     from envs.observation import linearize
 
     nodes, _truncated = sb.a11y()
-    return linearize(nodes)
+    merged, _ = merge_page_rows(sb, nodes)
+    return linearize(merged)
 
 
 def get_vm_window_title(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
@@ -93,11 +177,24 @@ def get_rule(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> Any:
     return spec["rules"]
 
 
-def get_local_file(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
+def get_rule_relative_time(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> Any:
+    """OSWorld's ``rule_relativeTime``: the ``rules`` with ``{Year}``/``{Month}``/... filled in from dates
+    relative to today (``rules.relativeTime.from`` / ``to``, e.g. "tomorrow", "10th next month")."""
+    from envs.relative_time import fill_relative_rules
+
+    if "rules" not in spec:
+        raise TaskError("getter 'rule_relativeTime' needs 'rules'")
+    return fill_relative_rules(spec["rules"])
+
+
+def get_local_file(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> Any:
+    """Gold files: ``path`` (or ``url``) a local source or an http(s) URL served by the offline mirror;
+    a list with ``multi`` (and ``gives``) like ``vm_file``."""
     src = spec.get("path") or spec.get("url")
     if not src:
         raise TaskError(f"getter {spec.get('type')!r} needs a 'path'")
-    return str(resolve_local_source(str(src), ctx))
+    values = [str(resolve_local_source(str(s), ctx)) for s in _as_list(src)]
+    return _picked(spec, values)
 
 
 Getter = Callable[["Sandbox", dict[str, Any], SetupContext], Any]
@@ -113,7 +210,19 @@ GETTERS: dict[str, Getter] = {
     "rule": get_rule,
     "local_file": get_local_file,
     "cloud_file": get_local_file,
+    "cache_file": get_cache_file,
+    "rule_relativeTime": get_rule_relative_time,
 }
+
+
+def _register_app_getters() -> None:
+    """Add the browser getters (:mod:`envs.getters_chrome`)."""
+    from envs import getters_chrome
+
+    GETTERS.update(getters_chrome.GETTERS)
+
+
+_register_app_getters()
 
 
 def get_value(sb: Sandbox, spec: dict[str, Any] | None, ctx: SetupContext) -> Any:

@@ -115,15 +115,59 @@ def check_csv(result: Any, rules: dict[str, Any], **_: Any) -> float:
 
 
 def compare_csv(file1: Any, file2: Any, **options: Any) -> float:
-    """1 if two CSV files have the same cells (trailing whitespace ignored)."""
+    """1 if two CSV files match.
+
+    Without ``strict`` the cells are compared (whitespace around cells and blank rows ignored). With OSWorld's
+    ``strict`` the lines are compared: ``strict: true`` exactly, ``strict: false`` with each line stripped.
+    ``ignore_case`` lowercases both sides either way.
+    """
     a, b = _read(file1), _read(file2)
     if a is None or b is None:
         return 0.0
+    if options.get("ignore_case", False):
+        a, b = a.lower(), b.lower()
+    if "strict" in options:
+        la, lb = a.splitlines(), b.splitlines()
+        if not options["strict"]:
+            la, lb = [x.strip() for x in la], [x.strip() for x in lb]
+        return float(la == lb)
 
     def cells(t: str) -> list[list[str]]:
         return [[c.strip() for c in row] for row in csv.reader(t.splitlines()) if any(c.strip() for c in row)]
 
     return float(cells(a) == cells(b))
+
+
+def check_direct_json_object(result: Any, rules: dict[str, Any], **_: Any) -> float:
+    """OSWorld's JSON check: every key of ``rules["expected"]`` must have that value in ``result``.
+
+    ``result`` may be a dict or JSON text (single quotes allowed, as OSWorld's getters print dicts). With
+    ``expect_in_result`` a string value must be a substring of the result's value and a list value must share an
+    element with the result's list.
+    """
+    import json
+
+    if isinstance(result, str):
+        try:
+            result = json.loads(result.strip().replace("'", '"'))
+        except json.JSONDecodeError:
+            return 0.0
+    if not isinstance(result, dict) or not isinstance(rules.get("expected"), dict):
+        return 0.0
+    expected: dict[str, Any] = rules["expected"]
+    if not rules.get("expect_in_result", False):
+        return float(all(result.get(k) == v for k, v in expected.items()))
+    for key, want in expected.items():
+        have = result.get(key)
+        if isinstance(want, list):
+            if not isinstance(have, list) or not any(w in have for w in want):
+                return 0.0
+        elif isinstance(want, str):
+            if not isinstance(have, str) or want not in have:
+                return 0.0
+        else:
+            return 0.0
+    return 1.0
 
 
 def file_contains(result: Any, rules: dict[str, Any], **_: Any) -> float:
@@ -184,4 +228,21 @@ METRICS: dict[str, Metric] = {
     "compare_csv": compare_csv,
     "file_contains": file_contains,
     "a11y_contains": a11y_contains,
+    "check_direct_json_object": check_direct_json_object,
 }
+
+#: Per-metric checks of ``options`` that ``studio task validate`` runs (return problems; empty = fine).
+METRIC_OPTION_CHECKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
+
+
+def _register_app_metrics() -> None:
+    """Add the office and browser metrics (their modules import their libraries lazily)."""
+    from envs import metrics_chrome, metrics_office, metrics_writer
+
+    METRICS.update(metrics_office.METRICS)
+    METRICS.update(metrics_writer.METRICS)
+    METRICS.update(metrics_chrome.METRICS)
+    METRIC_OPTION_CHECKS.update(metrics_office.OPTION_CHECKS)
+
+
+_register_app_metrics()

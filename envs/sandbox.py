@@ -578,6 +578,19 @@ class Sandbox:
         full = self.bwrap_argv(self._argv(argv, shell), cwd=cwd)
         return self._popen(full, env=self.env, log="apps")
 
+    def launch_piped(self, argv: list[str], *, cwd: str | None = None) -> subprocess.Popen[bytes]:
+        """Start a program inside the sandbox with binary pipes to its stdin and stdout (stderr to apps.log).
+
+        The pipes are the only channel: nothing listens on a port or a socket the host could reach (used to
+        speak the DevTools protocol to Chromium, see :mod:`envs.browser`).
+        """
+        self._require_started()
+        full = self.bwrap_argv(list(argv), cwd=cwd)
+        proc: subprocess.Popen[bytes] = self._popen(
+            full, env=self.env, log="apps", stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        return proc
+
     def run(
         self, argv: list[str] | str, *, shell: bool = False, timeout: float = 30, cwd: str | None = None
     ) -> subprocess.CompletedProcess[str]:
@@ -625,7 +638,7 @@ class Sandbox:
         args: list[str] | tuple[str, ...] = (),
         *,
         wait_ready: bool = True,
-        timeout: float = 20,
+        timeout: float | None = None,
     ) -> None:
         """Launch the app of profile ``envs/apps/<name>.toml``; by default wait until its window is mapped.
 
@@ -638,6 +651,9 @@ class Sandbox:
         self._require_started()
         profile = load_profile(name)
         profile.check_installed()
+        seed = profile.seed_command()
+        if seed is not None:
+            self.run(seed, timeout=30)
         before = {w.window_id for w in self.windows()}
         argv = [*profile.argv, *args]
         if profile.env:
@@ -646,6 +662,7 @@ class Sandbox:
         if not wait_ready:
             return
         want = profile.wm_class.lower()
+        timeout = profile.ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             wins = [w for w in self.windows() if w.wm_class.lower() == want]
@@ -717,6 +734,17 @@ class Sandbox:
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline and self._windows.active_window() != win.window_id:
             time.sleep(0.01)
+        return True
+
+    def close_window(self, title_substring: str, *, strict: bool = False, by_class: bool = False) -> bool:
+        """Ask the top-most matching window to close (as ``wmctrl -c``); False when none matches."""
+        from envs.windows import match_window
+
+        win = match_window(self.windows(), title_substring, strict=strict, by_class=by_class)
+        if win is None:
+            return False
+        assert self._windows is not None
+        self._windows.close_window(win.window_id)
         return True
 
     def _a11y_client(self) -> A11yClient:

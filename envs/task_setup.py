@@ -5,12 +5,23 @@ Supported step types (OSWorld names, plus our ``launch_app``):
 - ``launch``: ``command`` (list or str), ``shell``. Start a program detached, then wait briefly for a window.
 - ``open``: ``path``. Open a file with the bundled app for its extension (else ``xdg-open``).
 - ``execute`` / ``command``: ``command``, ``shell``, ``timeout``. Run inside the sandbox and wait for it.
+  Programs are looked up on the sandbox's PATH first: a missing one raises AppNotInstalledError (never a silent
+  0). OSWorld names are mapped (``google-chrome`` -> ``chromium``, ``python`` -> ``python3``) and OSWorld's
+  ``socat tcp-listen:9222 ...`` DevTools relay is skipped (DevTools is reached over a pipe).
   OSWorld's ``["python", "-c", "import pyautogui; ..."]`` is parsed into typed actions instead (never run).
 - ``sleep``: ``seconds``.
 - ``activate_window``: ``window_name``, ``strict``, ``by_class``. Retried for a few seconds while apps start.
-- ``download``: ``files: [{url, path}]``. ``url`` is a local path, a ``file://`` URL or a path under
-  assets/; http(s) raises OfflineError (the sandbox has no network).
+- ``close_window``: ``window_name``, ``strict``, ``by_class``. Asks the window to close (``_NET_CLOSE_WINDOW``).
+- ``chrome_open_tabs``: ``urls_to_open``. Opens tabs in the sandbox's Chromium (started if needed) over DevTools.
+- ``chrome_close_tabs``: ``urls_to_close``. Closes the tabs showing those URLs.
+- ``serve_site``: ``site``, ``port`` (ours). Serves a bundled web app (assets/web/) inside the sandbox on
+  ``http://127.0.0.1:<port>/`` (:mod:`envs.websites`); put it before the step that starts the browser.
+- ``download``: ``files: [{url, path}]``. http(s) URLs come from the offline mirror (:mod:`envs.mirror`;
+  OfflineError names what is missing); local sources (a path relative to the task file or under assets/, or a
+  ``file://`` URL inside those folders or the mirror) are copied in.
 - ``launch_app``: ``name``, ``args``. Start an app profile from envs/apps/<name>.toml and wait until ready.
+  ``chromium`` (and ``launch`` of ``google-chrome``/``chromium``) starts the browser with DevTools on a pipe
+  (:mod:`envs.browser`); ``--remote-debugging-port`` arguments are dropped.
 
 ``~`` and ``/home/user`` in paths mean the sandbox's private home.
 """
@@ -18,6 +29,7 @@ Supported step types (OSWorld names, plus our ``launch_app``):
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -25,7 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from envs.errors import OfflineError, TaskError, UnsupportedTaskTypeError
+from envs.errors import AppNotInstalledError, OfflineError, TaskError, UnsupportedTaskTypeError
+from envs.mirror import Mirror, is_network_url
 from envs.tasks import ASSETS_DIR
 
 if TYPE_CHECKING:
@@ -62,42 +75,98 @@ OPEN_WITH: dict[str, str] = {
             "",
         )
     },
-    **{ext: "gnumeric" for ext in (".csv", ".tsv", ".gnumeric", ".xls", ".xlsx", ".ods")},
+    **{ext: "gnumeric" for ext in (".csv", ".tsv", ".gnumeric")},
+    **{ext: "libreoffice-calc" for ext in (".xlsx", ".xls", ".ods", ".xlsm", ".fods")},
+    **{ext: "libreoffice-writer" for ext in (".docx", ".doc", ".odt", ".rtf", ".fodt")},
+    **{ext: "libreoffice-impress" for ext in (".pptx", ".ppt", ".odp", ".fodp")},
 }
 
 
 class SetupContext:
-    """What a step needs besides the sandbox: where relative file references are resolved."""
+    """What a step needs besides the sandbox: where relative file references and mirrored URLs resolve.
 
-    def __init__(self, base_dir: Path | None = None, assets_dir: Path | None = None) -> None:
+    Args:
+        base_dir: the task file's folder (relative sources resolve here first).
+        assets_dir: the bundled assets (relative sources resolve here second).
+        mirror: the offline file mirror that serves http(s) URLs (default: :func:`envs.mirror.default_mirror_dir`).
+    """
+
+    def __init__(
+        self, base_dir: Path | None = None, assets_dir: Path | None = None, mirror: Mirror | None = None
+    ) -> None:
         self.base_dir = base_dir or Path.cwd()
         self.assets_dir = assets_dir or ASSETS_DIR
+        self.mirror = mirror or Mirror()
+        self._cache_dir: Path | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """A private host directory for files getters copy out of the sandbox (OSWorld's ``cache_dir``)."""
+        if self._cache_dir is None:
+            import tempfile
+
+            self._cache_dir = Path(tempfile.mkdtemp(prefix="studio-eval-"))
+        return self._cache_dir
+
+    def cleanup(self) -> None:
+        """Remove :attr:`cache_dir` (after the metrics ran)."""
+        if self._cache_dir is not None:
+            shutil.rmtree(self._cache_dir, ignore_errors=True)
+            self._cache_dir = None
+
+    def allowed_roots(self) -> list[Path]:
+        """Directories a local source may come from: the task's folder, the assets and the mirror."""
+        return [Path(os.path.realpath(d)) for d in (self.base_dir, self.assets_dir, self.mirror.root)]
+
+
+#: OSWorld's Chrome profile directory -> Chromium's (applied to paths and command strings).
+PATH_ALIASES = {"/.config/google-chrome/": "/.config/chromium/"}
+#: OSWorld window names -> ours (``activate_window`` / ``close_window``).
+WINDOW_ALIASES = {"Google Chrome": "Chromium", "google-chrome": "chromium"}
+
+
+def map_paths(text: str) -> str:
+    """``text`` with OSWorld's Chrome profile paths replaced by Chromium's."""
+    for old, new in PATH_ALIASES.items():
+        text = text.replace(old, new)
+    return text
 
 
 def sandbox_path(path: str) -> str:
-    """A path as apps inside the sandbox see it: ``~`` -> ``/home/user``."""
+    """A path as apps inside the sandbox see it: ``~`` -> ``/home/user``; Chrome's profile -> Chromium's."""
     if path == "~" or path.startswith("~/"):
-        return SANDBOX_HOME + path[1:]
-    return path
+        path = SANDBOX_HOME + path[1:]
+    return map_paths(path + "/")[:-1]
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    real = Path(os.path.realpath(path))
+    return any(real == r or r in real.parents for r in roots)
 
 
 def resolve_local_source(url: str, ctx: SetupContext) -> Path:
-    """Host path of a ``download`` source. Raises OfflineError for network URLs, TaskError if missing."""
+    """Host path of a ``download`` / ``cloud_file`` source.
+
+    http(s) URLs come from the offline mirror; local paths (plain, ``file://``, relative to the task file or
+    the assets) must lie inside :meth:`SetupContext.allowed_roots` after symlinks are resolved, so a task file
+    from a stranger cannot copy the host's files (``/etc/shadow``, ``~/.ssh``) into the sandbox.
+
+    Raises:
+        OfflineError: a network URL the mirror does not hold, or an unsupported scheme.
+        TaskError: a local source that does not exist or lies outside the allowed directories.
+    """
     parsed = urlparse(url)
-    if parsed.scheme in ("http", "https", "ftp"):
-        raise OfflineError(
-            f"the task downloads {url!r}, but the sandbox is offline. Put the file on disk and give "
-            f"its local path (absolute, file://, relative to the task file, or under {ctx.assets_dir}) "
-            "as 'url' instead"
-        )
+    if is_network_url(url):
+        return ctx.mirror.resolve(url)
     if parsed.scheme == "file":
         candidates = [Path(unquote(parsed.path))]
     elif parsed.scheme:
         raise OfflineError(
-            f"the task downloads {url!r} with unsupported scheme '{parsed.scheme}'; use a local path"
+            f"the task downloads {url!r} with unsupported scheme '{parsed.scheme}'; use http(s) "
+            "(served from the offline mirror) or a local path next to the task file"
         )
     else:
-        p = Path(url).expanduser()
+        p = Path(url)
         candidates = (
             [p]
             if p.is_absolute()
@@ -107,10 +176,89 @@ def resolve_local_source(url: str, ctx: SetupContext) -> Path:
                 ctx.assets_dir.parent / p,
             ]
         )
+    roots = ctx.allowed_roots()
+    outside: list[Path] = []
     for c in candidates:
+        if not _inside(c, roots):
+            outside.append(c)
+            continue
         if c.is_file():
             return c
+    if any(c.exists() for c in outside) or (outside and len(outside) == len(candidates)):
+        raise TaskError(
+            f"download source {url!r} lies outside the task's folder, the bundled assets and the mirror "
+            f"({', '.join(str(r) for r in roots)}); copy the file next to the task file and name it relatively"
+        )
     raise TaskError(f"download source {url!r} not found (looked at: {', '.join(str(c) for c in candidates)})")
+
+
+#: PATH inside the sandbox (programs are looked up here, not on the host's PATH).
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
+#: OSWorld program names -> what runs here. Chrome is Debian's Chromium; Ubuntu's ``python`` is ``python3``.
+PROGRAM_ALIASES: dict[str, str] = {
+    "google-chrome": "chromium",
+    "google-chrome-stable": "chromium",
+    "/usr/bin/google-chrome": "chromium",
+    "/usr/bin/google-chrome-stable": "chromium",
+    "chrome": "chromium",
+    "python": "python3",
+}
+
+_SHELL_WORDS = frozenset(
+    "export cd echo printf source . set unset eval exec test [ [[ if for while case true false sleep history "
+    "read let local declare alias type command builtin".split()
+)
+
+
+def map_program(argv: list[str]) -> list[str]:
+    """``argv`` with OSWorld program names mapped to ours (:data:`PROGRAM_ALIASES`)."""
+    if argv and argv[0] in PROGRAM_ALIASES:
+        return [PROGRAM_ALIASES[argv[0]], *argv[1:]]
+    return argv
+
+
+def missing_program(cmd: list[str] | str, shell: bool) -> str | None:
+    """The program ``cmd`` starts when it is not installed in the sandbox, else None.
+
+    Lists check ``argv[0]``; shell strings check their first word unless it is a shell builtin, an assignment
+    or a relative path (a script the task creates).
+    """
+    if isinstance(cmd, str) or shell:
+        import re
+        import shlex
+
+        text = cmd if isinstance(cmd, str) else " ".join(cmd)
+        for segment in re.split(r"\|\||&&|[|;\n]", text):  # every command of a pipeline or list
+            try:
+                words = shlex.split(segment)
+            except ValueError:
+                continue
+            if not words:
+                continue
+            first = words[0]
+            if first in _SHELL_WORDS or "=" in first or first.startswith(("./", "../", "$", "~", "(", "{")):
+                continue
+            if first in ("sudo", "nohup", "env", "exec", "timeout") and len(words) > 1:
+                first = next((w for w in words[1:] if not w.startswith("-") and "=" not in w), first)
+            program = PROGRAM_ALIASES.get(first, first)
+            missing = _not_installed(program)
+            if missing:
+                return missing
+        return None
+    else:
+        if not cmd:
+            return None
+        program = PROGRAM_ALIASES.get(cmd[0], cmd[0])
+        if program.startswith(("./", "../", "~")):
+            return None
+    return _not_installed(program)
+
+
+def _not_installed(program: str) -> str | None:
+    if program.startswith("/"):
+        return None if os.access(program, os.X_OK) else program
+    return None if shutil.which(program, path=SANDBOX_PATH) else program
 
 
 def _command(params: dict[str, Any]) -> tuple[list[str] | str, bool]:
@@ -119,10 +267,31 @@ def _command(params: dict[str, Any]) -> tuple[list[str] | str, bool]:
         raise TaskError("a launch/execute step needs a 'command' (list of arguments or a shell string)")
     shell = bool(params.get("shell", isinstance(cmd, str)))
     if isinstance(cmd, list):
-        cmd = [sandbox_path(str(c)) for c in cmd]
+        cmd = map_program([sandbox_path(str(c)) for c in cmd])
         if shell:
             cmd = " ".join(cmd)
+    else:
+        cmd = map_paths(str(cmd))
     return cmd, shell
+
+
+def _require_program(cmd: list[str] | str, shell: bool) -> None:
+    missing = missing_program(cmd, shell)
+    if missing is not None:
+        raise AppNotInstalledError(
+            f"the task runs {missing!r}, which is not installed in the sandbox; install the Debian package that "
+            "provides it (`apt-file search` names it) or drop the task"
+        )
+
+
+def is_devtools_relay(cmd: list[str] | str) -> bool:
+    """True for OSWorld's ``socat tcp-listen:9222,fork tcp:localhost:1337`` (DevTools port forwarding).
+
+    The studio reaches Chromium's DevTools over a pipe from inside the sandbox (:mod:`envs.browser`), so the
+    relay is not needed and is skipped.
+    """
+    words = cmd.split() if isinstance(cmd, str) else [str(c) for c in cmd]
+    return bool(words) and words[0] == "socat" and any(w.lower().startswith("tcp-listen:") for w in words[1:])
 
 
 def _wait_new_window(sb: Sandbox, before: int, timeout: float) -> None:
@@ -136,8 +305,24 @@ def _wait_new_window(sb: Sandbox, before: int, timeout: float) -> None:
         time.sleep(0.1)
 
 
+def start_app(sb: Sandbox, name: str, args: list[str] | tuple[str, ...] = ()) -> None:
+    """Start the app profile ``name`` with ``args``: Chromium with DevTools on a pipe, others as profiles."""
+    from envs.browser import PROFILE, start_browser
+
+    if name == PROFILE:
+        start_browser(sb, list(args))
+    else:
+        sb.launch_app(name, list(args))
+
+
 def step_launch(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
     cmd, shell = _command(params)
+    if is_devtools_relay(cmd):
+        return
+    _require_program(cmd, shell)
+    if isinstance(cmd, list) and Path(cmd[0]).name == "chromium":
+        start_app(sb, "chromium", cmd[1:])
+        return
     before = len(sb.windows())
     sb.launch(cmd, shell=shell)
     _wait_new_window(sb, before, float(params.get("wait_window", 5.0)))
@@ -148,7 +333,7 @@ def step_launch_app(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> N
     if not name:
         raise TaskError("a launch_app step needs 'name' (an app profile in envs/apps/)")
     args = [sandbox_path(str(a)) for a in params.get("args", [])]
-    sb.launch_app(str(name), args)
+    start_app(sb, str(name), args)
 
 
 def step_open(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
@@ -158,7 +343,7 @@ def step_open(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
     inside = sandbox_path(str(path))
     app = OPEN_WITH.get(Path(inside).suffix.lower())
     if app is not None:
-        sb.launch_app(app, [inside])
+        start_app(sb, app, [inside])
         return
     if shutil.which("xdg-open") is None:
         raise UnsupportedTaskTypeError(
@@ -172,7 +357,7 @@ def step_open(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
     _wait_new_window(sb, before, 5.0)
 
 
-def _pyautogui_script(cmd: list[str] | str) -> str | None:
+def pyautogui_script(cmd: list[str] | str) -> str | None:
     """The code of an OSWorld ``["python", "-c", "import pyautogui; ..."]`` command, else None."""
     if isinstance(cmd, list) and len(cmd) == 3 and Path(cmd[0]).name.startswith("python") and cmd[1] == "-c":
         if "pyautogui" in cmd[2]:
@@ -182,7 +367,7 @@ def _pyautogui_script(cmd: list[str] | str) -> str | None:
 
 def step_execute(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
     cmd, shell = _command(params)
-    script = _pyautogui_script(cmd)
+    script = pyautogui_script(cmd)
     if script is not None:
         # OSWorld drives the GUI in setup/postconfig with `python -c "import pyautogui; ..."`. We never run
         # that code: it is parsed against the action allowlist and executed as typed actions.
@@ -192,6 +377,7 @@ def step_execute(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None
             sb.execute(action)
         sb.wait_settled()
         return
+    _require_program(cmd, shell)
     proc = sb.run(cmd, shell=shell, timeout=float(params.get("timeout", 30)))
     if proc.returncode != 0:
         log.warning("setup command %r exited %s: %s", cmd, proc.returncode, (proc.stderr or "").strip()[:500])
@@ -205,6 +391,7 @@ def step_activate_window(sb: Sandbox, params: dict[str, Any], ctx: SetupContext)
     name = params.get("window_name")
     if not name:
         raise TaskError("an activate_window step needs 'window_name'")
+    name = WINDOW_ALIASES.get(str(name), name)
     deadline = time.monotonic() + float(params.get("timeout", 5.0))
     while True:
         if sb.activate_window(
@@ -215,6 +402,50 @@ def step_activate_window(sb: Sandbox, params: dict[str, Any], ctx: SetupContext)
             log.warning("activate_window: no window matching %r", name)
             return
         time.sleep(0.2)
+
+
+def step_close_window(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
+    name = params.get("window_name")
+    if not name:
+        raise TaskError("a close_window step needs 'window_name'")
+    name = WINDOW_ALIASES.get(str(name), name)
+    if not sb.close_window(
+        str(name), strict=bool(params.get("strict", False)), by_class=bool(params.get("by_class", False))
+    ):
+        log.warning("close_window: no window matching %r", name)
+
+
+def step_chrome_open_tabs(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
+    from envs.browser import browser_of, start_browser
+
+    urls = params.get("urls_to_open")
+    if not isinstance(urls, list) or not urls:
+        raise TaskError("a chrome_open_tabs step needs 'urls_to_open': [url, ...]")
+    browser = browser_of(sb) or start_browser(sb)
+    for url in urls:
+        browser.open_tab(str(url))
+
+
+def step_chrome_close_tabs(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
+    from envs.browser import require_browser
+    from envs.metrics_chrome import same_url
+
+    urls = params.get("urls_to_close")
+    if not isinstance(urls, list):
+        raise TaskError("a chrome_close_tabs step needs 'urls_to_close': [url, ...]")
+    browser = require_browser(sb)
+    for page in browser.pages():
+        if any(same_url(page["url"], u) for u in urls):
+            browser.close_tab(page["targetId"])
+
+
+def step_serve_site(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
+    from envs.websites import DEFAULT_PORT, serve_site
+
+    site = params.get("site")
+    if not site:
+        raise TaskError("a serve_site step needs 'site' (a bundled site in assets/web/, e.g. 'shop')")
+    serve_site(sb, str(site), params.get("port", DEFAULT_PORT))
 
 
 def step_download(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
@@ -240,6 +471,10 @@ SETUP_TYPES: dict[str, StepFn] = {
     "command": step_execute,
     "sleep": step_sleep,
     "activate_window": step_activate_window,
+    "close_window": step_close_window,
+    "chrome_open_tabs": step_chrome_open_tabs,
+    "chrome_close_tabs": step_chrome_close_tabs,
+    "serve_site": step_serve_site,
     "download": step_download,
 }
 
@@ -254,8 +489,7 @@ def run_setup(sb: Sandbox, steps: list[ConfigStep], ctx: SetupContext | None = N
     for i, step in enumerate(steps):
         if step.type not in SETUP_TYPES:
             raise UnsupportedTaskTypeError(
-                f"config step {i} has unsupported type '{step.type}'; "
-                f"supported: {', '.join(sorted(SETUP_TYPES))}"
+                f"config step {i} has unsupported type '{step.type}'; supported: {', '.join(sorted(SETUP_TYPES))}"
             )
     for step in steps:
         log.debug("setup step %s %s", step.type, step.parameters)

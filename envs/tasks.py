@@ -63,7 +63,7 @@ class Task(BaseModel):
     id: str
     instruction: str
     snapshot: str = ""
-    source: str = ""
+    source: str | list[str] = ""  # OSWorld files give one URL or a list
     config: list[ConfigStep] = Field(default_factory=list)
     related_apps: list[str] = Field(default_factory=list)
     evaluator: Evaluator

@@ -141,6 +141,21 @@ class WindowLister:
             self._root.send_event(ev, event_mask=mask)
             self._d.flush()
 
+    def close_window(self, window_id: int) -> None:
+        """Ask the window manager to close a window politely (_NET_CLOSE_WINDOW, like ``wmctrl -c``)."""
+        from Xlib import X, protocol
+
+        with self._lock:
+            win = self._d.create_resource_object("window", window_id)
+            ev = protocol.event.ClientMessage(
+                window=win,
+                client_type=self._atom("_NET_CLOSE_WINDOW"),
+                data=(32, [X.CurrentTime, 2, 0, 0, 0]),
+            )
+            mask = X.SubstructureRedirectMask | X.SubstructureNotifyMask
+            self._root.send_event(ev, event_mask=mask)
+            self._d.flush()
+
 
 def match_window(
     windows: list[WindowInfo], needle: str, *, strict: bool = False, by_class: bool = False

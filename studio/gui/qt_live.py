@@ -244,7 +244,9 @@ class LiveView(BaseView):
         self._on_tasks([])
 
     def _apps(self) -> list[str]:
-        return ["galculator", "mousepad", "xterm", "gnumeric"]
+        from envs.apps import list_profiles
+
+        return list_profiles()  # every app profile, bundled (browser and office suite included) or the user's
 
     def _on_tasks(self, tasks: list[Any]) -> None:
         current = self.task_box.currentText()

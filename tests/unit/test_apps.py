@@ -20,7 +20,16 @@ wm_class = "Test"
 
 def test_bundled_profiles_load() -> None:
     names = list_profiles()
-    for name in ("xterm", "mousepad", "galculator", "gnumeric"):
+    for name in (
+        "xterm",
+        "mousepad",
+        "galculator",
+        "gnumeric",
+        "chromium",
+        "libreoffice-calc",
+        "libreoffice-writer",
+        "libreoffice-impress",
+    ):
         assert name in names
         p = load_profile(name)
         assert p.name == name and p.argv and p.wm_class and p.apt_package
@@ -50,7 +59,10 @@ def test_user_dir_adds_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyP
         ('name = "bad"\nthis is not toml', r"not valid TOML"),
         (GOOD.format(name="bad", pkg="x", exe="x").replace('["x"]', "[]"), r"argv"),
         (GOOD.format(name="bad", pkg="x", exe="x") + 'docs = ["relative/path"]\n', r"docs.*man:"),
+        (GOOD.format(name="bad", pkg="x", exe="x") + 'docs = ["assets:../../etc"]\n', r"inside the bundled assets"),
         (GOOD.format(name="other", pkg="x", exe="x"), r"must match the file name"),
+        (GOOD.format(name="bad", pkg="x", exe="x") + '[seed_files]\n"../../etc/x" = "y"\n', r"seed_files.*'\.\.'"),
+        (GOOD.format(name="bad", pkg="x", exe="x") + '[seed_files]\n"/etc/x" = "y"\n', r"seed_files.*relative"),
     ],
 )
 def test_bad_profiles_name_file_and_field(tmp_path: Path, text: str, match: str) -> None:
@@ -62,9 +74,7 @@ def test_bad_profiles_name_file_and_field(tmp_path: Path, text: str, match: str)
 
 
 def test_missing_program_names_apt_package() -> None:
-    p = AppProfile(
-        name="ghost", description="d", apt_package="ghost-pkg", argv=["no-such-binary-xyz"], wm_class="G"
-    )
+    p = AppProfile(name="ghost", description="d", apt_package="ghost-pkg", argv=["no-such-binary-xyz"], wm_class="G")
     assert p.executable() is None
     with pytest.raises(AppNotInstalledError, match="apt-get install ghost-pkg"):
         p.check_installed()
@@ -82,3 +92,13 @@ def test_doc_paths_resolve_existing_locations(tmp_path: Path) -> None:
         docs=[str(doc), str(tmp_path / "missing.md")],
     )
     assert p.doc_paths() == [doc]
+
+
+def test_seed_command_passes_content_as_arguments() -> None:
+    profile = load_profile("libreoffice-calc")
+    cmd = profile.seed_command()
+    assert cmd is not None and cmd[:2] == ["sh", "-c"]
+    rel = ".config/libreoffice/4/user/registrymodifications.xcu"
+    assert cmd[4:6] == [rel, profile.seed_files[rel]]  # data, never part of the script
+    assert "$(" not in profile.seed_files[rel]
+    assert load_profile("xterm").seed_command() is None

@@ -221,7 +221,7 @@ def test_run_suite_bookkeeping_with_a_fake_executor(tmp_path: Path) -> None:
 
 
 def test_bundled_eval_suite_composition() -> None:
-    """>= 40 valid tasks over the four apps, each with a parseable solution, none shared with assets/tasks."""
+    """>= 40 valid tasks over the bundled apps, each with a parseable solution, none shared with assets/tasks."""
     from envs.action_parser import parse_actions_text
     from envs.evaluate import check_supported
     from envs.tasks import BUNDLED_TASKS_DIR, load_tasks, solution_path
@@ -236,7 +236,15 @@ def test_bundled_eval_suite_composition() -> None:
         assert sol is not None, t.id
         assert parse_actions_text(sol.read_text(), str(sol)), t.id
         counts[task_app(t)] = counts.get(task_app(t), 0) + 1
-    assert counts == {"xterm": 12, "mousepad": 10, "galculator": 10, "gnumeric": 8}
+    assert counts == {
+        "xterm": 12,
+        "mousepad": 10,
+        "galculator": 10,
+        "gnumeric": 8,
+        "libreoffice_calc": 2,
+        "libreoffice_writer": 1,
+        "chrome": 2,
+    }
     ids = [t.id for t in tasks]
     assert len(set(ids)) == len(ids)
     synth = {t.id for t in load_tasks(BUNDLED_TASKS_DIR)}

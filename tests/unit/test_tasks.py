@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from envs.actions import Done, Fail, TypeText
 from envs.desktop import DesktopEnv
 from envs.evaluate import check_supported, evaluate_task
+from envs.mirror import Mirror
 from envs.observation import A11yNode, Observation, WindowInfo, linearize
 from envs.replay import ReplayEnv, load_recording, save_recording
 from envs.task_setup import SetupContext, run_setup
@@ -75,13 +76,27 @@ class FakeSandbox:
     def run(
         self, argv: Any, *, shell: bool = False, timeout: float = 30, cwd: str | None = None
     ) -> subprocess.CompletedProcess[str]:
+        if isinstance(argv, list) and argv[:2] == ["sh", "-c"] and argv[3:4] == ["read"]:
+            return self._read_file(argv)  # the getters' in-sandbox file read (envs.getters.read_sandbox_file)
         self.calls.append(("run", argv))
         key = argv if isinstance(argv, str) else " ".join(argv)
         out, err, rc = self.outputs.get(key, ("", "", 0))
         return subprocess.CompletedProcess(argv, rc, out, err)
 
+    def _read_file(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        import base64
+
+        host = self.host_path(argv[4])
+        if not host.is_file():
+            return subprocess.CompletedProcess(argv, 3, "", "")
+        return subprocess.CompletedProcess(argv, 0, base64.b64encode(host.read_bytes()).decode(), "")
+
     def windows(self) -> list[WindowInfo]:
         return list(self.window_list)
+
+    def close_window(self, title: str, *, strict: bool = False, by_class: bool = False) -> bool:
+        self.calls.append(("close_window", title))
+        return any(title in w.title for w in self.window_list)
 
     def activate_window(self, title: str, *, strict: bool = False, by_class: bool = False) -> bool:
         self.calls.append(("activate_window", title))
@@ -170,11 +185,11 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_check_supported_unknown_types() -> None:
-    t = parse_task({**BASE, "config": [{"type": "chrome_open_tabs", "parameters": {}}]})
-    with pytest.raises(UnsupportedTaskTypeError, match="chrome_open_tabs.*supported:.*download"):
+    t = parse_task({**BASE, "config": [{"type": "googledrive", "parameters": {}}]})
+    with pytest.raises(UnsupportedTaskTypeError, match="googledrive.*supported:.*download"):
         check_supported(t)
-    t = parse_task({**BASE, "evaluator": {**BASE["evaluator"], "func": "compare_pptx_files"}})
-    with pytest.raises(UnsupportedTaskTypeError, match="compare_pptx_files"):
+    t = parse_task({**BASE, "evaluator": {**BASE["evaluator"], "func": "compare_audios"}})
+    with pytest.raises(UnsupportedTaskTypeError, match="compare_audios"):
         check_supported(t)
     t = parse_task({**BASE, "evaluator": {**BASE["evaluator"], "result": {"type": "chrome_history"}}})
     with pytest.raises(UnsupportedTaskTypeError, match="chrome_history"):
@@ -189,7 +204,7 @@ def test_check_supported_unknown_types() -> None:
             },
         }
     )
-    with pytest.raises(TaskFileError, match="1 entries.*2 metrics"):
+    with pytest.raises(TaskError, match="1 entries.*2 metrics"):
         check_supported(t)
 
 
@@ -277,7 +292,7 @@ def test_execute_python_pyautogui_is_parsed_not_run(sb: FakeSandbox) -> None:
     assert [c for c in sb.calls if c[0] == "run"] == []
 
 
-def test_download_http_is_offline_error(sb: FakeSandbox) -> None:
+def test_download_http_is_offline_error(sb: FakeSandbox, tmp_path: Path) -> None:
     steps = parse_task(
         {
             **BASE,
@@ -289,8 +304,8 @@ def test_download_http_is_offline_error(sb: FakeSandbox) -> None:
             ],
         }
     ).config
-    with pytest.raises(OfflineError, match="offline.*local"):
-        run_setup(sb, steps)
+    with pytest.raises(OfflineError, match="not in the offline mirror"):
+        run_setup(sb, steps, SetupContext(mirror=Mirror(tmp_path / "mirror")))
 
 
 def test_download_missing_local_source(sb: FakeSandbox, tmp_path: Path) -> None:
@@ -358,9 +373,10 @@ def test_vm_file_compare_text_file(sb: FakeSandbox, tmp_path: Path) -> None:
             "options": {"ignore_blanks": True},
         }
     )
-    assert evaluate_task(sb, task).score == 0.0  # file missing -> getter None -> 0
+    ctx = SetupContext(base_dir=tmp_path)
+    assert evaluate_task(sb, task, ctx=ctx).score == 0.0  # file missing -> getter None -> 0
     (sb.home / "out.txt").write_text("Hello world")
-    assert evaluate_task(sb, task).score == 1.0
+    assert evaluate_task(sb, task, ctx=SetupContext(base_dir=tmp_path)).score == 1.0
 
 
 def test_vm_file_content_and_multi(sb: FakeSandbox) -> None:
@@ -375,8 +391,14 @@ def test_vm_file_content_and_multi(sb: FakeSandbox) -> None:
     assert evaluate_task(sb, task).score == 1.0
     from envs.getters import get_value
 
-    got = get_value(sb, {"type": "vm_file", "path": ["~/a.txt", "~/b.txt"], "multi": True}, SetupContext())
-    assert got == [str(sb.home / "a.txt"), None]
+    ctx = SetupContext()
+    spec = {"type": "vm_file", "path": ["~/a.txt", "~/b.txt"], "dest": ["a.txt", "b.txt"], "multi": True}
+    got = get_value(sb, {**spec, "gives": [0, 1]}, ctx)
+    assert got == [str(ctx.cache_dir / "a.txt"), None]
+    assert Path(got[0]).read_text() == "A"
+    assert get_value(sb, spec, ctx) == str(ctx.cache_dir / "a.txt")  # OSWorld: gives defaults to [0]
+    ctx.cleanup()
+    assert not Path(got[0]).exists()
 
 
 def test_a11y_window_title_and_screen_getters(sb: FakeSandbox) -> None:
@@ -441,8 +463,8 @@ def test_infeasible_and_last_action_fail(sb: FakeSandbox) -> None:
 
 
 def test_unknown_metric_and_getter_at_evaluate(sb: FakeSandbox) -> None:
-    with pytest.raises(UnsupportedTaskTypeError, match="'compare_docx_files'"):
-        evaluate_task(sb, ev({**BASE["evaluator"], "func": "compare_docx_files"}))
+    with pytest.raises(UnsupportedTaskTypeError, match="'compare_audios'"):
+        evaluate_task(sb, ev({**BASE["evaluator"], "func": "compare_audios"}))
     with pytest.raises(UnsupportedTaskTypeError, match="'chrome_history'"):
         evaluate_task(sb, ev({**BASE["evaluator"], "result": {"type": "chrome_history"}}))
 
