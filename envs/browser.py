@@ -18,8 +18,8 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from envs.cdp import CdpError, CdpPipe, pipe_command
-from envs.observation import A11yNode
 from envs.errors import SandboxError
+from envs.observation import A11yNode
 
 if TYPE_CHECKING:
     import subprocess

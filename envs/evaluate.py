@@ -15,13 +15,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from envs.errors import TaskFileError, UnsupportedTaskTypeError
-from envs.getters import GETTERS, get_value
+from envs.errors import UnsupportedTaskTypeError
+from envs.getters import get_value
 from envs.metrics import METRICS
-from envs.task_setup import SETUP_TYPES, SetupContext, run_setup
+from envs.task_setup import SetupContext, run_setup
 
 if TYPE_CHECKING:
     from envs.actions import Action
+    from envs.mirror import Mirror
     from envs.sandbox import Sandbox
     from envs.tasks import Task
 

@@ -19,7 +19,7 @@
 =============================  ======================================================================
 
 The profile is Chromium's (``~/.config/chromium/Default``); OSWorld's ``google-chrome`` paths map to it.
-Profile files are copied out by a command inside the sandbox (:func:`envs.getters.read_sandbox_file`).
+Profile files are copied out by a command inside the sandbox (:func:`envs.sandbox_files.read_sandbox_file`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from envs.browser import require_browser
 from envs.cdp import CdpError
 from envs.errors import TaskError
+from envs.sandbox_files import read_sandbox_file
 
 if TYPE_CHECKING:
     from envs.sandbox import Sandbox
@@ -164,8 +165,6 @@ def get_page_info(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> dict[
 
 
 def _profile_json(sb: Sandbox, name: str) -> dict[str, Any]:
-    from envs.getters import read_sandbox_file
-
     data = read_sandbox_file(sb, f"{PROFILE_DIR}/{name}")
     if data is None:
         return {}
@@ -212,8 +211,6 @@ def get_new_startup_page(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -
 
 
 def get_history(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> list[list[Any]] | None:
-    from envs.getters import read_sandbox_file
-
     data = read_sandbox_file(sb, f"{PROFILE_DIR}/History")
     if data is None:
         return None

@@ -24,9 +24,8 @@ def normalize_url(url: str) -> str:
     p = urlparse(url)
     netloc = p.netloc.lower()
     netloc = netloc[4:] if netloc.startswith("www.") else netloc
-    return urlunparse(
-        p._replace(scheme=(p.scheme or "http").lower(), netloc=netloc, path="" if p.path == "/" else p.path)
-    )
+    path = "" if p.path == "/" else p.path
+    return urlunparse(((p.scheme or "http").lower(), netloc, path, p.params, p.query, p.fragment))
 
 
 def same_url(a: Any, b: Any) -> bool:

@@ -95,9 +95,18 @@ def has_page_numbers_in_footers(file1: Any, *_: Any, **__: Any) -> float:
     if d is None or not d.sections:
         return 0.0
     for section in d.sections:
-        xml = section.footer._element.xml if section.footer is not None else ""
-        text = "".join(p.text for p in section.footer.paragraphs) if section.footer is not None else ""
-        if not (any(ch.isdigit() for ch in text) or "PAGE" in xml):
+        footer = section.footer
+        text = "".join(p.text for p in footer.paragraphs) if footer is not None else ""
+        # a PAGE field's code sits in w:instrText / w:fldSimple, which Paragraph.text leaves out
+        codes = (
+            ""
+            if footer is None
+            else "".join(
+                (el.text or "") + (el.get(f"{_W}instr") or "")
+                for el in footer.part.element.iter(f"{_W}instrText", f"{_W}fldSimple")
+            )
+        )
+        if not (any(ch.isdigit() for ch in text) or "PAGE" in codes):
             return 0.0
     return 1.0
 
@@ -107,12 +116,11 @@ def contains_page_break(file1: Any, *_: Any, **__: Any) -> float:
     if d is None:
         return 0.0
     for p in d.paragraphs:
-        for br in p._element.iter(f"{_W}br"):
-            if br.get(f"{_W}type") == "page":
-                return 1.0
-        ppr = p._element.pPr
-        if ppr is not None and ppr.find(f"{_W}pageBreakBefore") is not None:
+        if p.paragraph_format.page_break_before:
             return 1.0
+        for run in p.runs:
+            if any(br.get(f"{_W}type") == "page" for br in run.element.iter(f"{_W}br")):
+                return 1.0
     return 0.0
 
 

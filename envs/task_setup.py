@@ -440,12 +440,13 @@ def step_chrome_close_tabs(sb: Sandbox, params: dict[str, Any], ctx: SetupContex
 
 
 def step_serve_site(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
+    from envs.browser import browser_of
     from envs.websites import DEFAULT_PORT, serve_site
 
     site = params.get("site")
     if not site:
         raise TaskError("a serve_site step needs 'site' (a bundled site in assets/web/, e.g. 'shop')")
-    serve_site(sb, str(site), params.get("port", DEFAULT_PORT))
+    serve_site(sb, str(site), params.get("port", DEFAULT_PORT), start_now=browser_of(sb) is not None)
 
 
 def step_download(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:

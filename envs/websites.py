@@ -62,14 +62,15 @@ def server_prelude(sb: Sandbox) -> str:
     return "".join(f"{shlex.join(server_command(s, p))} >/dev/null 2>&1 & " for s, p in sites)
 
 
-def serve_site(sb: Sandbox, site: str, port: Any = DEFAULT_PORT) -> str:
-    """Copy ``site`` into ``sb`` and serve it there; return its URL (``http://127.0.0.1:<port>/``).
+def serve_site(sb: Sandbox, site: str, port: Any = DEFAULT_PORT, *, start_now: bool = False) -> str:
+    """Copy ``site`` into ``sb`` and register it; return its URL (``http://127.0.0.1:<port>/``).
+
+    The server starts with the next browser (:func:`server_prelude`), or now with ``start_now`` (when a browser
+    already runs; then it shares the browser's network only where the sandbox has one network namespace).
 
     Raises:
         TaskError: an unknown site or a bad port.
     """
-    from envs.browser import browser_of
-
     number = _check(site, port)
     html = (SITES_DIR / f"{site}.html").read_text(encoding="utf-8")
     write = 'mkdir -p "$(dirname "$1")" && printf "%s" "$2" > "$1"'
@@ -78,6 +79,6 @@ def serve_site(sb: Sandbox, site: str, port: Any = DEFAULT_PORT) -> str:
         raise TaskError(f"cannot copy site {site!r} into the sandbox: {proc.stderr.strip()[:300]}")
     with _lock:
         _served.setdefault(sb, []).append((site, number))
-    if browser_of(sb) is not None:
+    if start_now:
         sb.launch(server_command(site, number))
     return f"http://127.0.0.1:{number}/"
