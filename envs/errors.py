@@ -14,6 +14,7 @@
     └── TaskError
         ├── TaskFileError           task JSON that does not parse or validate (names file and field)
         ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
+        ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
         └── OfflineError            the task needs the network, which the sandbox does not have
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "StudioError",
     "TaskError",
     "TaskFileError",
+    "UnsafeTaskError",
     "UnsupportedTaskTypeError",
 ]
 
@@ -77,6 +79,10 @@ class TaskFileError(TaskError):
 
 class UnsupportedTaskTypeError(TaskError):
     """A config, getter or metric type that the studio does not implement."""
+
+
+class UnsafeTaskError(TaskError):
+    """A model-written task names something outside the sandbox (a host path, a host file, a host program)."""
 
 
 class OfflineError(TaskError):

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "workspace",
     "doctor",
     "pipeline",
+    "tasks",
     "task",
     "costs",
     "eval",

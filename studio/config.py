@@ -90,12 +90,28 @@ class RetrievalConfig(_Strict):
     max_query_terms: int = Field(default=32, ge=1, description="salient observation tokens in a BM25 query")
 
 
+class VerifyConfig(_Strict):
+    """Executable task checks (``studio.pipeline.stages.task_check``)."""
+
+    write_checks: bool = Field(default=True, description="the task writer writes config + evaluator per task")
+    solutions: bool = Field(default=True, description="... and a solution (pyautogui lines) that proves it")
+    rollout: list[Literal["proven", "verified", "unverified"]] = Field(
+        default_factory=lambda: ["proven", "verified", "unverified"],
+        description="task statuses rolled out, in this order (a pending check counts as unverified)",
+    )
+    require_check: bool = Field(
+        default=False, description="an example is accepted only if its trajectory's check also scored 1.0"
+    )
+    seed_examples: int = Field(default=2, ge=0, le=5, description="seed tasks shown to the writer as examples")
+
+
 class StudioConfig(_Strict):
     schema_version: int = 1
     roles: RolesConfig = Field(default_factory=RolesConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
 
 def _format_validation(err: ValidationError, source: str) -> str:
@@ -188,6 +204,16 @@ quorum = "all"               # all | majority | N judges that must accept
 max_len = 4                  # the paper found < 5 step examples most useful
 max_per_trajectory = 12
 prefer_short = true
+
+# Executable checks: the task writer writes each task with an OSWorld config + evaluator (+ a solution);
+# the verify stage validates them in a sandbox (proven / verified / unverified); rollouts of checked tasks
+# are scored, and a full rollout scoring 1.0 becomes an example with its original instruction.
+[verify]
+write_checks = true
+solutions = true
+rollout = ["proven", "verified", "unverified"]   # statuses rolled out, in this order
+require_check = false        # true: an example is accepted only if its trajectory's check scored 1.0
+seed_examples = 2            # imported / proven tasks shown to the writer as examples
 
 # Retrieval-augmented acting (Algorithm 2): at every step, examples found by the current observation
 # (BM25, up to m1) and by a query the query_writer model writes (dense vectors, up to m2 more).

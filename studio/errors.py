@@ -23,6 +23,7 @@ and re-exported here, so every class is importable from this module and the CLI 
     ├── TaskError
     │   ├── TaskFileError           task JSON that does not parse or validate (names file and field)
     │   ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
+    │   ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
     │   └── OfflineError            the task needs the network, which the sandbox does not have
     └── PipelineError               a stage could not run (names the stage)
 """
@@ -41,6 +42,7 @@ from envs.errors import (
     StudioError,
     TaskError,
     TaskFileError,
+    UnsafeTaskError,
     UnsupportedTaskTypeError,
 )
 
@@ -62,6 +64,7 @@ __all__ = [
     "StudioError",
     "TaskError",
     "TaskFileError",
+    "UnsafeTaskError",
     "UnsupportedTaskTypeError",
     "WorkspaceError",
     "WorkspaceLockedError",

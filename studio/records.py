@@ -68,16 +68,33 @@ class Document(Record):
     created: float = Field(default_factory=now)
 
 
+#: A task's check status: ``proven`` (set up in a sandbox, no-op 0.0, its solution 1.0), ``verified`` (set up,
+#: the evaluator ran, no-op 0.0), ``unverified`` (no check, or it failed validation: ``check_reason`` says why),
+#: ``pending`` (it has a check that was not validated yet). See ``studio.pipeline.stages.task_check``.
+CheckStatus = Literal["proven", "verified", "unverified", "pending"]
+CHECK_STATUSES: tuple[str, ...] = ("proven", "verified", "unverified", "pending")
+
+
 class Task(Record):
-    """A task instruction and where it came from."""
+    """A task instruction, where it came from, and its executable check.
+
+    ``check`` holds the OSWorld parts that make the task checkable: ``{"config": [...], "evaluator": {...},
+    "solution": ["pyautogui...", ...]}`` (empty for a bare instruction); imported tasks also keep
+    ``"files": "<dir relative to the workspace>"`` (their copied input files). ``check_info`` records the
+    validation: ``noop_score``, ``solution_score``, ``sandbox_s``, ``validated`` (Unix time).
+    """
 
     table: ClassVar[str] = "tasks"
     instruction: str
     app: str = ""
-    origin: Literal["self-instruct", "file", "backward"] = "self-instruct"
+    origin: Literal["self-instruct", "file", "backward", "imported"] = "self-instruct"
     document_id: str = ""
     section: str = ""
     created: float = Field(default_factory=now)
+    check: dict[str, Any] = Field(default_factory=dict)
+    check_status: CheckStatus = "unverified"
+    check_reason: str = "no check"
+    check_info: dict[str, Any] = Field(default_factory=dict)
 
 
 class Trajectory(Record):

@@ -12,6 +12,10 @@ The rule, in order (:meth:`StatusRule.status`):
    every criterion, *rejects* it when it votes no on one, and *abstains* otherwise (failed call, malformed
    reply, missing criteria). Then: ``pending`` (no verdicts), ``accepted`` (the quorum of accepting judges is
    met), ``disputed`` (not met but some judge accepted), ``rejected`` (no judge accepted).
+3. **The verifier, when required** (``[verify] require_check``, :attr:`StatusRule.require_check`): a
+   committee-``accepted`` example whose trajectory's executable check did not score 1.0 (it failed, or the run
+   was not scored) is ``disputed`` — the judges and the verifier disagree. It never accepts on its own and
+   never changes a person's decision.
 
 Quorum (``PipelineConfig.quorum``): ``"all"`` (the paper's rule, every configured judge accepts; a configured
 judge without verdicts counts as not accepting), ``"majority"`` (more than half of the judges that voted) or an
@@ -192,11 +196,13 @@ class StatusRule:
         n_judges: Judges configured. Under ``"all"`` a configured judge that has not voted counts as not
             accepting; None counts only the judges that voted.
         criteria: The criteria a judge must answer yes to in order to accept.
+        require_check: The verifier must agree too: see step 3 of the rule (the module docstring).
     """
 
     quorum: Quorum = "all"
     n_judges: int | None = None
     criteria: tuple[str, ...] = CRITERIA
+    require_check: bool = False
 
     def __post_init__(self) -> None:
         check_quorum(self.quorum)
@@ -210,7 +216,12 @@ class StatusRule:
         """
         q = config.pipeline.quorum if quorum is None else quorum
         check_quorum(q)
-        return cls(quorum=cast(Quorum, q), n_judges=len(config.roles.judges))
+        verify = getattr(config, "verify", None)
+        return cls(
+            quorum=cast(Quorum, q),
+            n_judges=len(config.roles.judges),
+            require_check=bool(getattr(verify, "require_check", False)),
+        )
 
     def committee(self, verdicts: Sequence[VoteLike]) -> Status:
         """``accepted`` / ``disputed`` / ``rejected`` / ``pending`` from the judges' verdicts alone."""
@@ -222,19 +233,29 @@ class StatusRule:
             return "accepted"
         return "disputed" if any(o is True for o in outcomes.values()) else "rejected"
 
-    def status(self, verdicts: Sequence[VoteLike], reviews: Iterable[Any] = ()) -> Status:
-        """The status of one example: a person's latest review wins, else the committee's status."""
+    def status(
+        self, verdicts: Sequence[VoteLike], reviews: Iterable[Any] = (), check: float | None = None
+    ) -> Status:
+        """The status of one example: a person's latest review wins, else the committee's status (with the
+        verifier's say when :attr:`require_check`; ``check`` is the example's trajectory's check score)."""
         review = latest_review(reviews)
         if review is not None:
             return "overridden-accept" if review_decision(review) else "overridden-reject"
-        return self.committee(verdicts)
+        status = self.committee(verdicts)
+        if self.require_check and status == "accepted" and check != 1.0:
+            return "disputed"
+        return status
 
-    def statuses(self, verdicts: Iterable[Any], reviews: Iterable[Any] = ()) -> dict[str, Status]:
+    def statuses(
+        self, verdicts: Iterable[Any], reviews: Iterable[Any] = (), checks: Mapping[str, float | None] | None = None
+    ) -> dict[str, Status]:
         """Status of every example that has verdicts or reviews (others are ``pending``).
 
         ``verdicts`` and ``reviews`` carry an ``example_id`` (records, objects or dicts with the columns
-        ``example_id, judge, criterion, vote`` and ``example_id, decision, when``).
+        ``example_id, judge, criterion, vote`` and ``example_id, decision, when``); ``checks`` maps an example id
+        to its trajectory's check score (read only when :attr:`require_check`).
         """
+        checks = checks or {}
         votes: dict[str, list[VoteLike]] = {}
         for v in verdicts:
             votes.setdefault(str(_field(v, "example_id")), []).append(
@@ -243,7 +264,10 @@ class StatusRule:
         by_example: dict[str, list[Any]] = {}
         for r in reviews:
             by_example.setdefault(str(_field(r, "example_id")), []).append(r)
-        return {eid: self.status(votes.get(eid, []), by_example.get(eid, [])) for eid in set(votes) | set(by_example)}
+        return {
+            eid: self.status(votes.get(eid, []), by_example.get(eid, []), checks.get(eid))
+            for eid in set(votes) | set(by_example)
+        }
 
 
 def display(status: str) -> str:

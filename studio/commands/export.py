@@ -33,6 +33,11 @@ def register(app: typer.Typer) -> None:
         quorum: Annotated[
             str | None, typer.Option(help="all | majority | N judges (default: the workspace's setting)")
         ] = None,
+        task_status: Annotated[list[str] | None, typer.Option(
+            "--task-status", help="Only runs of tasks with this check status: proven | verified | unverified | "
+            "pending (repeat).")] = None,
+        min_score: Annotated[float | None, typer.Option(
+            "--min-score", help="Only runs whose task check scored at least this (1.0: passed).")] = None,
         split: Annotated[str, typer.Option(help="train,validation,test fractions (by trajectory)")] = "0.8,0.1,0.1",
         seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
         redact: Annotated[
@@ -53,7 +58,8 @@ def register(app: typer.Typer) -> None:
         opts = ExportOptions(
             format=fmt, granularity=granularity, observation=observation, status=tuple(status or ["accepted"]),
             kinds=tuple(kind or ()), apps=tuple(app_name or ()), min_span=min_span, max_span=max_span,
-            quorum=quorum, split=parse_fractions(split), seed=seed, redact=redact, name=name,
+            quorum=quorum, task_status=tuple(task_status or ()), min_score=min_score,
+            split=parse_fractions(split), seed=seed, redact=redact, name=name,
         ).validate()
         console = Console(stderr=True)
         with Progress(TextColumn("exporting examples"), BarColumn(), MofNCompleteColumn(),

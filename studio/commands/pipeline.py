@@ -162,10 +162,6 @@ def register(app: typer.Typer) -> None:
         if s.failed and not s.done and not s.skipped:
             raise typer.Exit(2)
 
-    @app.command("tasks")
-    def tasks(workspace: WorkspaceOpt = Path("."), no_cache: NoCacheOpt = False) -> None:
-        """Self-instruct: propose tasks from each app's documents."""
-        run_stages(workspace, ["tasks"], no_cache=no_cache)
 
     @app.command("rollout")
     def rollout(
@@ -191,7 +187,7 @@ def register(app: typer.Typer) -> None:
     def run(
         workspace: WorkspaceOpt = Path("."),
         stages: Annotated[str, typer.Option(
-            help="Comma-separated subset of docs,tasks,rollouts,backward,committee")] = "",
+            help="Comma-separated subset of docs,tasks,verify,rollouts,backward,committee")] = "",
         parallel: ParallelOpt = 0,
         policy: PolicyOpt = "",
         no_cache: NoCacheOpt = False,
@@ -218,7 +214,7 @@ def register(app: typer.Typer) -> None:
 
         path = prepare_demo_workspace(workspace)
         typer.secho(f"demo workspace: {path}", fg=typer.colors.CYAN)
-        run_stages(path, ["docs", "tasks"])
+        run_stages(path, ["docs", "tasks", "verify"])
         from studio.pipeline.demo import add_bundled_tasks
 
         for note in add_bundled_tasks(path):

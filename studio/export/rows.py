@@ -65,6 +65,10 @@ class ExportOptions:
         min_span: Fewest steps in an example's span.
         max_span: Most steps in an example's span (None: no limit).
         quorum: Judge quorum for the status (``all``, ``majority``, N; None: the workspace's setting).
+        task_status: Check statuses of the trajectory's task to keep (``proven``, ``verified``, ``unverified``,
+            ``pending``); empty keeps all.
+        min_score: Keep only examples whose trajectory's check scored at least this (unscored runs are
+            dropped); None keeps all.
         split: Train/validation/test fractions.
         seed: Seed of the split.
         redact: Also remove e-mail addresses and opaque tokens (keys and local paths always go).
@@ -80,6 +84,8 @@ class ExportOptions:
     min_span: int = 1
     max_span: int | None = None
     quorum: str | int | None = None
+    task_status: tuple[str, ...] = ()
+    min_score: float | None = None
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     redact: bool = True
@@ -97,6 +103,13 @@ class ExportOptions:
         bad = [s for s in self.status if s not in STATUS_SETS]
         if bad or not self.status:
             raise ConfigError(f"--status {bad or '(none)'} must be some of {', '.join(STATUS_SETS)}")
+        from studio.records import CHECK_STATUSES
+
+        bad = [s for s in self.task_status if s not in CHECK_STATUSES]
+        if bad:
+            raise ConfigError(f"--task-status {bad} must be some of {', '.join(CHECK_STATUSES)}")
+        if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
+            raise ConfigError(f"--min-score {self.min_score} must be between 0 and 1")
         if self.min_span < 1 or (self.max_span is not None and self.max_span < self.min_span):
             raise ConfigError(f"span limits {self.min_span}..{self.max_span} are empty; use 1 <= min <= max")
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+", self.name):
@@ -115,6 +128,7 @@ class ExportOptions:
             status=tuple(sorted(set(self.status))),
             kinds=tuple(sorted(set(self.kinds))),
             apps=tuple(sorted(set(self.apps))),
+            task_status=tuple(sorted(set(self.task_status))),
             split=parse_fractions(self.split),
             quorum=quorum,
         )
@@ -183,10 +197,13 @@ def select(ws: Any, opts: ExportOptions) -> list[Selected]:
         else:
             wanted |= allowed
     edits = ws.edited_instructions()
+    checked = _check_filter(ws, opts)
     out = []
     for ex in ws.list(Example, limit=None):
         status = statuses.get(ex.id, "pending")
         if not everything and status not in wanted:
+            continue
+        if checked is not None and ex.trajectory_id not in checked:
             continue
         if (opts.kinds and ex.kind not in opts.kinds) or (opts.apps and ex.app not in opts.apps):
             continue
@@ -197,6 +214,21 @@ def select(ws: Any, opts: ExportOptions) -> list[Selected]:
         out.append(Selected(ex, status, instruction, split_of(ex.trajectory_id, opts.split, opts.seed)))
     out.sort(key=lambda s: (s.example.trajectory_id, s.example.start, s.example.end, s.example.kind, s.example.id))
     return out
+
+
+def _check_filter(ws: Any, opts: ExportOptions) -> set[str] | None:
+    """Trajectory ids that pass ``task_status`` and ``min_score`` (None when neither filter is set)."""
+    if not opts.task_status and opts.min_score is None:
+        return None
+    task_status = {r["id"]: r["check_status"] for r in ws.columns("tasks", ["id", "check_status"])}
+    keep = set()
+    for t in ws.columns("trajectories", ["id", "task_id", "score"]):
+        if opts.task_status and task_status.get(t["task_id"]) not in opts.task_status:
+            continue
+        if opts.min_score is not None and (t["score"] is None or t["score"] < opts.min_score):
+            continue
+        keep.add(t["id"])
+    return keep
 
 
 def _target(step: Any, clean: Callable[[str], str]) -> str:

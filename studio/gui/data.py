@@ -69,6 +69,8 @@ class TaskRow:
     document_id: str = ""
     section: str = ""
     app: str = ""
+    check_status: str = ""  # proven | verified | unverified | pending (see studio.records.CheckStatus)
+    check_reason: str = ""
 
 
 @dataclass
@@ -112,6 +114,14 @@ class ExampleRow:
     status: str  # accepted | rejected | disputed | pending (a person's review wins over the committee)
     judges: list[str] = field(default_factory=list)
     edited: str = ""  # the reviewer's edited instruction, if any
+    check: float | None = None  # the trajectory's check score (None: its task had no validated check)
+
+    @property
+    def check_text(self) -> str:
+        """``passed`` / ``failed (0.5)`` / ``""`` (not scored): did the trajectory pass its task's check."""
+        if self.check is None:
+            return ""
+        return "passed" if self.check == 1.0 else f"failed ({self.check:g})"
 
 
 @dataclass

@@ -148,7 +148,7 @@ class WorkspaceData:
         from studio.workspace import Task
 
         return [
-            TaskRow(t.id, t.instruction, t.origin, t.document_id, t.section, t.app)
+            TaskRow(t.id, t.instruction, t.origin, t.document_id, t.section, t.app, t.check_status, t.check_reason)
             for t in self.ws.list(Task, document_id=document_id, limit=None)
         ]
 
@@ -230,6 +230,7 @@ class WorkspaceData:
 
     def examples(self, flt: ExampleFilter, offset: int, limit: int) -> list[ExampleRow]:
         from studio.workspace import Example
+        from studio.workspace.sql import where_eq
 
         with self._lock:
             index = self._refresh_index()
@@ -243,6 +244,9 @@ class WorkspaceData:
             e.id: e
             for e in self.ws.list(Example, id=list(ids), limit=len(ids))
         }
+        trajs = sorted({e.trajectory_id for e in rows.values()})
+        scored = self.ws.columns("trajectories", ["id", "score"], where=where_eq(id=trajs))
+        scores = {r["id"]: r["score"] for r in scored}
         out = []
         for i in ids:
             e = rows.get(i)
@@ -260,6 +264,7 @@ class WorkspaceData:
                     index.status(e.id),
                     sorted(index.judges.get(e.id, ())),
                     index.by_id.get(e.id, {}).get("edited", ""),
+                    scores.get(e.trajectory_id),
                 )
             )
         return out
@@ -315,8 +320,15 @@ class WorkspaceData:
             out = []
             for h in retrieval_search(self.ws, query, "both", k, embedder=self._embedder):
                 label = {"fts": "observation (BM25)", "vector": "model (dense)", "both": "observation + model"}
-                out.append(SearchHit(h.example.id, h.example.instruction, float(h.score),
-                                     f"{label.get(h.source, h.source)} · {h.why}", h.example.kind))
+                out.append(
+                    SearchHit(
+                        h.example.id,
+                        h.example.instruction,
+                        float(h.score),
+                        f"{label.get(h.source, h.source)} · {h.why}",
+                        h.example.kind,
+                    )
+                )
             return out
         hits = [
             SearchHit(e.id, e.instruction, float(s), "observation (BM25)", e.kind)

@@ -1,5 +1,6 @@
 """Documents and tasks: the ingested documents with their sections; the tasks generated from each, with their
-provenance (origin: self-instruct / file / backward, source document and section)."""
+provenance (origin: self-instruct / file / backward, source document and section) and their check status
+(proven / verified / unverified / pending; the reason in the tooltip)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ class DocsTasksView(BaseView):
         setup_table(self.table)
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
-        self.tasks = QTableWidget(0, 4)
-        self.tasks.setHorizontalHeaderLabels(["origin", "task id", "section", "instruction"])
+        self.tasks = QTableWidget(0, 5)
+        self.tasks.setHorizontalHeaderLabels(["origin", "task id", "section", "check", "instruction"])
         setup_table(self.tasks)
         self.tasks_label = QLabel("Tasks generated from the selected document")
         right = QWidget()
@@ -102,8 +103,8 @@ class DocsTasksView(BaseView):
         self.tasks_label.setText(f"{len(tasks)} task(s) generated from this document")
         self.tasks.setRowCount(len(tasks))
         for r, t in enumerate(tasks):
-            for c, v in enumerate((t.origin, t.id, t.section, t.instruction)):
+            for c, v in enumerate((t.origin, t.id, t.section, t.check_status, t.instruction)):
                 item = QTableWidgetItem(v)
-                item.setToolTip(v)
+                item.setToolTip((t.check_reason or v) if c == 3 else v)
                 self.tasks.setItem(r, c, item)
         fit_columns(self.tasks)

@@ -73,6 +73,7 @@ class ExamplesView(BaseView):
             pool,
             [
                 Column("status", lambda e: e.status),
+                Column("check", lambda e: e.check_text, tooltip=lambda e: "the trajectory's task check"),
                 Column("kind", lambda e: e.kind),
                 Column("app", lambda e: e.app),
                 Column("span", lambda e: f"{e.start}–{e.end}", align_right=True),
@@ -200,7 +201,7 @@ class ExamplesView(BaseView):
         edited = f"<br><i>edited:</i> {ex.edited}" if ex.edited else ""
         self.instruction.setText(
             f"<b>{ex.kind}</b> · {ex.status} · steps {ex.start}–{ex.end} of "
-            f"{ex.trajectory_id}<br>{ex.instruction}{edited}"
+            f"{ex.trajectory_id}{' · check ' + ex.check_text if ex.check_text else ''}<br>{ex.instruction}{edited}"
         )
         self.edit_line.setText(ex.edited or ex.instruction)
         data = self.data
@@ -239,9 +240,7 @@ class ExamplesView(BaseView):
         if reviews:
             last = reviews[-1]
             extra = f": “{last.instruction}”" if last.decision == "edit" else ""
-            self.reviews_label.setText(
-                f"Reviewed {len(reviews)}×; last: {last.decision} by {last.reviewer}{extra}"
-            )
+            self.reviews_label.setText(f"Reviewed {len(reviews)}×; last: {last.decision} by {last.reviewer}{extra}")
         else:
             self.reviews_label.setText("Not reviewed by a person yet.")
 

@@ -80,6 +80,8 @@ class ExportDialog(QDialog):
         self.max_span.setRange(0, 1000)
         self.max_span.setSpecialValueText("no limit")
         self.quorum_box = combo(["workspace default", "all", "majority", "1", "2", "3"])
+        self.task_status_box = combo(["any", "proven", "proven+verified", "verified", "unverified"])
+        self.check_box = combo(["any", "passed (1.0)", "scored"])
         self.split_edit = QLineEdit("0.8,0.1,0.1")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
@@ -104,6 +106,8 @@ class ExportDialog(QDialog):
         spans.addWidget(self.max_span)
         form.addRow("Span (steps)", spans)
         form.addRow("Judge quorum", self.quorum_box)
+        form.addRow("Task check", self.task_status_box)
+        form.addRow("Trajectory check", self.check_box)
         form.addRow("Split train,val,test", self.split_edit)
         form.addRow("Seed", self.seed_spin)
         form.addRow("Name", self.name_edit)
@@ -153,7 +157,7 @@ class ExportDialog(QDialog):
         self._debounce.setInterval(300)
         self._debounce.timeout.connect(self.refresh_preview)
         for box in (self.format_box, self.granularity_box, self.observation_box, self.status_box,
-                    self.kind_box, self.quorum_box):
+                    self.kind_box, self.quorum_box, self.task_status_box, self.check_box):
             box.currentIndexChanged.connect(self._debounce.start)
         for edit in (self.app_edit, self.split_edit, self.name_edit):
             edit.textChanged.connect(self._debounce.start)
@@ -171,6 +175,8 @@ class ExportDialog(QDialog):
 
         kind = self.kind_box.currentData()
         quorum = self.quorum_box.currentData()
+        task_status = self.task_status_box.currentData()
+        check = self.check_box.currentData()
         return ExportOptions(
             format=self.format_box.currentData(),
             granularity=self.granularity_box.currentData(),
@@ -181,6 +187,8 @@ class ExportDialog(QDialog):
             min_span=self.min_span.value(),
             max_span=self.max_span.value() or None,
             quorum=None if quorum == "workspace default" else quorum,
+            task_status=() if task_status == "any" else tuple(task_status.split("+")),
+            min_score={"any": None, "scored": 0.0}.get(check, 1.0),
             split=parse_fractions(self.split_edit.text()),
             seed=self.seed_spin.value(),
             redact=self.redact_check.isChecked(),

@@ -11,10 +11,11 @@ Stage inputs and outputs (workspace tables):
 stage          reads                           writes
 =============  ==============================  ==================================================
 docs           app profiles' docs, paths       documents
-tasks          documents                       tasks (origin self-instruct)
-rollouts       tasks                           trajectories (with the final screen), steps, blobs
-backward       trajectories, steps             examples
-committee      examples, steps, trajectories   verdicts
+tasks          documents                       tasks (origin self-instruct; with a check, ``pending``)
+verify         pending tasks                   tasks' check status (proven / verified / unverified)
+rollouts       tasks (by ``[verify] rollout``)  trajectories (score of checked tasks), steps, blobs
+backward       trajectories, steps             examples (+ the full run of a trajectory that scored 1.0)
+committee      examples, steps, trajectories   verdicts (judges see a scored trajectory's check result)
 =============  ==============================  ==================================================
 
 Backward construction and the committee get each trajectory's stored final screen, so the last span's
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from studio.pipeline.rollout.recorder import TrajectoryMeta
     from studio.workspace import Workspace
 
-STAGES = ("docs", "tasks", "rollouts", "backward", "committee")
+STAGES = ("docs", "tasks", "verify", "rollouts", "backward", "committee")
 MIN_TASK_SECTION_CHARS = 150  # sections shorter than this are not used for self-instruct
 
 
@@ -155,9 +156,9 @@ def stage_docs(ctx: RunContext) -> StageSummary:
 
 
 def stage_tasks(ctx: RunContext) -> StageSummary:
-    """Self-instruct: tasks from each app's documents (the paper's "exemplify 3 tasks")."""
+    """Self-instruct: tasks from each app's documents (the paper's "exemplify 3 tasks"), each with a check when
+    ``[verify] write_checks`` is on (see ``studio.pipeline.stages.checked_tasks``)."""
     from studio.pipeline.prompts import bind_model
-    from studio.pipeline.stages.self_instruct import generate_tasks
     from studio.workspace import Document, Task
 
     t0 = time.perf_counter()
@@ -167,7 +168,10 @@ def stage_tasks(ctx: RunContext) -> StageSummary:
     budget = cfg.pipeline.max_tasks - len(existing)
     apps = cfg.sandbox.apps
     ctx.observer.stage_started("tasks", len(apps))
-    model = bind_model(ctx.client, "task_writer", cfg.roles.task_writer, "tasks")
+    spec = cfg.roles.task_writer
+    if cfg.verify.write_checks:  # a task with its check is ~5x longer than a bare instruction
+        spec = spec.model_copy(update={"max_tokens": max(spec.max_tokens, 320 * cfg.pipeline.tasks_per_section)})
+    model = bind_model(ctx.client, "task_writer", spec, "tasks")
     for app in apps:
         if ctx.stop.is_set() or budget <= 0:
             break
@@ -183,11 +187,8 @@ def stage_tasks(ctx: RunContext) -> StageSummary:
         for doc in docs:  # one section per call, so a stop request waits for one model call at most
             if ctx.stop.is_set() or made >= per_app or budget <= 0:
                 break
-            result = generate_tasks([doc], model, app=app, n=cfg.pipeline.tasks_per_section,
-                                    existing=[t.instruction for t in existing], max_tasks=min(per_app - made, budget))
-            have = {t.id for t in existing}
-            new = [Task(id=g.id, instruction=g.instruction, app=g.app, origin="self-instruct", document_id=g.doc_id,
-                        section=g.section) for g in result.tasks if g.id not in have][:budget]
+            new, result = _write_tasks(ctx, model, doc, app, existing, min(per_app - made, budget))
+            new = new[:budget]
             if new:
                 ctx.ws.add_tasks(new)
                 existing.extend(new)
@@ -202,6 +203,31 @@ def stage_tasks(ctx: RunContext) -> StageSummary:
     summary.elapsed_s = time.perf_counter() - t0
     ctx.observer.stage_finished(summary)
     return summary
+
+
+def _write_tasks(ctx: RunContext, model: Any, doc: Any, app: str, existing: list[Any], limit: int
+                 ) -> tuple[list[Any], Any]:
+    """New task records from one section (with checks when configured) and the writer's result."""
+    from studio.pipeline.stages.self_instruct import generate_tasks
+    from studio.workspace import Task
+
+    cfg = ctx.cfg
+    have = {t.id for t in existing}
+    instructions = [t.instruction for t in existing]
+    if not cfg.verify.write_checks:
+        result = generate_tasks([doc], model, app=app, n=cfg.pipeline.tasks_per_section,
+                                existing=instructions, max_tasks=limit)
+        return [Task(id=g.id, instruction=g.instruction, app=g.app, origin="self-instruct", document_id=g.doc_id,
+                     section=g.section) for g in result.tasks if g.id not in have], result
+    from studio.pipeline.stages.checked_tasks import write_checked_tasks
+    from studio.pipeline.stages.task_check import seeds_for
+
+    checked = write_checked_tasks([doc], model, app=app, n=cfg.pipeline.tasks_per_section,
+                                  existing=instructions, seeds=seeds_for(ctx.ws, app, cfg.verify.seed_examples),
+                                  max_tasks=limit, solution=cfg.verify.solutions)
+    return [Task(id=c.id, instruction=c.instruction, app=c.app, origin="self-instruct", document_id=c.doc_id,
+                 section=c.section, check=c.check, check_status="unverified" if c.problem else "pending",
+                 check_reason=c.problem or "not validated yet") for c in checked.tasks if c.id not in have], checked
 
 
 # -------------------------------------------------------------------------------------------- rollouts
@@ -233,9 +259,9 @@ class WorkspaceWriter:
 def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str | None = None,
                    task_ids: Sequence[str] | None = None) -> StageSummary:
     """Roll out every task that has no finished trajectory yet (interrupted ones are run again)."""
-    from envs.tasks import parse_task
     from studio.pipeline.rollout.episode import InlineExecutor, LocalProcessExecutor, RolloutJob
     from studio.pipeline.rollout.recorder import TrajectoryMeta
+    from studio.pipeline.stages.task_check import env_task, rollout_order, scored
     from studio.workspace import Task
 
     t0 = time.perf_counter()
@@ -246,19 +272,22 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
     finished = {r["task_id"] for r in ctx.ws.columns("trajectories", ["task_id", "status"])
                 if r["status"] in FINISHED}
     tasks = [t for t in _all(ctx.ws, Task) if task_ids is None or t.id in task_ids]
-    todo = [t for t in tasks if t.id not in finished]
+    ordered = rollout_order(tasks, cfg.verify.rollout)
+    todo = [t for t in ordered if t.id not in finished]
     summary.skipped = len(tasks) - len(todo)
+    if len(ordered) < len(tasks):
+        summary.notes.append(f"{len(tasks) - len(ordered)} task(s) not rolled out: status not in [verify] rollout")
     jobs: list[RolloutJob] = []
     meta: dict[str, TrajectoryMeta] = {}
     sandbox = {"w": cfg.sandbox.width, "h": cfg.sandbox.height, "apps": cfg.sandbox.apps}
     for i, t in enumerate(todo):
         tid = uuid.uuid4().hex
-        env_task = parse_task({"id": t.id, "instruction": t.instruction, "related_apps": [t.app] if t.app else [],
-                               "config": [], "evaluator": {"func": "infeasible"}}, source=f"task {t.id}")
+        checked = scored(t)
+        job_task = env_task(t, ctx.path) if checked else env_task(t.model_copy(update={"check": {}}))
         spec = policy_spec(policy, seed=i, workspace=ctx.path, actor=cfg.roles.actor.model_dump(),
                            use_cache=getattr(ctx.client, "use_cache", True))
-        jobs.append(RolloutJob(tid, env_task, t.app, spec, cfg.pipeline.max_steps, cfg.sandbox.width,
-                               cfg.sandbox.height))
+        jobs.append(RolloutJob(tid, job_task, t.app, spec, cfg.pipeline.max_steps, cfg.sandbox.width,
+                               cfg.sandbox.height, evaluate=checked))
         meta[tid] = TrajectoryMeta(task_id=t.id, instruction=t.instruction, app=t.app, policy=policy,
                                    sandbox=sandbox, model=cfg.roles.actor.model if policy != "explorer" else "")
     ctx.observer.stage_started("rollouts", len(jobs))
@@ -285,6 +314,7 @@ def stage_backward(ctx: RunContext) -> StageSummary:
     """Backward construction over every finished trajectory; spans already in the workspace are skipped."""
     from studio.pipeline.prompts import bind_model
     from studio.pipeline.stages.backward import construct_examples
+    from studio.pipeline.stages.task_check import passed_example
     from studio.workspace import Example, Trajectory
 
     t0 = time.perf_counter()
@@ -300,7 +330,10 @@ def stage_backward(ctx: RunContext) -> StageSummary:
         skip = {(e.start, e.end, e.kind) for e in have}
         result = construct_examples(traj.id, steps, model, app=traj.app, policy=ctx.cfg.pipeline.spans,
                                     final_observation=traj.final_observation, skip=skip)
-        new = result.examples
+        new = list(result.examples)
+        passed = passed_example(traj, len(steps))  # a full run its check scored 1.0: the original instruction
+        if passed is not None and passed.id not in {e.id for e in have}:
+            new.append(passed)
         if new:
             ctx.ws.add_examples(new)
         summary.done += len(new)
@@ -320,6 +353,7 @@ def stage_committee(ctx: RunContext) -> StageSummary:
     """Every judge votes on every example (four criteria); judges that already voted are not asked again."""
     from studio.pipeline.prompts import bind_model
     from studio.pipeline.stages.committee import judge_example, judge_labels
+    from studio.pipeline.stages.task_check import check_note
     from studio.workspace import Example
 
     t0 = time.perf_counter()
@@ -331,7 +365,8 @@ def stage_committee(ctx: RunContext) -> StageSummary:
               for label, spec in zip(labels, specs, strict=True)]
     examples = _all(ctx.ws, Example)
     ctx.observer.stage_started("committee", len(examples))
-    steps_cache: dict[str, tuple[list[Any], str | None]] = {}  # the current trajectory's steps and final screen
+    # the current trajectory's steps, final screen and what its check said
+    steps_cache: dict[str, tuple[list[Any], str | None, str]] = {}
     accepted = 0
     for ex in examples:
         if ctx.stop.is_set():
@@ -342,10 +377,11 @@ def stage_committee(ctx: RunContext) -> StageSummary:
             ctx.observer.advanced("committee")
             continue
         if ex.trajectory_id not in steps_cache:
-            steps_cache = {ex.trajectory_id: (ctx.ws.steps_of(ex.trajectory_id), _final_observation(ctx.ws, ex))}
-        steps, final = steps_cache[ex.trajectory_id]
+            final, score = _final_observation(ctx.ws, ex)
+            steps_cache = {ex.trajectory_id: (ctx.ws.steps_of(ex.trajectory_id), final, check_note(score))}
+        steps, final, note = steps_cache[ex.trajectory_id]
         decision = judge_example(ex, steps, judges, quorum=cfg.pipeline.quorum, final_observation=final,
-                                 prior=prior)
+                                 prior=prior, check=note)
         rows = decision.verdicts
         if rows:
             ctx.ws.add_verdicts(rows)
@@ -359,20 +395,57 @@ def stage_committee(ctx: RunContext) -> StageSummary:
     return summary
 
 
-def _final_observation(ws: Workspace, example: Any) -> str | None:
-    """The stored screen after the last action of an example's trajectory (None if unknown or no trajectory)."""
+def _final_observation(ws: Workspace, example: Any) -> tuple[str | None, float | None]:
+    """The stored screen after the last action of an example's trajectory and its check score (None, None if
+    unknown or no trajectory)."""
     from studio.errors import WorkspaceError
     from studio.workspace import Trajectory
 
     try:
-        return ws.get(Trajectory, example.trajectory_id).final_observation
+        traj = ws.get(Trajectory, example.trajectory_id)
     except WorkspaceError:
-        return None
+        return None, None
+    return traj.final_observation, traj.score
+
+
+def stage_verify(ctx: RunContext, *, env_factory: Callable[[], Any] | None = None) -> StageSummary:
+    """Validate every ``pending`` task's check in a fresh sandbox (``task_check.validate_record``) and store its
+    status: proven / verified / unverified with the reason."""
+    from types import SimpleNamespace
+
+    from studio.pipeline.stages.task_check import validate_record
+    from studio.workspace import Task
+
+    t0 = time.perf_counter()
+    summary = StageSummary("verify")
+    size = SimpleNamespace(width=ctx.cfg.sandbox.width, height=ctx.cfg.sandbox.height)
+    factory = env_factory or (lambda: make_env(size))  # the rollouts' env factory: a fresh sandbox
+    todo = [t for t in _all(ctx.ws, Task) if t.check_status == "pending"]
+    summary.skipped = ctx.ws.count(Task) - len(todo)
+    ctx.observer.stage_started("verify", len(todo))
+    counts: dict[str, int] = {}
+    for t in todo:
+        if ctx.stop.is_set():
+            break
+        res = validate_record(t, env_factory=factory, workspace=ctx.path)
+        ctx.ws.update_task(t.id, check_status=res.status, check_reason=res.reason, check_info=res.info())
+        counts[res.status] = counts.get(res.status, 0) + 1
+        summary.done += 1
+        if res.status == "unverified":
+            summary.failed += 1
+            if len(summary.notes) < 4:
+                summary.notes.append(f"{t.id[:12]}: {res.reason[:80]}")
+        ctx.observer.advanced("verify", detail=res.status)
+    summary.notes.insert(0, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to verify")
+    summary.elapsed_s = time.perf_counter() - t0
+    ctx.observer.stage_finished(summary)
+    return summary
 
 
 STAGE_FUNCS: dict[str, Callable[[RunContext], StageSummary]] = {
     "docs": stage_docs,
     "tasks": stage_tasks,
+    "verify": stage_verify,
     "rollouts": stage_rollouts,
     "backward": stage_backward,
     "committee": stage_committee,

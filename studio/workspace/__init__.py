@@ -55,6 +55,7 @@ see :mod:`studio.workspace.search` (BM25 full text, cosine vectors with an IVF_H
 """
 
 from studio.records import (
+    CHECK_STATUSES,
     Document,
     Example,
     LedgerEntry,
@@ -68,6 +69,7 @@ from studio.records import (
 from studio.workspace.store import Workspace
 
 __all__ = [
+    "CHECK_STATUSES",
     "Document",
     "Example",
     "LedgerEntry",

@@ -35,7 +35,7 @@ from studio.workspace.blobs import BlobStore
 from studio.workspace.lock import WriterLock
 from studio.workspace.meta import META_NAME, read_meta, write_meta
 from studio.workspace.migrate import SCHEMA_VERSION, check_version, migrate
-from studio.workspace.schema import TABLES, arrow_schema, from_row, to_row
+from studio.workspace.schema import TABLES, arrow_schema, from_row, json_fields, to_row
 from studio.workspace.sql import and_, where_eq
 
 # LanceDB warns on every fork. Ours are subprocess fork+exec (Xvfb, bubblewrap, xdotool): the child runs no
@@ -472,6 +472,27 @@ class Workspace:
     def add_tasks(self, tasks: Sequence[Task]) -> builtins.list[str]:
         return self.add(tasks)
 
+    def update_task(self, task_id: str, **values: Any) -> None:
+        """Change fields of a task (e.g. ``check_status="proven", check_info={...}``).
+
+        Raises:
+            WorkspaceError: unknown field, or no task ``task_id`` (an update never passes silently).
+        """
+        self.check_writable()
+        allowed = set(Task.model_fields) - {"id"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise WorkspaceError(f"tasks have no field(s) {sorted(unknown)}; use one of {sorted(allowed)}")
+        Task.model_validate({"instruction": "", **values})  # typed like a new row (raises on a bad value)
+        for name in json_fields(Task):
+            if name in values:
+                values[name] = json.dumps(values[name], ensure_ascii=False, separators=(",", ":"))
+        with self._mutex:
+            if not self.count(Task, id=task_id):
+                raise WorkspaceError(f"no task with id {task_id!r} in {self.path}")
+            self.table("tasks").update(where=where_eq(id=task_id), values=values)
+            self._note_write("tasks")
+
     def start_trajectory(self, trajectory: Trajectory) -> str:
         """Record a rollout as ``running`` before its first step."""
         return self.add(trajectory.model_copy(update={"status": "running"}))[0]
@@ -609,14 +630,26 @@ class Workspace:
 
     def example_status(self, example_id: str, quorum: str | int | None = None) -> str:
         """accepted / rejected / disputed / pending; overridden-accept / overridden-reject after a review
-        (the rule is :mod:`studio.status`)."""
-        return self.status_rule(quorum).status(self.verdicts_of(example_id), self.reviews_of(example_id))
+        (the rule is :mod:`studio.status`; with ``[verify] require_check`` the trajectory's check counts too)."""
+        rule = self.status_rule(quorum)
+        check = None
+        if rule.require_check:
+            traj_id = self.get(Example, example_id).trajectory_id
+            rows = self.columns("trajectories", ["score"], where=where_eq(id=traj_id))
+            check = rows[0]["score"] if rows else None
+        return rule.status(self.verdicts_of(example_id), self.reviews_of(example_id), check)
 
     def example_statuses(self, quorum: str | int | None = None) -> dict[str, str]:
         """Status of every example that has verdicts or reviews (one scan of each table; others: pending)."""
         verdicts = self.columns("verdicts", ["example_id", "judge", "criterion", "vote"])
         reviews = self.columns("reviews", ["example_id", "decision", "when"])
-        return dict(self.status_rule(quorum).statuses(verdicts, reviews))
+        rule = self.status_rule(quorum)
+        return dict(rule.statuses(verdicts, reviews, self.example_checks() if rule.require_check else None))
+
+    def example_checks(self) -> dict[str, float | None]:
+        """``example_id -> its trajectory's check score`` (None: the run was not scored)."""
+        scores = {r["id"]: r["score"] for r in self.columns("trajectories", ["id", "score"])}
+        return {r["id"]: scores.get(r["trajectory_id"]) for r in self.columns("examples", ["id", "trajectory_id"])}
 
     def edited_instructions(self) -> dict[str, str]:
         """``example_id -> instruction`` of every example a person edited (the latest edit wins)."""

@@ -113,6 +113,8 @@ def build_workspace(path: Any) -> dict[str, Any]:
                     app="galculator",
                     document_id=docs[0].id,
                     section="BASIC USAGE",
+                    check_status="proven",
+                    check_reason="",
                 ),
                 Task(
                     instruction="Save a file", app="mousepad", document_id=docs[1].id, section="Saving files"

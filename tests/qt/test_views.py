@@ -31,9 +31,13 @@ def test_documents_and_tasks(qtbot: Any, window: Any) -> None:
     row = next(r for r in range(2) if view.model.row(r).section == "BASIC USAGE")
     view.table.selectRow(row)
     qtbot.waitUntil(lambda: view.tasks.rowCount() == 2, timeout=10000)
-    instructions = {view.tasks.item(r, 3).text() for r in range(2)}
-    assert instructions == {"Add 2 and 3", "Multiply 6 by 7"}
+    rows = {view.tasks.item(r, 4).text(): r for r in range(2)}
+    assert set(rows) == {"Add 2 and 3", "Multiply 6 by 7"}
     assert view.tasks.item(0, 2).text() == "BASIC USAGE"  # provenance: section
+    # the check status, and why a task is not verified in the tooltip
+    assert view.tasks.item(rows["Multiply 6 by 7"], 3).text() == "proven"
+    unchecked = view.tasks.item(rows["Add 2 and 3"], 3)
+    assert (unchecked.text(), unchecked.toolTip()) == ("unverified", "no check")
     assert "digits" in view.text.toPlainText()
     # layout: the tables take the height (the count label once took half of it) and the last column the width
     assert view.table.height() > view.height() * 0.8
@@ -97,6 +101,9 @@ def test_examples_filters_verdicts_and_span(qtbot: Any, window: Any) -> None:
     view.search.setText("times")
     qtbot.waitUntil(lambda: view.model.total == 1 and view.model.loaded == 1, timeout=10000)
     view.table.selectRow(0)
+    # the example's trajectory scored 1.0 on its task's check: shown in the list and the detail
+    assert view.model.data(view.model.index(0, 1)) == "passed"
+    assert "check passed" in view.instruction.text()
     qtbot.waitUntil(lambda: view.verdicts.rowCount() == 8, timeout=10000)
     votes = {(view.verdicts.item(r, 0).text(), view.verdicts.item(r, 2).text()) for r in range(8)}
     assert votes == {("judge-a", "yes"), ("judge-b", "no")}
@@ -129,9 +136,7 @@ def test_review_is_stored_and_verdicts_kept(qtbot: Any, tmp_path: Any) -> None:
     with Workspace.open(tmp_path / "ws", readonly=True) as ws:
         reviews = ws.reviews_of(ids["examples"][1])
         assert [(r.decision, r.edited_instruction) for r in reviews] == [("edit", "Press the minus key")]
-        assert {v.vote for v in ws.verdicts_of(ids["examples"][1])} == {
-            False
-        }  # the judges' votes are untouched
+        assert {v.vote for v in ws.verdicts_of(ids["examples"][1])} == {False}  # the judges' votes are untouched
 
 
 def test_retrieval_playground_query_and_step(qtbot: Any, window: Any) -> None:

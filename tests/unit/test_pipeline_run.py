@@ -45,6 +45,16 @@ class FakeClient:
             value = {"tasks": ["Add 12 and 30 using the calculator buttons",
                                "Clear the display with the AC key",
                                "Switch the calculator to scientific mode from the View menu"]}
+        elif name == "CheckedTaskList":
+            if self.malformed_tasks:
+                return StructuredResult(False, None, "Sure! here are tasks: blah", "not JSON")
+            check = {"config": [{"type": "launch_app", "parameters": {"name": "galculator"}}],
+                     "evaluator": {"func": "a11y_contains", "result": {"type": "accessibility_tree"},
+                                   "expected": {"type": "rule", "rules": {"include": [{"text": "42"}]}}},
+                     "solution": ["pyautogui.write('12+30=')"]}
+            value = {"tasks": [{"instruction": i, **check} for i in (
+                "Add 12 and 30 using the calculator buttons", "Clear the display with the AC key",
+                "Switch the calculator to scientific mode from the View menu")]}
         elif name == "InstructionReply":
             value = {"instruction": "Click the first button of the calculator"}
         elif name == "ReplicateReply":

@@ -157,6 +157,7 @@ def judge_example(
     final_observation: str | None = None,
     prior: Sequence[VoteLike] = (),
     prompt: str = PROMPT,
+    check: str = "",
 ) -> Decision:
     """Judge one example by every judge and apply the quorum.
 
@@ -172,6 +173,8 @@ def judge_example(
         prior: Verdicts already stored for this example (resume): judges that appear there are not asked
             again, and their votes count in the decision.
         prompt: Prompt name or exact version.
+        check: What the trajectory's executable check said (``task_check.check_note``), appended to the
+            trajectory the judges read; "" when the run was not scored.
 
     Returns:
         The decision, with the new verdicts only (``prior`` ones are not repeated).
@@ -192,6 +195,8 @@ def judge_example(
             steps, example.start, example.end, getattr(example, "step_indices", None), final_observation
         )
         text = render_trajectory(span, after)
+        if check:
+            text = f"{text}\n\n{check}"
         for label, model in todo:
             new.extend(judge_once(example, text, label, model, prompt=prompt))
     everything: list[VoteLike] = [*prior, *new]

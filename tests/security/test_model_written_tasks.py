@@ -1,0 +1,99 @@
+"""Escape attempts through model-written task checks (the task writer is hostile).
+
+Static: a written check that names a host path, copies a host file in, reads a host file in its evaluator or
+launches an arbitrary program is refused before any sandbox starts. Dynamic (real sandbox): commands a written
+check runs (setup ``execute``, getter ``vm_command_line``) run inside the sandbox; files they write to ``/tmp``,
+to the task's own home and to the project checkout never appear on the host.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envs.task_schema import parse_written
+from studio.errors import StudioError, UnsafeTaskError
+from studio.pipeline.stages import task_check as tc
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _written(config: list[dict[str, Any]], result: dict[str, Any], func: str = "file_contains") -> dict[str, Any]:
+    return {
+        "instruction": "Do something harmless-looking in the text editor, please.",
+        "config": config,
+        "evaluator": {
+            "func": func,
+            "result": result,
+            "expected": {"type": "rule", "rules": {"include": ["root"], "exclude": []}},
+        },
+        "solution": [],
+    }
+
+
+HOSTILE = [
+    _written([], {"type": "vm_file", "path": "/etc/shadow"}),
+    _written([], {"type": "vm_file", "path": "~/../../../../etc/passwd"}),
+    _written([], {"type": "vm_file", "path": "/home/user/../../root/.bash_history"}),
+    _written([], {"type": "local_file", "path": "/etc/hostname"}),
+    _written([], {"type": "cloud_file", "path": "file:///etc/hostname"}),
+    _written(
+        [{"type": "download", "parameters": {"files": [{"url": "/etc/passwd", "path": "~/p.txt"}]}}],
+        {"type": "vm_file", "path": "~/p.txt"},
+    ),
+    _written(
+        [{"type": "open", "parameters": {"path": str(REPO / "pyproject.toml")}}], {"type": "vm_file", "path": "~/x"}
+    ),
+    _written(
+        [{"type": "launch", "parameters": {"command": ["x-terminal-emulator"]}}], {"type": "vm_file", "path": "~/x"}
+    ),
+]
+
+
+@pytest.mark.parametrize("item", HOSTILE, ids=[f"hostile-{i}" for i in range(len(HOSTILE))])
+def test_host_reaching_checks_are_refused_before_a_sandbox_starts(item: dict[str, Any]) -> None:
+    with pytest.raises(StudioError) as info:
+        parse_written(item, task_id="evil", app="mousepad")
+    assert isinstance(info.value, UnsafeTaskError), info.value
+    from envs.tasks import parse_task
+
+    task = parse_task(
+        {"id": "evil", "instruction": item["instruction"], "config": item["config"], "evaluator": item["evaluator"]}
+    )
+    started: list[str] = []
+    res = tc.validate_task(task, env_factory=lambda: started.append("env"), written=True)  # type: ignore[arg-type,return-value]
+    assert res.status == "unverified" and res.reason.startswith(("unsafe:", "unsupported:"))
+    assert started == []
+
+
+@pytest.mark.integration
+def test_written_commands_run_only_inside_the_sandbox(tmp_path: Path) -> None:
+    from envs.desktop import DesktopEnv
+
+    tag = uuid.uuid4().hex[:12]
+    host_tmp = Path("/tmp") / f"studio-escape-{tag}"
+    in_repo = REPO / f"studio-escape-{tag}"
+    host_home = Path.home() / f"studio-escape-{tag}"
+    cmd = (
+        f"touch /tmp/studio-escape-{tag}; touch {in_repo}; touch {host_home}; "
+        f"echo escaped > ~/../../../tmp/studio-escape-{tag}; echo inside > ~/proof.txt"
+    )
+    item = {
+        "instruction": "Write the word inside into the file proof.txt in your home folder.",
+        "config": [{"type": "execute", "parameters": {"command": cmd}}],
+        "evaluator": {
+            "func": "check_include_exclude",
+            "result": {"type": "vm_command_line", "command": f"touch /tmp/studio-escape-{tag}-2; cat ~/proof.txt"},
+            "expected": {"type": "rule", "rules": {"include": ["inside"], "exclude": []}},
+        },
+        "solution": [],
+    }
+    written = parse_written(item, task_id="probe", app="xterm")  # commands are allowed: they run inside
+    res = tc.validate_task(written.task, env_factory=lambda: DesktopEnv(width=640, height=480), written=True)
+    # the setup ran and the getter saw its file: the commands did run, just not on the host
+    assert (res.status, res.reason) == ("unverified", "no-op already scores 1")
+    for p in (host_tmp, Path(f"{host_tmp}-2"), in_repo, host_home):
+        assert not p.exists(), f"a model-written command reached the host: {p}"
