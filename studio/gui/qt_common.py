@@ -35,6 +35,7 @@ class BaseView(QWidget):
     ``on_counts`` runs when the workspace poll saw new rows."""
 
     title = "View"
+    needs_data = True  # False: the page works without a workspace (Live, Settings)
 
     def __init__(self, pool: WorkerPool, data: GuiData | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)

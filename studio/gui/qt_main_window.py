@@ -27,12 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import settings
+from studio.gui.qt_common import BaseView, settings
 from studio.gui.qt_worker import WorkerPool
 
 if TYPE_CHECKING:
     from studio.gui.data import Counts, GuiData
-    from studio.gui.qt_common import BaseView
 
 POLL_MS = 1000
 
@@ -215,8 +214,8 @@ class MainWindow(QMainWindow):
             return
         self.stack.setCurrentIndex(row)
         view = self.stack.currentWidget()
-        if self.data is not None or getattr(view, "needs_data", True) is False:
-            view.activate()  # type: ignore[attr-defined]
+        if isinstance(view, BaseView) and (self.data is not None or view.needs_data is False):
+            view.activate()
 
     # ---------------------------------------------------------------- workspace
 
@@ -292,7 +291,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(state)
         row = s.value("main/view", 0)
         try:
-            self.nav.setCurrentRow(int(row))  # type: ignore[arg-type]
+            self.nav.setCurrentRow(int(str(row)))
         except (TypeError, ValueError):
             self.nav.setCurrentRow(0)
 

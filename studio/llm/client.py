@@ -1,25 +1,24 @@
 """``ModelClient``: the one way every stage talks to a model (litellm underneath).
 
 Per call: pick the standard parameters the provider supports, read the API key from the environment (never
-stored or logged), look in the on-disk cache, limit concurrency per model, retry transient failures with
+stored or logged), look in the on-disk cache, limit concurrency per model, retry transient failures (tenacity) with
 exponential backoff, and write one ledger record (hits and errors included). Failures surface as
 ``MissingAPIKeyError`` or ``ModelCallError`` naming the model and role.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from studio.config import ModelSpec
 from studio.errors import MissingAPIKeyError, ModelCallError
@@ -103,6 +102,15 @@ class ChatResult:
     finish_reason: str = "stop"
 
 
+class _Failed(Exception):
+    """One failed provider call (the retry policy decides whether to try again)."""
+
+    def __init__(self, exc: BaseException, latency: float) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+        self.latency = latency
+
+
 @dataclass
 class _Prepared:
     kwargs: dict[str, Any]  # everything sent to litellm except the API key
@@ -120,8 +128,7 @@ class ModelClient:
         use_cache: Default for the ``use_cache`` argument of each call (the CLI's ``--no-cache`` sets False).
         backoff_base: First retry delay in seconds; doubles per retry (with up to 25% jitter).
         backoff_max: Longest delay between retries.
-        sleep: Sleep function for sync retries (tests patch it).
-        asleep: Coroutine sleep for async retries.
+        sleep: Sleep function between retries (tests patch it).
     """
 
     def __init__(
@@ -133,7 +140,6 @@ class ModelClient:
         backoff_base: float = 1.0,
         backoff_max: float = 30.0,
         sleep: Any = time.sleep,
-        asleep: Any = asyncio.sleep,
     ) -> None:
         self.cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
         self.ledger: LedgerSink = ledger if ledger is not None else NullLedger()
@@ -141,12 +147,7 @@ class ModelClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._sleep = sleep
-        self._asleep = asleep
         self._sems: dict[tuple[str, str], threading.Semaphore] = {}
-        self._asems: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Semaphore]
-        ]
-        self._asems = weakref.WeakKeyDictionary()
         self._sem_lock = threading.Lock()
 
     @classmethod
@@ -269,15 +270,6 @@ class ModelClient:
             if k not in self._sems:
                 self._sems[k] = threading.Semaphore(max(1, spec.concurrency))
             return self._sems[k]
-
-    def _asemaphore(self, spec: ModelSpec) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        k = (spec.model, spec.api_base or "")
-        with self._sem_lock:
-            per_loop = self._asems.setdefault(loop, {})
-            if k not in per_loop:
-                per_loop[k] = asyncio.Semaphore(max(1, spec.concurrency))
-            return per_loop[k]
 
     def _delay(self, attempt: int) -> float:
         return min(self.backoff_max, self.backoff_base * (2**attempt)) * (1.0 + 0.25 * random.random())
@@ -432,55 +424,36 @@ class ModelClient:
             return hit
         litellm = import_litellm()
         attempts = spec.max_retries + 1
-        for attempt in range(attempts):
+
+        def call() -> tuple[Any, float]:
             t0 = time.perf_counter()
             try:
                 with self._semaphore(spec):
                     response = litellm.completion(**self._call_kwargs(prep))
-            except Exception as exc:  # noqa: BLE001 - classified below
-                latency = time.perf_counter() - t0
-                if is_transient(exc, litellm) and attempt + 1 < attempts:
-                    log.info("%s (%s) transient error, retrying: %s", role, spec.model, type(exc).__name__)
-                    self._record_retry(prep, exc, role, stage, latency)
-                    self._sleep(self._delay(attempt))
-                    continue
-                raise self._failure(prep, exc, role, stage, latency, attempt + 1) from None
-            return self._success(prep, response, role, stage, time.perf_counter() - t0)
-        raise AssertionError("unreachable")
+            except Exception as exc:  # noqa: BLE001 - classified by the retry policy
+                raise _Failed(exc, time.perf_counter() - t0) from exc
+            return response, time.perf_counter() - t0
 
-    async def acomplete(
-        self,
-        role: str,
-        spec: ModelSpec,
-        messages: list[dict],
-        *,
-        stage: str = "",
-        schema: type[BaseModel] | None = None,
-        use_cache: bool | None = None,
-        cache_salt: str = "",
-    ) -> ChatResult:
-        """Async ``complete`` (same arguments and errors)."""
-        use_cache = self.use_cache if use_cache is None else use_cache
-        prep = self._prepare(role, spec, messages, schema, cache_salt)
-        hit = self._cached(prep, role, stage, use_cache)
-        if hit is not None:
-            return hit
-        litellm = import_litellm()
-        attempts = spec.max_retries + 1
-        for attempt in range(attempts):
-            t0 = time.perf_counter()
-            try:
-                async with self._asemaphore(spec):
-                    response = await litellm.acompletion(**self._call_kwargs(prep))
-            except Exception as exc:  # noqa: BLE001
-                latency = time.perf_counter() - t0
-                if is_transient(exc, litellm) and attempt + 1 < attempts:
-                    self._record_retry(prep, exc, role, stage, latency)
-                    await self._asleep(self._delay(attempt))
-                    continue
-                raise self._failure(prep, exc, role, stage, latency, attempt + 1) from None
-            return self._success(prep, response, role, stage, time.perf_counter() - t0)
-        raise AssertionError("unreachable")
+        def before_sleep(state: RetryCallState) -> None:
+            failed = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(failed, _Failed):
+                log.info("%s (%s) transient error, retrying: %s", role, spec.model, type(failed.exc).__name__)
+                self._record_retry(prep, failed.exc, role, stage, failed.latency)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=lambda state: self._delay(state.attempt_number - 1),
+            retry=retry_if_exception(lambda e: isinstance(e, _Failed) and is_transient(e.exc, litellm)),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            response, latency = retrying(call)
+        except _Failed as failed:
+            tries = int(retrying.statistics.get("attempt_number", attempts))
+            raise self._failure(prep, failed.exc, role, stage, failed.latency, tries) from None
+        return self._success(prep, response, role, stage, latency)
 
     def complete_structured(
         self,
@@ -506,33 +479,6 @@ class ModelClient:
             return StructuredResult(ok=True, value=value, raw=first.text, attempts=1)
         repair = [*messages, {"role": "assistant", "content": first.text}, repair_message(error or "")]
         second = self.complete(
-            role, spec, repair, stage=stage, schema=schema, use_cache=use_cache, cache_salt=cache_salt
-        )
-        value, error2 = parse_structured(schema, second.text)
-        if value is not None:
-            return StructuredResult(ok=True, value=value, raw=second.text, attempts=2)
-        return StructuredResult(ok=False, value=None, raw=second.text, error=error2, attempts=2)
-
-    async def acomplete_structured(
-        self,
-        schema: type[T],
-        role: str,
-        spec: ModelSpec,
-        messages: list[dict],
-        *,
-        stage: str = "",
-        use_cache: bool | None = None,
-        cache_salt: str = "",
-    ) -> StructuredResult[T]:
-        """Async ``complete_structured``."""
-        first = await self.acomplete(
-            role, spec, messages, stage=stage, schema=schema, use_cache=use_cache, cache_salt=cache_salt
-        )
-        value, error = parse_structured(schema, first.text)
-        if value is not None:
-            return StructuredResult(ok=True, value=value, raw=first.text, attempts=1)
-        repair = [*messages, {"role": "assistant", "content": first.text}, repair_message(error or "")]
-        second = await self.acomplete(
             role, spec, repair, stage=stage, schema=schema, use_cache=use_cache, cache_salt=cache_salt
         )
         value, error2 = parse_structured(schema, second.text)

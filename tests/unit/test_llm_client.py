@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from pathlib import Path
@@ -55,11 +54,7 @@ def env(monkeypatch):
 def make_client(tmp_path: Path, sleeps: list[float] | None = None, **kw) -> tuple[ModelClient, MemoryLedger]:
     ledger = MemoryLedger()
     sleeps = sleeps if sleeps is not None else []
-
-    async def asleep(d: float) -> None:
-        sleeps.append(d)
-
-    client = ModelClient(tmp_path / "cache", ledger, sleep=sleeps.append, asleep=asleep, **kw)
+    client = ModelClient(tmp_path / "cache", ledger, sleep=sleeps.append, **kw)
     return client, ledger
 
 
@@ -245,23 +240,6 @@ def test_concurrency_limit_per_model(litellm, env, tmp_path):
     for t in threads:
         t.join()
     assert peak == 1
-
-
-def test_async_complete_retries_and_caches(litellm, env, tmp_path):
-    fake = FakeProvider(litellm, env, [rate_limit(litellm), "async ok"])
-    sleeps: list[float] = []
-    client, ledger = make_client(tmp_path, sleeps)
-
-    async def main():
-        a = await client.acomplete("query_writer", SPEC, MSGS, stage="retrieval")
-        b = await client.acomplete("query_writer", SPEC, MSGS, stage="retrieval")
-        return a, b
-
-    a, b = asyncio.run(main())
-    assert a.text == "async ok" and b.cache_hit
-    assert len(fake.calls) == 2 and len(sleeps) == 1
-    assert [r.cache_hit for r in ledger.records] == [False, False, True]
-    assert ledger.records[0].error.startswith("retried:")
 
 
 def test_unknown_provider_is_a_clear_error(litellm, env, tmp_path):
