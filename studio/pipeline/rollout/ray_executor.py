@@ -367,7 +367,7 @@ class RayExecutor(Executor):
         from studio.pipeline.rollout.ray_worker import SandboxWorker
 
         actor_cls = ray.remote(SandboxWorker)
-        actor = actor_cls.options(
+        actor: Any = actor_cls.options(
             num_cpus=0,
             resources={self.resource: 1},
             max_concurrency=4,
