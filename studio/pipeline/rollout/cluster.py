@@ -39,6 +39,9 @@ LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
 PROBE_TIMEOUT_S = 60.0
 #: Set to "0" before Ray is imported, a Ray started on this machine listens on 127.0.0.1 only.
 LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+#: Ray runs worker processes at nice 15; a sandbox (Xvfb, the app, the settle checks) needs normal priority or
+#: a busy node starves it. Set to "0" for a Ray started here; ``ray start`` on a node should get it too.
+NICENESS_ENV = "RAY_worker_niceness"
 _ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -143,6 +146,7 @@ def connect(address: str = "", *, sandboxes: int = 1, resource: str = "sandbox")
         # Ray binds a Ray it starts to the loopback address only when it believes clusters are off (its knob
         # for laptops); every process it starts inherits this, so nothing listens beyond 127.0.0.1.
         os.environ.setdefault(LOOPBACK_ENV, "0")
+        os.environ.setdefault(NICENESS_ENV, "0")
     ray = import_ray()
     if ray.is_initialized():
         return False
