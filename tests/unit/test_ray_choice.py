@@ -104,3 +104,18 @@ def test_a_retried_episode_is_recorded_once(tmp_path: Path) -> None:
         assert [s.reason for s in ws.steps_of("t1")] == ["retry 0"]
         assert ws.get(Trajectory, "t1").n_steps == 1
         assert ws.count(Step, trajectory_id="t2") == 1  # other trajectories are untouched
+
+
+def test_a_retry_prefers_an_idle_sandbox_on_another_node() -> None:
+    from studio.pipeline.rollout.ray_executor import _Slot
+
+    a = cluster.NodeReport(node_id="aaaa", ip="10.0.0.1", sandboxes=1)
+    b = cluster.NodeReport(node_id="bbbb", ip="10.0.0.2", sandboxes=1)
+    ex = RayExecutor(_env, _policy)
+    on_a, on_b = _Slot(actor=None, node=a), _Slot(actor=None, node=b)
+    ex._slots = [on_a, on_b]
+    assert ex._idle_slot([a, b], 2, avoid="aaaa") is on_b
+    assert ex._idle_slot([a, b], 2, avoid="bbbb") is on_a
+    on_b.job = object()  # type: ignore[assignment]  # busy: the retry may go back to the node it died on
+    assert ex._idle_slot([a, b], 2, avoid="aaaa") is on_a
+    assert ex._idle_slot([b], 2, avoid="") is None  # node a left the cluster: its idle actor gets no work

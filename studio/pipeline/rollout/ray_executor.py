@@ -339,19 +339,20 @@ class RayExecutor(Executor):
     # ------------------------------------------------------------------------------------------- placement
 
     def _idle_slot(self, nodes: list[cluster.NodeReport], k: int, *, avoid: str = "") -> _Slot | None:
-        """An idle actor (one on ``avoid`` only if there is no other), or a new one while fewer than ``k``."""
+        """An idle actor off node ``avoid``; else a new actor while fewer than ``k`` (elsewhere if there is room);
+        else an idle actor on ``avoid``; else None (wait)."""
+        alive = {n.node_id for n in nodes}
         with self._lock:
-            idle = [s for s in self._slots if s.job is None]
+            idle = [s for s in self._slots if s.job is None and s.node.node_id in alive]
             n_slots = len(self._slots)
-        for slot in sorted(idle, key=lambda s: s.node.node_id == avoid):
-            if slot.node.node_id != avoid or len(nodes) == 1 or not self._room(nodes, avoid):
-                return slot
-        if n_slots >= k:
-            return None
-        node = self._room(nodes, avoid) or self._room(nodes, "")
-        if node is None:
-            return None
-        return self._new_actor(node)
+        elsewhere = [s for s in idle if s.node.node_id != avoid]
+        if elsewhere:
+            return elsewhere[0]
+        if n_slots < k:
+            node = self._room(nodes, avoid) or self._room(nodes, "")
+            if node is not None:
+                return self._new_actor(node)
+        return idle[0] if idle else None
 
     def _room(self, nodes: list[cluster.NodeReport], avoid: str) -> cluster.NodeReport | None:
         """The fit node with the most free sandboxes (not ``avoid``), or None."""
