@@ -58,9 +58,9 @@ def rollouts(kind: str, k: int, n_tasks: int, steps: int) -> dict[str, float]:
 def ray_only_driver_cost(k: int, n_tasks: int, steps: int) -> dict[str, float]:
     """Driver CPU per step of RayExecutor alone: events are received and dropped (no workspace writer)."""
     from envs.tasks import parse_task
+    from studio.pipeline.agent.factory import make_env, make_policy
     from studio.pipeline.rollout.episode import RolloutJob, StepEvent
     from studio.pipeline.rollout.ray_executor import RayExecutor
-    from studio.pipeline.run import make_env, make_policy
 
     task = parse_task(
         {
@@ -86,9 +86,9 @@ def ray_only_driver_cost(k: int, n_tasks: int, steps: int) -> dict[str, float]:
 def stop_latency(k: int) -> float:
     """Seconds from a stop request (while k episodes act) until every episode reported ``stopped``."""
     from envs.tasks import parse_task
+    from studio.pipeline.agent.factory import make_env, make_policy
     from studio.pipeline.rollout.episode import EpisodeResult, RolloutJob, StepEvent
     from studio.pipeline.rollout.ray_executor import RayExecutor
-    from studio.pipeline.run import make_env, make_policy
 
     task = parse_task(
         {

@@ -39,15 +39,9 @@ def register(app: typer.Typer) -> None:
         ray: RayOpt = None,
     ) -> None:
         """Evaluate agents on a task suite; write results.jsonl, report.md and plots."""
+        from studio.pipeline.agent.factory import make_env, make_policy, workspace_config
         from studio.pipeline.eval.report import summarize_results
-        from studio.pipeline.eval.runner import (
-            EVAL_SUITE_DIR,
-            TaskResult,
-            make_env,
-            make_policy,
-            run_suite,
-            workspace_config,
-        )
+        from studio.pipeline.eval.runner import EVAL_SUITE_DIR, TaskResult, run_suite
         from studio.pipeline.rollout.executors import apply_ray_option, make_executor
 
         suite_dir = suite or EVAL_SUITE_DIR

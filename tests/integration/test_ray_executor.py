@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from studio.config import load_config
+from studio.pipeline.agent.factory import make_env, make_policy
 from studio.pipeline.eval.runner import EVAL_SUITE_DIR, run_suite
-from studio.pipeline.eval.runner import make_env as eval_env
-from studio.pipeline.eval.runner import make_policy as eval_policy
 from studio.pipeline.rollout import cluster
 from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, RolloutJob, StepEvent
 from studio.pipeline.rollout.ray_executor import RayExecutor
-from studio.pipeline.run import RunContext, RunObserver, WorkspaceWriter, make_env, make_policy, stage_rollouts
+from studio.pipeline.rollout.recorder import Recorder
+from studio.pipeline.run import RunContext, stage_rollouts
 from studio.workspace import Step, Task, Trajectory, Workspace
 
 assert os.environ.get(cluster.LOOPBACK_ENV) == "0", "tests/conftest.py keeps the test's Ray on 127.0.0.1"
@@ -105,7 +105,7 @@ def test_an_eval_suite_through_ray_matches_the_local_executor(tmp_path: Path, ra
         return [(r.agent, r.task_id, r.score, r.status, r.steps, r.error) for r in run.results]
 
     local = run_suite(suite, ["solution", "noop"], tmp_path / "local", limit=2, parallel=2, report=False)
-    executor = RayExecutor(eval_env, eval_policy, sandboxes=2)
+    executor = RayExecutor(make_env, make_policy, sandboxes=2)
     through_ray = run_suite(suite, ["solution", "noop"], tmp_path / "ray", limit=2, executor=executor, report=False)
     assert [r[2] for r in rows(local)] == [1.0, 1.0, 0.0, 0.0]
     assert rows(through_ray) == rows(local)
@@ -150,14 +150,14 @@ def test_a_worker_killed_mid_episode_is_retried_and_recorded_once(tmp_path: Path
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
     ws = Workspace.init(tmp_path / "ws")
-    writer = WorkspaceWriter(ws, RunObserver(), {})
+    writer = Recorder(ws)
     events: list[Any] = []
     killed: list[int] = []
 
     def on_event(event: Any) -> None:
         events.append(event)
         writer(event)
-        if isinstance(event, StepEvent) and event.trajectory_id == "traj-0" and event.index == 1 and not killed:
+        if isinstance(event, StepEvent) and event.trajectory_id == "traj-0" and event.step.index == 1 and not killed:
             pid = int((pid_dir / "traj-0").read_text())
             os.kill(pid, signal.SIGKILL)  # the Ray worker process that runs traj-0's sandbox and policy
             killed.append(pid)
@@ -195,7 +195,7 @@ def test_stop_ends_every_episode_before_its_next_step(tmp_path: Path, ray_cluste
         if isinstance(event, StepEvent):
             if stop.is_set():
                 steps_after_stop[event.trajectory_id] = steps_after_stop.get(event.trajectory_id, 0) + 1
-            elif event.index == 1:
+            elif event.step.index == 1:
                 stop.set()  # like Ctrl-C / the GUI's Stop while both sandboxes are busy
 
     jobs = _explore_jobs(3, 40, pid_dir)
@@ -221,5 +221,5 @@ def test_results_stream_as_events_in_order(ray_cluster: Any, tmp_path: Path) -> 
     for tid, evs in seen.items():
         assert isinstance(evs[0], EpisodeStart) and isinstance(evs[-1], EpisodeResult), tid
         steps = [e for e in evs if isinstance(e, StepEvent)]
-        assert [s.index for s in steps] == list(range(len(steps)))
+        assert [s.step.index for s in steps] == list(range(len(steps)))
         assert all(s.screenshot_png.startswith(b"\x89PNG") for s in steps)

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from envs.tasks import REPO_ROOT
+from studio.pipeline.agent.factory import make_env, make_policy
 from studio.pipeline.rollout import cluster
 from studio.pipeline.rollout.episode import RolloutJob
 from studio.pipeline.rollout.ray_executor import RayExecutor
-from studio.pipeline.run import make_env, make_policy
 
 assert os.environ.get(cluster.LOOPBACK_ENV) == "0", "tests/conftest.py keeps the test's Ray on 127.0.0.1"
 ray = pytest.importorskip("ray")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import asdict
 from typing import Any
 
 import pytest
 
 from envs.tasks import parse_task
-from studio.pipeline.eval.runner import AgentRequest, make_env, make_policy
+from studio.pipeline.agent.factory import make_env, make_policy
+from studio.pipeline.eval.runner import AgentRequest, agent_spec
 from studio.pipeline.rollout import cluster
 from studio.pipeline.rollout.episode import RolloutJob
 from studio.pipeline.rollout.ray_executor import RayExecutor
@@ -58,7 +58,7 @@ def test_a_sandbox_on_a_ray_actor_cannot_reach_the_ray_ports() -> None:
             source="test",
         )  # fmt: skip
         req = AgentRequest(agent="noop", mode="", task_id="reach-ray", task_path=None, workspace=None, max_steps=1)
-        job = RolloutJob("escape", task, "", asdict(req), 1, 640, 480, evaluate=True)
+        job = RolloutJob("escape", task, "", agent_spec(req), 1, 640, 480, evaluate=True)
         events: list[Any] = []
         (result,) = RayExecutor(make_env, make_policy, sandboxes=1).run([job], events.append)
         assert result.status == "done" and result.error == "", result

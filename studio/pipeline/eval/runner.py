@@ -415,6 +415,7 @@ def run_suite(
 
     if jobs:
         if executor is None:
+            from studio.pipeline.agent.factory import workspace_config
             from studio.pipeline.rollout.executors import make_executor
 
             executor = make_executor(make_env, make_policy, parallel=parallel,
