@@ -119,3 +119,14 @@ def test_a_retry_prefers_an_idle_sandbox_on_another_node() -> None:
     on_b.job = object()  # type: ignore[assignment]  # busy: the retry may go back to the node it died on
     assert ex._idle_slot([a, b], 2, avoid="aaaa") is on_a
     assert ex._idle_slot([b], 2, avoid="") is None  # node a left the cluster: its idle actor gets no work
+
+
+def test_a_cluster_address_that_nobody_answers_fails_at_once() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pytest.importorskip("ray")
+    with pytest.raises(ClusterError, match=f"nothing answers at 127.0.0.1:{port}"):
+        cluster.connect(f"127.0.0.1:{port}")

@@ -142,14 +142,21 @@ def connect(address: str = "", *, sandboxes: int = 1, resource: str = "sandbox")
     Raises:
         ClusterError: Ray is missing or the cluster cannot be reached (says how to start one).
     """
-    if not address:
-        # Ray binds a Ray it starts to the loopback address only when it believes clusters are off (its knob
-        # for laptops); every process it starts inherits this, so nothing listens beyond 127.0.0.1.
+    host, port = _host_port(address)
+    if not address or host in ("127.0.0.1", "localhost"):
+        # Ray binds a Ray it starts to the loopback address (and keeps 127.0.0.1 as given instead of swapping in
+        # this machine's network address) only when it believes clusters are off (its knob for laptops); every
+        # process it starts inherits this, so nothing listens beyond 127.0.0.1.
         os.environ.setdefault(LOOPBACK_ENV, "0")
         os.environ.setdefault(NICENESS_ENV, "0")
     ray = import_ray()
     if ray.is_initialized():
         return False
+    if port is not None and not _listening(host, port):  # ray.init would retry for minutes
+        raise ClusterError(
+            f"nothing answers at {address}: start the Ray head there (`ray start --head --port "
+            f"{port}`) or pass the address `ray start --head` printed"
+        )
     common: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     try:
         if address:
@@ -170,6 +177,23 @@ def connect(address: str = "", *, sandboxes: int = 1, resource: str = "sandbox")
             "HEAD:6379 --resources='{\"sandbox\": N}'`, then pass --ray HEAD:6379"
         ) from exc
     return True
+
+
+def _host_port(address: str) -> tuple[str, int | None]:
+    """``"10.0.0.1:6379"`` / ``"ray://h:10001"`` -> (host, port); ``""`` / ``"auto"`` -> ("", None)."""
+    rest = address.split("://", 1)[-1]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        return "", None
+    return host, int(port)
+
+
+def _listening(host: str, port: int, timeout: float = 5.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def disconnect() -> None:
