@@ -17,7 +17,7 @@ import pytest
 from envs.tasks import REPO_ROOT
 from studio.pipeline.agent.factory import make_env, make_policy
 from studio.pipeline.rollout import cluster
-from studio.pipeline.rollout.episode import RolloutJob
+from studio.pipeline.rollout.episode import EpisodeStart, RolloutJob, StepEvent
 from studio.pipeline.rollout.ray_executor import RayExecutor
 
 assert os.environ.get(cluster.LOOPBACK_ENV) == "0", "tests/conftest.py keeps the test's Ray on 127.0.0.1"
@@ -116,3 +116,32 @@ def test_doctor_checks_a_cluster_and_names_the_refused_node(two_nodes: Any) -> N
     assert f"node {bare_id[:8]}" in out, out[-3000:]
     assert "missing Xvfb" in out, out[-3000:]
     assert proc.returncode == 1
+
+
+@pytest.mark.timeout(600)
+def test_an_episode_whose_node_dies_is_retried_on_another_node(two_nodes: Any, tmp_path: Path) -> None:
+    from envs.tasks import parse_task
+
+    c, _bare_id = two_nodes
+    doomed = c.add_node(num_cpus=1, resources={"sandbox": 2}, object_store_memory=100 * 1024 * 1024)
+    c.wait_for_nodes()
+    task = parse_task({"id": "explore", "instruction": "Explore.", "related_apps": ["galculator"], "config": [],
+                       "evaluator": {"func": "infeasible"}}, source="test")  # fmt: skip
+    spec = {"kind": "explorer", "seed": 1, "out": str(tmp_path), "tid": "t-doomed"}
+    job = RolloutJob("t-doomed", task, "galculator", spec, 30, 800, 600)
+    events: list[Any] = []
+    removed: list[str] = []
+
+    def on_event(event: Any) -> None:
+        events.append(event)
+        if isinstance(event, StepEvent) and event.step.index == 1 and not removed:
+            removed.append((tmp_path / "t-doomed").read_text())
+            c.remove_node(doomed, allow_graceful=False)  # the node dies mid-episode (raylet and workers killed)
+
+    executor = RayExecutor(make_env, node_noting_policy, max_retries=1)
+    (result,) = executor.run([job], on_event)
+    assert removed == [doomed.node_id], "the episode did not start on the node with the most free sandboxes"
+    assert result.status != "error", result
+    assert (tmp_path / "t-doomed").read_text() != doomed.node_id  # the retry ran elsewhere (the head)
+    assert [e.attempt for e in events if isinstance(e, EpisodeStart)] == [0, 1]
+    assert executor.retries == 1, executor.notes
