@@ -223,6 +223,7 @@ class RayExecutor(Executor):
                         raise ClusterError(
                             "no fit node is left to run sandboxes on (they died or were refused); see the notes above"
                         )
+                    stop.wait(_WAIT_S)  # nothing runs and nothing can start yet: do not spin
                     continue
                 ready, _ = ray.wait(list(busy), num_returns=1, timeout=_WAIT_S)
                 for gen in ready:
