@@ -45,10 +45,22 @@ def _register_all() -> None:
 _register_all()
 
 
+def optional_values(argv: list[str]) -> list[str]:
+    """``--ray`` takes an optional ADDRESS, which typer options cannot: a bare ``--ray`` becomes
+    ``--ray=:config:`` (Ray at the config's ``[executor] address``)."""
+    from studio.config import RAY_FROM_CONFIG
+
+    out = []
+    for i, arg in enumerate(argv):
+        bare = arg == "--ray" and (i + 1 == len(argv) or argv[i + 1].startswith("-"))
+        out.append(f"--ray={RAY_FROM_CONFIG}" if bare else arg)
+    return out
+
+
 def main() -> None:
     """Console entry point: turns StudioError into a clear one-line message and exit code 2."""
     try:
-        app()
+        app(args=optional_values(sys.argv[1:]))
     except StudioError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)

@@ -103,6 +103,21 @@ class VerifyConfig(_Strict):
         default=False, description="an example is accepted only if its trajectory's check also scored 1.0"
     )
     seed_examples: int = Field(default=2, ge=0, le=5, description="seed tasks shown to the writer as examples")
+#: What a bare ``--ray`` (no ADDRESS) stands for on the command line: Ray at the config's ``[executor] address``.
+RAY_FROM_CONFIG = ":config:"
+
+
+class ExecutorConfig(_Strict):
+    """Where rollouts and evaluations run: sandboxes in processes on this machine, or Ray actors on a cluster."""
+
+    kind: Literal["local", "ray"] = "local"
+    address: str = Field(default="", description="Ray cluster (host:port, ray://host:port, auto); '' = a Ray "
+                                                 "started on this machine for the run (loopback only)")
+    sandbox_resource: str = Field(default="sandbox", description="custom resource a node declares per sandbox")
+    sandboxes: int = Field(default=0, ge=0, description="sandboxes at once on Ray; 0 = all the cluster declares")
+    max_retries: int = Field(default=2, ge=0, description="re-runs of an episode whose worker or node died")
+    check_nodes: bool = Field(default=True, description="refuse nodes without the system packages or with "
+                                                        "another studio version")
 
 
 class StudioConfig(_Strict):
@@ -112,6 +127,7 @@ class StudioConfig(_Strict):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
 
 def _format_validation(err: ValidationError, source: str) -> str:
@@ -224,6 +240,14 @@ m2 = 5                       # model-based examples per step (not already chosen
 budget_tokens = 2000         # prompt budget for examples, estimated as characters / 4
 accepted_only = true         # index only examples the committee (or a person) accepted
 max_query_terms = 32         # salient words of a long observation kept in its BM25 query
+
+# Where rollouts and evaluations run (`studio rollout/run/eval --ray [ADDRESS]` chooses Ray for one command).
+[executor]
+kind = "local"               # local (K processes on this machine) | ray (one Ray actor per sandbox)
+address = ""                 # Ray cluster, e.g. "10.0.0.1:6379" or "auto"; "" = start Ray on this machine
+sandbox_resource = "sandbox" # each node declares how many sandboxes it holds: ray start --resources='{"sandbox": 4}'
+sandboxes = 0                # sandboxes at once on Ray; 0 = every sandbox the cluster declares
+max_retries = 2              # an episode whose worker or node dies is run again elsewhere, at most this often
 '''
 
 

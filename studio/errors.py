@@ -26,6 +26,7 @@ and re-exported here, so every class is importable from this module and the CLI 
     │   ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
     │   └── OfflineError            the task needs the network, which the sandbox does not have
     └── PipelineError               a stage could not run (names the stage)
+        └── ClusterError            Ray missing or unreachable, or no node fit to hold sandboxes (names nodes)
 """
 
 from __future__ import annotations
@@ -106,3 +107,7 @@ class EmbeddingMismatchError(ModelError):
 
 class PipelineError(StudioError):
     """A pipeline stage could not run."""
+
+
+class ClusterError(PipelineError):
+    """The Ray cluster cannot run sandboxes: Ray missing or unreachable, or every node refused (named)."""

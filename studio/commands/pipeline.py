@@ -20,6 +20,10 @@ WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore cached model answers (calls again).")]
 ParallelOpt = Annotated[int, typer.Option("--parallel", "-k", help="Sandboxes at once.")]
 PolicyOpt = Annotated[str, typer.Option(help="model | explorer | model+explorer")]
+RayOpt = Annotated[str | None, typer.Option(
+    "--ray", metavar="[ADDRESS]",
+    help="Run the sandboxes on a Ray cluster: --ray HOST:PORT, or --ray alone for the address in "
+         "studio.toml's executor section (empty: a Ray started on this machine, on 127.0.0.1).")]
 
 
 @contextmanager
@@ -105,6 +109,10 @@ def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
         table.add_row(s.stage, str(s.done), str(s.skipped), str(s.failed), f"{s.elapsed_s:.1f}",
                       "; ".join(s.notes[:3])[:100])
     console.print(table)
+    for s in summaries:  # the cluster's word on refused nodes and retried episodes, in full
+        for note in s.notes:
+            if note.startswith("cluster: "):
+                console.print(f"[yellow]{note}[/]")
     counts = ws.counts()
     console.print("workspace: " + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "example_vectors"))
     records = read_ledger(Path(ws.path) / LEDGER_NAME)
@@ -117,7 +125,7 @@ def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
 
 
 def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False, sources: Sequence[str] = (),
-               parallel: int | None = None, policy: str | None = None) -> list[Any]:
+               parallel: int | None = None, policy: str | None = None, ray: str | None = None) -> list[Any]:
     """Open the workspace as writer and run stages with a live progress display (shared by the commands)."""
     from studio.config import load_config
     from studio.llm import ModelClient
@@ -130,6 +138,9 @@ def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False
             cfg.pipeline.policy = policy  # type: ignore[assignment]
         if parallel:
             cfg.pipeline.parallel = parallel
+        from studio.pipeline.rollout.executors import apply_ray_option
+
+        apply_ray_option(cfg.executor, ray, parallel=parallel)
         client = ModelClient.for_workspace(ws.path, use_cache=not no_cache)
         with _progress() as progress:
             observer = RichObserver(progress)
@@ -169,9 +180,11 @@ def register(app: typer.Typer) -> None:
         parallel: ParallelOpt = 0,
         policy: PolicyOpt = "",
         no_cache: NoCacheOpt = False,
+        ray: RayOpt = None,
     ) -> None:
         """Run every task without a finished trajectory in sandboxed desktops, recording every step."""
-        run_stages(workspace, ["rollouts"], no_cache=no_cache, parallel=parallel or None, policy=policy or None)
+        run_stages(workspace, ["rollouts"], no_cache=no_cache, parallel=parallel or None, policy=policy or None,
+                   ray=ray)
 
     @app.command("backward")
     def backward(workspace: WorkspaceOpt = Path("."), no_cache: NoCacheOpt = False) -> None:
@@ -192,13 +205,14 @@ def register(app: typer.Typer) -> None:
         policy: PolicyOpt = "",
         no_cache: NoCacheOpt = False,
         source: Annotated[list[str], typer.Option("--docs", help="Extra documentation sources.")] = [],  # noqa: B006
+        ray: RayOpt = None,
     ) -> None:
         """Run the whole pipeline (or --stages); resumable: run it again to continue where it stopped."""
         from studio.pipeline.run import STAGES
 
         chosen = [s.strip() for s in stages.split(",") if s.strip()] or list(STAGES)
         run_stages(workspace, chosen, no_cache=no_cache, sources=source, parallel=parallel or None,
-                   policy=policy or None)
+                   policy=policy or None, ray=ray)
 
     @app.command("demo")
     def demo(

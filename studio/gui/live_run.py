@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.pipeline.agent.factory import make_env, make_policy
@@ -191,6 +192,24 @@ class ThreadExecutor(Executor):
         for t in threads:
             t.join()
         return [results[j.trajectory_id] for j in jobs if j.trajectory_id in results]
+
+
+def cluster_executor(workspace: Path | None, sandboxes: int = 1) -> Executor | None:
+    """A :class:`RayExecutor` when the workspace's ``[executor] kind`` is ``ray`` (else None: run locally).
+
+    Its sandboxes are Ray actors on the cluster's nodes; their frames come from the actors
+    (``RayExecutor.frame_sources``), and stop and pause reach every node.
+    """
+    if workspace is None or not (workspace / "studio.toml").exists():
+        return None
+    from studio.config import load_config
+
+    config = load_config(workspace / "studio.toml").executor
+    if config.kind != "ray":
+        return None
+    from studio.pipeline.rollout.executors import make_executor
+
+    return make_executor(make_env, make_policy, parallel=sandboxes, config=config)
 
 
 def explore_task(app: str) -> Any:

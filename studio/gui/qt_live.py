@@ -1,8 +1,10 @@
 """Live: start, pause and stop rollouts; watch every sandbox at >= 10 frames/s with the last action drawn.
 
-The rollout runs on a long worker (:class:`studio.gui.live_run.ThreadExecutor`); its events arrive here as worker
-progress. A second long worker polls each sandbox's display (``FrameSource.grab``) ~15 times a second, converts
-and scales the frame off the UI thread and hands a ``QImage`` over. Stop (button, Ctrl+. or Esc) sets the stop
+The rollout runs on a long worker (:class:`studio.gui.live_run.ThreadExecutor`, or a
+:class:`~studio.pipeline.rollout.ray_executor.RayExecutor` when the workspace's ``[executor]`` says ``ray``);
+its events arrive here as worker progress. A second long worker polls each sandbox's display
+(``FrameSource.grab``; on Ray the actor sends a JPEG) ~15 times a second, converts and scales the frame off the
+UI thread and hands a ``QImage`` over. Stop (button, Ctrl+. or Esc) sets the stop
 event and interrupts the action in flight, so the agent halts within about a second.
 """
 
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 from studio.gui.qt_common import BaseView, decode_image, frame_to_image, paint_image_fit
 from studio.gui.qt_overlay import draw_actions
 from studio.pipeline.agent.factory import ROLLOUT_KINDS
+from studio.pipeline.agent.policies import PausablePolicy
 
 FPS = 15
 TILE_MAX_W = 960
@@ -124,21 +127,6 @@ class SandboxTile(QWidget):
         p.setPen(QColor(128, 128, 128))
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
         p.end()
-
-
-class PausablePolicy:
-    """Wraps a policy: ``decide`` waits while ``paused`` is set (and returns at once on stop)."""
-
-    def __init__(self, inner: Any, paused: threading.Event, stop: threading.Event) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self._paused = paused
-        self._stop = stop
-
-    def decide(self, ctx: Any) -> Any:
-        while self._paused.is_set() and not self._stop.is_set():
-            time.sleep(0.05)
-        return self.inner.decide(ctx)
 
 
 def _make_recorder(
@@ -284,13 +272,17 @@ class LiveView(BaseView):
             except Exception as exc:  # noqa: BLE001 - bad choice in the controls
                 self.pool.report(exc, context="preparing the rollout")
                 return
-        from studio.gui.live_run import ThreadExecutor
+        from studio.gui.live_run import ThreadExecutor, cluster_executor
 
         self.stop_event = threading.Event()
         self.pause_event = threading.Event()
         self.poll_stop = threading.Event()
         self.pause_button.setChecked(False)
-        self.executor = self.executor_factory() if self.executor_factory else ThreadExecutor()
+        self.executor = (
+            self.executor_factory()
+            if self.executor_factory
+            else cluster_executor(self.workspace_path, len(jobs)) or ThreadExecutor()
+        )
         if hasattr(self.executor, "policy_factory"):
             self.executor.policy_factory = self._pausable(self.executor.policy_factory)
         self._clear_tiles()
@@ -383,6 +375,8 @@ class LiveView(BaseView):
         self.stop_button.setEnabled(False)
 
     def set_paused(self, paused: bool) -> None:
+        if hasattr(self.executor, "set_paused"):  # sandboxes on a cluster pause on their own nodes
+            self.executor.set_paused(paused)
         if paused:
             self.pause_event.set()
             self.status.setText("Paused before the next step. Press Pause again to go on.")

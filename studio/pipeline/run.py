@@ -259,7 +259,8 @@ class WorkspaceWriter:
 def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str | None = None,
                    task_ids: Sequence[str] | None = None) -> StageSummary:
     """Roll out every task that has no finished trajectory yet (interrupted ones are run again)."""
-    from studio.pipeline.rollout.episode import InlineExecutor, LocalProcessExecutor, RolloutJob
+    from studio.pipeline.rollout.episode import RolloutJob
+    from studio.pipeline.rollout.executors import make_executor
     from studio.pipeline.rollout.recorder import TrajectoryMeta
     from studio.pipeline.stages.task_check import env_task, rollout_order, scored
     from studio.workspace import Task
@@ -292,9 +293,9 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
                                    sandbox=sandbox, model=cfg.roles.actor.model if policy != "explorer" else "")
     ctx.observer.stage_started("rollouts", len(jobs))
     writer = WorkspaceWriter(ctx.ws, ctx.observer, meta)
-    executor = (LocalProcessExecutor(parallel, make_env, make_policy) if parallel > 1
-                else InlineExecutor(make_env, make_policy))
+    executor = make_executor(make_env, make_policy, parallel=parallel, config=cfg.executor)
     results = executor.run(jobs, writer, ctx.stop) if jobs else []
+    summary.notes.extend(f"cluster: {note}" for note in getattr(executor, "notes", []))
     for r in results:
         if r.status == "error":
             summary.failed += 1

@@ -494,7 +494,19 @@ class Workspace:
             self._note_write("tasks")
 
     def start_trajectory(self, trajectory: Trajectory) -> str:
-        """Record a rollout as ``running`` before its first step."""
+        """Record a rollout as ``running`` before its first step.
+
+        Idempotent by id: starting a trajectory that is already recorded (a retry of the same episode after its
+        worker died) starts it over: the earlier attempt's steps and row are removed first, so an episode is
+        never recorded twice. Screenshot blobs are content-addressed and stay.
+        """
+        if self.count(Trajectory, id=trajectory.id):
+            self.check_writable()
+            with self._mutex:
+                self.table(Step.table).delete(where_eq(trajectory_id=trajectory.id))
+                self._note_write(Step.table)
+                self.table(Trajectory.table).delete(where_eq(id=trajectory.id))
+                self._note_write(Trajectory.table)
         return self.add(trajectory.model_copy(update={"status": "running"}))[0]
 
     def update_trajectory(self, trajectory_id: str, **values: Any) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import random
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -317,3 +319,18 @@ class FallbackPolicy:
         second.usage = first.usage
         second.reason = f"[{self._backup.name} acted: model output unusable] {second.reason}"
         return second
+
+
+class PausablePolicy:
+    """Wraps a policy: ``decide`` waits while ``paused`` is set (and returns at once on stop)."""
+
+    def __init__(self, inner: Policy, paused: threading.Event, stop: threading.Event) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._paused = paused
+        self._stop = stop
+
+    def decide(self, ctx: StepContext) -> Decision:
+        while self._paused.is_set() and not self._stop.is_set():
+            time.sleep(0.05)
+        return self.inner.decide(ctx)

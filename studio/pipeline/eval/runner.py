@@ -47,7 +47,7 @@ from studio.pipeline.agent.factory import (
     make_policy,
 )
 from studio.pipeline.agent.policies import Decision, Policy, ScriptedPolicy, StepContext
-from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, StepEvent
+from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, Event, Executor, RolloutJob, StepEvent
 
 log = logging.getLogger(__name__)
 
@@ -339,11 +339,12 @@ def run_suite(
         agents: Agent names from :data:`AGENTS` (``name`` or ``name:mode``).
         out_dir: Where results and the report go (created).
         workspace: Workspace for model agents (config, cache, ledger); defaults to ``out_dir``.
-        parallel: Sandboxes at once (> 1 uses worker processes).
+        parallel: Sandboxes at once (> 1 uses worker processes; on Ray a cap).
         limit: Only the first N tasks.
         max_steps: Step budget of model/explorer agents (solution gets its script length + 1, noop 1).
         resume: Keep finished results already in ``out_dir/results.jsonl`` (error-free ones) and skip them.
-        executor: Run jobs with this executor instead (tests).
+        executor: Run jobs with this executor (e.g. a ``RayExecutor``); None = what the workspace's
+            ``[executor]`` config says.
         on_result: Called with each TaskResult as it lands.
         report: Write report.md and plots at the end.
 
@@ -404,7 +405,9 @@ def run_suite(
     usage: dict[str, dict[str, Any]] = {}
 
     def on_event(event: Event) -> None:
-        if isinstance(event, StepEvent):
+        if isinstance(event, EpisodeStart):  # a retried episode (its worker died) counts from zero again
+            usage.pop(event.trajectory_id, None)
+        elif isinstance(event, StepEvent):
             add_usage(usage.setdefault(event.trajectory_id, {}), event.step.usage)
         elif isinstance(event, EpisodeResult) and event.trajectory_id in meta:
             agent, task = meta.pop(event.trajectory_id)
@@ -412,10 +415,11 @@ def run_suite(
 
     if jobs:
         if executor is None:
-            from studio.pipeline.rollout.episode import InlineExecutor, LocalProcessExecutor
+            from studio.pipeline.agent.factory import workspace_config
+            from studio.pipeline.rollout.executors import make_executor
 
-            executor = (LocalProcessExecutor(parallel, make_env, make_policy) if parallel > 1
-                        else InlineExecutor(make_env, make_policy))
+            executor = make_executor(make_env, make_policy, parallel=parallel,
+                                     config=workspace_config(ws).executor)
         log.info("evaluating %d agent(s) on %d task(s): %d episodes", len(agents), len(tasks), len(jobs))
         executor.run(jobs, on_event)
     for _tid, (agent, task) in list(meta.items()):  # a worker died before reporting

@@ -6,8 +6,12 @@ unchanged screen three times), a stop request, or an environment error (recorded
 A step holds the observation *before* its action; the screen after the last action is on the
 :class:`EpisodeResult` (``final_observation``, ``final_screenshot_png``), read before the evaluator runs.
 
-Executors run episodes over K sandboxes behind one small interface, so a distributed engine (Ray, ...) can be
-dropped in later: ``Executor.run(jobs, on_event, stop) -> list[EpisodeResult]``.
+Executors run episodes over K sandboxes behind one small interface,
+``Executor.run(jobs, on_event, stop) -> list[EpisodeResult]``: :class:`InlineExecutor` (one after another),
+:class:`LocalProcessExecutor` (K worker processes) and, on a Ray cluster,
+:class:`studio.pipeline.rollout.ray_executor.RayExecutor`. An executor that retries an episode (its worker died)
+emits a new :class:`EpisodeStart` with ``attempt`` > 0 for the same trajectory id; whoever records events
+starts that trajectory over (``Workspace.start_trajectory`` does), so an episode is recorded once.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class EpisodeStart:
     app: str
     policy: str
     screenshot_png: bytes = b""
+    #: 0 for the first run of an episode; n for its n-th retry (an earlier attempt's worker died).
+    attempt: int = 0
 
 
 @dataclass
@@ -224,8 +230,9 @@ def error_result(job: RolloutJob, exc: BaseException) -> EpisodeResult:
                          error=f"{type(exc).__name__}: {exc}")
 
 
-def _run_job(job: RolloutJob, env_factory: EnvFactory, policy_factory: PolicyFactory,
-             emit: Callable[[Event], None], stop: Any) -> EpisodeResult:
+def run_job(job: RolloutJob, env_factory: EnvFactory, policy_factory: PolicyFactory,
+            emit: Callable[[Event], None], stop: Any) -> EpisodeResult:
+    """Build the job's env and policy, run its episode, close the env. Never raises for env/policy trouble."""
     try:
         env = env_factory(job)
     except Exception as exc:
@@ -258,7 +265,7 @@ class InlineExecutor(Executor):
         for job in jobs:
             if stop is not None and stop.is_set():
                 break
-            results.append(_run_job(job, self._env_factory, self._policy_factory, on_event, stop))
+            results.append(run_job(job, self._env_factory, self._policy_factory, on_event, stop))
         return results
 
 
@@ -298,7 +305,7 @@ def _worker_main(job_q: Any, event_q: Any, stop: Any, env_factory: EnvFactory,
         if job is None or stop.is_set():
             return
         try:
-            _run_job(job, env_factory, policy_factory, event_q.put, stop)
+            run_job(job, env_factory, policy_factory, event_q.put, stop)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException:  # keep the pool alive; the parent records the failure
