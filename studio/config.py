@@ -27,6 +27,11 @@ class ModelSpec(_Strict):
     model: str = LOCAL_MODEL
     api_base: str | None = None
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    revision: str | None = Field(
+        default=None,
+        description="label of the model behind a served name; part of the cache key: change it when the "
+        "server starts serving another model under the same name",
+    )
     temperature: float = 0.0
     max_tokens: int = 512
     top_p: float | None = None

@@ -13,7 +13,8 @@ and re-exported here, so every class is importable from this module and the CLI 
     ├── ModelError
     │   ├── MissingAPIKeyError      names the environment variable to set
     │   ├── ModelCallError          the provider failed after retries (keeps model and role)
-    │   └── EmbeddingMismatchError  vectors of another model/dimension
+    │   ├── EmbeddingMismatchError  vectors of another model/dimension
+    │   └── ModelInstallError       an offline model file is missing or not the published one
     ├── SandboxError
     │   ├── AppNotInstalledError    an app profile's binary is missing (names the apt package)
     │   ├── DisplayError            Xvfb / openbox / D-Bus could not start
@@ -103,3 +104,7 @@ class EmbeddingMismatchError(ModelError):
 
 class PipelineError(StudioError):
     """A pipeline stage could not run."""
+
+
+class ModelInstallError(ModelError):
+    """An offline model file could not be installed or does not match its pinned size and sha256."""

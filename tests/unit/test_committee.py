@@ -102,7 +102,7 @@ def test_all_yes_is_accepted_and_every_vote_recorded() -> None:
     assert d.accepted and d.status == "accepted" and d.judges_accepting == 2
     assert len(d.verdicts) == 8 and {v.judge for v in d.verdicts} == {"m1", "m2"}
     v = d.verdicts[0]
-    assert (v.example_id, v.criterion, v.vote, v.prompt_version) == ("e-1", "aligned", True, "judge.v2")
+    assert (v.example_id, v.criterion, v.vote, v.prompt_version) == ("e-1", "aligned", True, "judge.v3")
     assert v.rationale == "aligned looks right" and v.raw and v.error == ""
     assert len({x.id for x in d.verdicts}) == 8
     prompt = j1.calls[0][0]["content"]

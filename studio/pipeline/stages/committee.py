@@ -33,7 +33,7 @@ from studio.pipeline.stages.backward import render_trajectory, span_view
 from studio.records import Verdict
 from studio.status import CRITERIA, Quorum, Status, StatusRule, VoteLike, check_quorum, judge_outcomes
 
-PROMPT = "judge.v2"
+PROMPT = "judge.v3"
 
 
 class CriterionVote(ReplySchema):
