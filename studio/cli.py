@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "gui",
     "search",
     "export",
+    "judge",
 ]
 
 

@@ -42,6 +42,47 @@ class ModelSpec(_Strict):
     vision: bool | None = Field(default=None, description="send screenshots; None = ask litellm")
 
 
+class JudgeSpec(ModelSpec):
+    """One committee judge: a model and how it judges.
+
+    ``method``: ``"ask"`` asks the model the four criteria as JSON (judge prompt); ``"forced_choice"`` compares
+    the model's score of the example's instruction (``score``: how much the trajectory raises the instruction's
+    log-probability, or the log-odds of answering "yes") with that of ``distractors`` other instructions
+    (in-process ``local/`` models only), plus the values check when ``check_values``; ``"values"``
+    is the deterministic values check alone (no model call). ``accuracy`` is the judge's balanced accuracy
+    measured by ``studio judge-eval``; a judge measured below ``pipeline.judge_accuracy_floor`` is advisory.
+    """
+
+    method: Literal["ask", "forced_choice", "values"] = "ask"
+    score: Literal["likelihood", "yes"] = Field(
+        default="likelihood",
+        description="forced_choice: log P(instruction | trajectory) - log P(instruction), or log-odds of 'yes'",
+    )
+    distractors: int = Field(default=4, ge=1, le=16, description="forced_choice: other instructions compared")
+    margin: float = Field(default=0.0, ge=0.0, description="forced_choice: nats the candidate must win by")
+    check_values: bool = Field(default=True, description="forced_choice: also require the values check")
+    accuracy: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="balanced accuracy measured by `studio judge-eval`"
+    )
+
+    @property
+    def label(self) -> str:
+        """The judge's name on its verdicts: the model for ``ask``, ``method:model`` otherwise."""
+        if self.method == "ask":
+            return self.model
+        return "values" if self.method == "values" else f"{self.method}:{self.model}"
+
+
+def judge_labels(specs: list[JudgeSpec]) -> list[str]:
+    """Unique labels of a committee: :attr:`JudgeSpec.label`, then ``label#2``, ``label#3`` for repeats."""
+    seen: dict[str, int] = {}
+    labels = []
+    for spec in specs:
+        seen[spec.label] = seen.get(spec.label, 0) + 1
+        labels.append(spec.label if seen[spec.label] == 1 else f"{spec.label}#{seen[spec.label]}")
+    return labels
+
+
 class EmbedderSpec(_Strict):
     backend: Literal["local", "litellm", "lexical"] = "local"
     model: str = "all-MiniLM-L6-v2"
@@ -54,7 +95,7 @@ class RolesConfig(_Strict):
     task_writer: ModelSpec = Field(default_factory=ModelSpec)
     actor: ModelSpec = Field(default_factory=ModelSpec)
     backward_writer: ModelSpec = Field(default_factory=ModelSpec)
-    judges: list[ModelSpec] = Field(default_factory=lambda: [ModelSpec()])
+    judges: list[JudgeSpec] = Field(default_factory=lambda: [JudgeSpec()])
     query_writer: ModelSpec = Field(default_factory=ModelSpec)
     embedder: EmbedderSpec = Field(default_factory=EmbedderSpec)
 
@@ -82,6 +123,12 @@ class PipelineConfig(_Strict):
     parallel: int = Field(default=1, ge=1)
     spans: SpanPolicy = Field(default_factory=SpanPolicy)
     quorum: Literal["all", "majority"] | int = "all"
+    judge_accuracy_floor: float = Field(
+        default=0.75,
+        ge=0.0,
+        le=1.0,
+        description="judges whose measured accuracy is below this are advisory: stored and shown, never deciding",
+    )
 
 
 class RetrievalConfig(_Strict):
@@ -101,6 +148,16 @@ class StudioConfig(_Strict):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+
+    def advisory_judges(self) -> frozenset[str]:
+        """Labels of the judges whose measured accuracy is below ``pipeline.judge_accuracy_floor``."""
+        floor = self.pipeline.judge_accuracy_floor
+        specs = self.roles.judges
+        return frozenset(
+            label
+            for label, spec in zip(judge_labels(specs), specs, strict=True)
+            if spec.accuracy is not None and spec.accuracy < floor
+        )
 
 
 def _format_validation(err: ValidationError, source: str) -> str:

@@ -25,7 +25,8 @@ and re-exported here, so every class is importable from this module and the CLI 
     │   ├── TaskFileError           task JSON that does not parse or validate (names file and field)
     │   ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
     │   └── OfflineError            the task needs the network, which the sandbox does not have
-    └── PipelineError               a stage could not run (names the stage)
+    ├── PipelineError               a stage could not run (names the stage)
+    └── JudgeSetError               a labelled judge set (directory or item file) is malformed (names file, field)
 """
 
 from __future__ import annotations
@@ -108,3 +109,7 @@ class PipelineError(StudioError):
 
 class ModelInstallError(ModelError):
     """An offline model file could not be installed or does not match its pinned size and sha256."""
+
+
+class JudgeSetError(StudioError):
+    """A labelled judge set directory or one of its item files is missing or malformed."""

@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -274,3 +275,16 @@ def register_local_provider() -> None:
 
         custom_llm_setup()
     _registered = True
+
+
+@contextmanager
+def using_llama(name: str) -> Iterator[Any]:
+    """The loaded ``llama_cpp.Llama`` for local model ``name``, held exclusively for the ``with`` block.
+
+    For callers that need more than chat completions (log-probabilities of chosen tokens, see
+    :mod:`studio.llm.yes_no`); the same lock as the litellm path, so the two never interleave on one context.
+    """
+    entry = _entry(name)
+    with entry.lock:
+        entry.used = time.monotonic()
+        yield entry.llm

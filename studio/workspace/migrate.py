@@ -15,6 +15,8 @@ History:
        (``failed`` now means the env or agent broke, outcome ``error``). See
        :mod:`studio.pipeline.rollout.recorder`. The ``ledger`` table is no longer read or written:
        ``ledger.jsonl`` is the one ledger (the table only ever held copies of its lines; it is left in place).
+    4: ``steps.changes``, what each action changed on the screen (old rows read None; readers compute it
+       from the stored observations).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pyarrow as pa
 
 from studio.errors import SchemaVersionError, WorkspaceError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def check_version(meta: dict[str, Any], path: Path) -> int:
@@ -77,7 +79,14 @@ def _v2_to_v3(db: Any) -> None:
         )
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(db: Any) -> None:
+    if "steps" in _table_names(db):
+        table = db.open_table("steps")
+        if "changes" not in table.schema.names:
+            table.add_columns([pa.field("changes", pa.string())])  # nulls: old rows read None
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def _table_names(db: Any) -> list[str]:
