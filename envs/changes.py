@@ -238,8 +238,23 @@ def render_changes(changes: Sequence[Change]) -> str:
 
 
 def changes_text(changes: Sequence[Change]) -> str:
-    """Every value, title and name the changes carry, in one string (for checks such as "was 84 shown?")."""
+    """The values the changes carry, in one string (for checks such as "did the run produce 84?").
+
+    New and old values of changed elements, typed and deleted text, window titles and new names, and the values
+    of elements that appeared; not the names of unchanged elements (a calculator's "9" button is not a 9 the run
+    produced).
+    """
     parts: list[str] = []
     for c in changes:
-        parts.extend(x for x in (c.name, c.after, c.inserted) if x)
-    return "\n".join(parts)
+        if c.kind == "value":
+            parts.extend((c.before, c.after, c.inserted, c.removed))
+        elif c.kind in ("window_opened", "window_title", "renamed", "focus"):
+            parts.append(c.after)
+        elif c.kind == "appeared":
+            parts.append(c.after)
+    return "\n".join(p for p in parts if p)
+
+
+def table_values(table: str) -> str:
+    """The ``text`` column of an a11y table (the values shown: a display, a document, a terminal), one a line."""
+    return "\n".join(_unescape(n.text) for n in parse_a11y_table(table) if n.text)

@@ -54,9 +54,10 @@ class JudgeSpec(ModelSpec):
     """
 
     method: Literal["ask", "forced_choice", "values"] = "ask"
-    score: Literal["likelihood", "yes"] = Field(
+    score: Literal["likelihood", "yes", "overlap"] = Field(
         default="likelihood",
-        description="forced_choice: log P(instruction | trajectory) - log P(instruction), or log-odds of 'yes'",
+        description="forced_choice: log P(instruction | trajectory) - log P(instruction), the log-odds of 'yes', "
+        "or (no model) the share of the instruction's words the trajectory contains",
     )
     distractors: int = Field(default=4, ge=1, le=16, description="forced_choice: other instructions compared")
     margin: float = Field(default=0.0, ge=0.0, description="forced_choice: nats the candidate must win by")
@@ -70,7 +71,11 @@ class JudgeSpec(ModelSpec):
         """The judge's name on its verdicts: the model for ``ask``, ``method:model`` otherwise."""
         if self.method == "ask":
             return self.model
-        return "values" if self.method == "values" else f"{self.method}:{self.model}"
+        if self.method == "values":
+            return "values"
+        if self.score == "overlap":
+            return "forced_choice:overlap"
+        return f"{self.method}:{self.model}" + ("" if self.score == "likelihood" else f":{self.score}")
 
 
 def judge_labels(specs: list[JudgeSpec]) -> list[str]:

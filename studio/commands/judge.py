@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def parse_judge_option(text: str, base: JudgeSpec | None = None) -> JudgeSpec:
-    """``values``, ``ask:MODEL`` or ``forced_choice:MODEL`` (e.g. ``forced_choice:local/qwen2.5-coder-0.5b``).
+    """``values``, ``forced_choice:overlap``, ``ask:MODEL`` or ``forced_choice:MODEL[:likelihood|yes]``.
 
     Raises:
         ConfigError: Another method name, or a model missing.
@@ -30,13 +30,19 @@ def parse_judge_option(text: str, base: JudgeSpec | None = None) -> JudgeSpec:
     method, _, model = text.partition(":")
     if method == "values" and not model:
         return JudgeSpec(method="values")
+    if text == "forced_choice:overlap":
+        return JudgeSpec(method="forced_choice", score="overlap")
+    score = "likelihood"
+    for suffix in (":likelihood", ":yes"):
+        if method == "forced_choice" and model.endswith(suffix):
+            model, score = model[: -len(suffix)], suffix[1:]
     if method not in ("ask", "forced_choice") or not model:
         raise ConfigError(
-            f"--judge {text!r}: write 'values', 'ask:MODEL' or 'forced_choice:MODEL' "
-            "(e.g. forced_choice:local/qwen2.5-coder-0.5b)"
+            f"--judge {text!r}: write 'values', 'forced_choice:overlap', 'ask:MODEL' or "
+            "'forced_choice:MODEL[:likelihood|yes]' (e.g. forced_choice:local/qwen2.5-coder-0.5b)"
         )
     data = base.model_dump() if base is not None else {}
-    data.update(method=method, model=model, accuracy=None)
+    data.update(method=method, model=model, score=score, accuracy=None)
     return JudgeSpec.model_validate(data)
 
 

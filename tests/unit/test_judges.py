@@ -277,3 +277,20 @@ def test_judge_eval_runs_the_committee_with_advisory_floor() -> None:
 def test_values_judge_abstains_without_values() -> None:
     v = ValuesJudge().vote("xterm", "Make the script executable.", "", "chmod +x", [], "e")
     assert v.vote is None and v.error
+
+
+def test_overlap_scorer_and_judge_options() -> None:
+    from studio.commands.judge import parse_judge_option
+    from studio.pipeline.stages.judges import OverlapScorer, make_judge
+
+    s = OverlapScorer().scores("xterm", "Action: pyautogui.write('chmod +x ~/run.sh')", ["Make ~/run.sh executable",
+                                                                                       "Delete ~/junk.tmp"])
+    assert s[0] > s[1] == 0.0
+    assert parse_judge_option("values").method == "values"
+    fc = parse_judge_option("forced_choice:local/qwen2.5-coder-0.5b:yes")
+    assert (fc.method, fc.model, fc.score) == ("forced_choice", "local/qwen2.5-coder-0.5b", "yes")
+    assert fc.label == "forced_choice:local/qwen2.5-coder-0.5b:yes"
+    assert parse_judge_option("forced_choice:overlap").label == "forced_choice:overlap"
+    assert isinstance(make_judge(parse_judge_option("forced_choice:overlap")).scorer, OverlapScorer)
+    with pytest.raises(ConfigError, match="forced_choice:MODEL"):
+        parse_judge_option("vibes:local/smollm2")

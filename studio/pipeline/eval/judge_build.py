@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from studio.errors import JudgeSetError, StudioError
-from studio.pipeline.eval.judge_set import JudgeItem, SetStep, label_candidates, save_item
+from studio.pipeline.eval.judge_set import JudgeItem, SetStep, label_candidates, load_item, save_item
 
 
 def task_files(paths: Sequence[Path]) -> list[Path]:
@@ -91,8 +91,8 @@ def build_set(
     """Record every task with a solution under ``paths`` and write labelled items into ``out``.
 
     Wrong candidates come from the other tasks found (same app first). A task whose recording fails is
-    reported through ``on_item(task_file, "error: ...")`` and skipped; an existing item file is kept when
-    ``skip_existing`` (a re-run only records what is missing).
+    reported through ``on_item(task_file, "error: ...")`` and skipped. With ``skip_existing`` an existing item's
+    recording is kept and only its candidates are labelled again (a re-run records only what is missing).
 
     Returns:
         The item files written or kept.
@@ -107,7 +107,9 @@ def build_set(
     for f, task in tasks:
         target = out / f"{task.id}.json"
         if skip_existing and target.exists():
-            written.append(target)
+            kept = load_item(target)
+            kept.candidates = label_candidates(kept.id, task.instruction, kept.app, others)
+            written.append(save_item(out, kept))
             if on_item:
                 on_item(f, "kept")
             continue

@@ -125,6 +125,7 @@ def run_judge_eval(
     from studio.pipeline.prompts import bind_model
     from studio.pipeline.stages.backward import clean_steps, render_trajectory
     from studio.pipeline.stages.committee import (
+        COMPACT_OBS_LINES,
         OfflineJudge,
         committee_status,
         judge_aligned,
@@ -146,6 +147,7 @@ def run_judge_eval(
     for item in items:
         steps = clean_steps(item.steps)
         text = render_trajectory(steps, item.final_observation)
+        compact = render_trajectory(steps, item.final_observation, max_obs_lines=COMPACT_OBS_LINES)
         evidence = span_evidence(steps, item.final_observation)
         pool = _pool(items, item)
         for k, cand in enumerate(item.candidates):
@@ -156,7 +158,7 @@ def run_judge_eval(
             for label, judge in judges:
                 t0 = time.perf_counter()
                 if isinstance(judge, OfflineJudge):
-                    got = judge_aligned(example, text, evidence, label, judge, pool)
+                    got = judge_aligned(example, compact, evidence, label, judge, pool)
                 else:
                     got = judge_once(example, text, label, judge)
                 scores[label].seconds += time.perf_counter() - t0

@@ -274,6 +274,7 @@ def render_trajectory(
     max_chars: int = MAX_TRAJECTORY_CHARS,
     *,
     changes: ChangeMode = "state",
+    max_obs_lines: int = MAX_OBS_LINES,
 ) -> str:
     """Text of a span for the prompts: the first screen (clipped), then each action and what it changed.
 
@@ -286,6 +287,7 @@ def render_trajectory(
             (values, focus, windows, elements that came or went; stored on the step, or computed);
             ``"rows"``: the raw a11y rows that differ, shown before the next step (the older layout);
             ``"none"``: no changes at all (for measuring what they add).
+        max_obs_lines: Rows of the first screen shown.
     """
     if changes not in ("state", "rows", "none"):
         raise ConfigError(f"unknown changes mode {changes!r}; use 'state', 'rows' or 'none'")
@@ -293,7 +295,7 @@ def render_trajectory(
     for k, step in enumerate(steps, start=1):
         lines = [f"Step {k}"]
         if k == 1:
-            lines.append("Screen:\n" + render_observation(step.observation_text))
+            lines.append("Screen:\n" + render_observation(step.observation_text, max_obs_lines))
         elif changes == "rows":
             prev = steps[k - 2].observation_text
             lines.append("Screen changes since the previous step:\n" + render_row_diff(prev, step.observation_text))

@@ -24,6 +24,7 @@ counts a judge's own criteria.
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -86,6 +87,38 @@ class LikelihoodScorer:
             if (app, i) not in self._prior:
                 self._prior[app, i] = self.model.reply_logprob(render(template, app=app, trajectory=NOT_SHOWN), i)
         return [self._cond[key, i] - self._prior[app, i] for i in instructions]
+
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.~/-]*[a-z0-9]|[a-z0-9]")
+_STOP = frozenset(
+    "a an and are as at be by for from in into is it its of on or so that the then this to use using with "
+    "your you new file folder home save saved calculator terminal editor text spreadsheet workbook".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case words and values of ``text`` without stop words (and words every task of an app shares)."""
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+@dataclass
+class OverlapScorer:
+    """No model: the share of an instruction's content words that the trajectory text contains.
+
+    A deterministic baseline for forced choice: an instruction of another task names things the trajectory
+    never typed or showed.
+    """
+
+    version: str = "overlap.v1"
+    calls: int = 0
+
+    def scores(self, app: str, trajectory_text: str, instructions: Sequence[str]) -> list[float]:
+        seen = content_words(trajectory_text.replace("\\n", " "))
+        out = []
+        for i in instructions:
+            words = content_words(i)
+            out.append(len(words & seen) / len(words) if words else 0.0)
+        return out
 
 
 @dataclass
@@ -170,8 +203,9 @@ def distractor_pool(app: str, own: str, workspace_instructions: Sequence[tuple[s
 
 
 def span_evidence(steps: Sequence[Any], screen_after: str | None) -> str:
-    """What a span did, for the values check: typed text, action code, state changes, the screen after it."""
-    from envs.changes import changes_text
+    """What a span did, for the values check: typed text, action code, the values its steps changed, and the
+    values (not the labels) on the screen after it."""
+    from envs.changes import changes_text, table_values
     from studio.pipeline.stages.backward import step_changes
 
     ordered = list(steps)
@@ -179,7 +213,8 @@ def span_evidence(steps: Sequence[Any], screen_after: str | None) -> str:
     for k, step in enumerate(ordered):
         after = ordered[k + 1].observation_text if k + 1 < len(ordered) else screen_after
         changed.append(changes_text(step_changes(step, after) or []))
-    return trajectory_evidence([s.action_code for s in ordered], "\n".join(changed), screen_after)
+    final = table_values(screen_after) if screen_after else None
+    return trajectory_evidence([s.action_code for s in ordered], "\n".join(changed), final)
 
 
 @dataclass
@@ -248,8 +283,13 @@ def make_judge(spec: Any, client: Any = None) -> Any:
     if spec.method == "forced_choice":
         from studio.llm.yes_no import LocalScorer
 
-        model = LocalScorer(spec.model)
-        scorer: InstructionScorer = LikelihoodScorer(model) if spec.score == "likelihood" else YesScorer(model)
+        scorer: InstructionScorer
+        if spec.score == "overlap":
+            scorer = OverlapScorer()
+        elif spec.score == "yes":
+            scorer = YesScorer(LocalScorer(spec.model))
+        else:
+            scorer = LikelihoodScorer(LocalScorer(spec.model))
         return ForcedChoiceJudge(scorer, spec.distractors, spec.margin, spec.check_values)
     from studio.pipeline.prompts import bind_model
 

@@ -17,7 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 _QUOTED = re.compile(r"'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|\u2018([^\u2019\n]{1,200})\u2019|\u201c([^\u201d\n]{1,200})\u201d")
-_PATH = re.compile(r"(?<![\w/.~-])((?:~|/)?[\w.-]*/?[\w-]+\.[A-Za-z][A-Za-z0-9]{0,5})(?![\w/])")
+_PATH = re.compile(  # a file name with an extension, or a path with a slash (~/x, a/b, /a/b)
+    r"(?<![\w/.~-])((?:~|/)?[\w.-]*/?[\w-]+\.[A-Za-z][A-Za-z0-9]{0,9}"
+    r"|~/[\w.-]+(?:/[\w.-]+)*|[\w.-]+(?:/[\w.-]+)+|/[\w.-]+(?:/[\w.-]+)+)(?![\w/])"
+)
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
 _TYPED = re.compile(r"""(?:typewrite|write|type)\(\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
 
@@ -43,8 +46,9 @@ def instruction_values(instruction: str) -> list[Value]:
             found.append(Value("quoted", text))
         rest = rest.replace(m.group(0), " ")
     for m in _PATH.finditer(rest):
-        found.append(Value("path", m.group(1)))
-        rest = rest.replace(m.group(1), " ")
+        path = m.group(1).rstrip(".")
+        found.append(Value("path", path))
+        rest = rest.replace(path, " ")
     found.extend(Value("number", m.group(0)) for m in _NUMBER.finditer(rest))
     out: list[Value] = []
     for v in found:
@@ -133,7 +137,8 @@ def _other_text(text: str, k: int) -> str:
 def _other_path(text: str, k: int) -> str:
     head, _, name = text.rpartition("/")
     stem, dot, ext = name.rpartition(".")
-    new = f"{stem}-{('old', 'copy', 'v2')[k % 3]}{dot}{ext}"
+    tag = ("old", "copy", "v2")[k % 3]
+    new = f"{stem}-{tag}{dot}{ext}" if dot and stem else f"{name}-{tag}"
     return f"{head}/{new}" if head or text.startswith("/") else new
 
 
@@ -143,10 +148,14 @@ def change_values(instruction: str, k: int = 1) -> str | None:
     if not values:
         return None
     out = instruction
-    for v in values:
-        new = {"number": _other_number, "quoted": _other_text, "path": _other_path}[v.kind](v.text, k)
+    news = []
+    for i, v in enumerate(values):  # placeholders first, so a new value is never changed again
+        news.append({"number": _other_number, "quoted": _other_text, "path": _other_path}[v.kind](v.text, k))
+        mark = f"\x00{chr(0xE000 + i)}\x00"
         if v.kind == "number":
-            out = re.sub(rf"(?<![\w.]){re.escape(v.text)}(?![\w])", new, out, count=1)
+            out = re.sub(rf"(?<![\w.]){re.escape(v.text)}(?![\w])", mark, out, count=1)
         else:
-            out = out.replace(v.text, new, 1)
+            out = out.replace(v.text, mark, 1)
+    for i, new in enumerate(news):
+        out = out.replace(f"\x00{chr(0xE000 + i)}\x00", new)
     return out if out != instruction else None
