@@ -49,6 +49,15 @@ def test_check_values_against_typed_text_and_whole_numbers() -> None:
     assert check_values("Write 'Best Regards,'", "best   regards,").vote is True
 
 
+def test_change_action_swaps_one_action_word_not_values() -> None:
+    from studio.pipeline.stages.values import change_action
+
+    assert change_action("Use the calculator to add 123 and 456.") == "Use the calculator to subtract 123 and 456."
+    assert change_action("Delete the file ~/junk.tmp") == "Copy the file ~/junk.tmp"
+    assert change_action("In ~/status.txt write 'done'") is None  # no action word outside the values
+    assert change_action("Open ~/remove.txt and save") is None
+
+
 def test_change_values_changes_every_value() -> None:
     changed = change_values("Use the calculator to add 1.5 and 2.25.")
     assert changed == "Use the calculator to add 2.5 and 3.25."
@@ -117,12 +126,21 @@ def test_likelihood_scorer_shares_the_trajectory_prefix_and_memoizes() -> None:
     assert model.calls == calls + 1  # a new trajectory: only its conditional score; the prior is reused
 
 
+def test_forced_choice_contrasts_with_its_own_counterfactual() -> None:
+    traj = "Step 1\nAction: pyautogui.write('123+456=')\nWhat changed: add add add"
+    judge = ForcedChoiceJudge(LikelihoodScorer(FakeModel()), distractors=1, values=True)
+    right = judge.vote("galculator", "add 123 and 456", traj, "123+456=", ["Open the menu"], "t")
+    assert right.vote is True
+    wrong = judge.vote("galculator", "subtract 123 and 456", traj, "123+456=", ["Open the menu"], "t")
+    assert wrong.vote is False and "'add 123 and 456'" in wrong.rationale  # lost to its counterfactual
+
+
 def test_forced_choice_values_veto_and_no_distractors() -> None:
     judge = ForcedChoiceJudge(YesScorer(FakeModel()), distractors=3, values=True)
     evidence = "add 123 and 456"
     vote = judge.vote("galculator", "add 124 and 456", TRAJ, evidence, ["Open the menu"], "e")
     assert vote.vote is False and "'124'" in vote.rationale
-    lone = ForcedChoiceJudge(YesScorer(FakeModel()), values=False).vote("g", "add 123", TRAJ, "", [], "e")
+    lone = ForcedChoiceJudge(YesScorer(FakeModel()), values=False, contrast=False).vote("g", "add 123", TRAJ, "", [], "e")
     assert lone.vote is True and "no other instruction" in lone.rationale
 
 
@@ -236,8 +254,9 @@ def test_label_candidates_and_round_trip(tmp_path: Path) -> None:
               ("c", "galculator", "Square 13."), ("me", "galculator", "Compute 12 times 7.")]
     cands = label_candidates("me", "Compute 12 times 7.", "galculator", others)
     kinds = [(c.kind, c.label) for c in cands]
-    assert kinds == [("true", True), ("changed_values", False), ("other_task", False), ("other_task", False),
-                     ("other_task", False)]
+    assert kinds == [("true", True), ("changed_values", False), ("changed_action", False), ("other_task", False),
+                     ("other_task", False), ("other_task", False)]
+    assert cands[2].instruction == "Compute 12 plus 7."
     assert {c.source for c in cands if c.kind == "other_task"} == {"a", "b", "c"}
     it = item("me", "12*7=", "Compute 12 times 7.")
     save_item(tmp_path, it)
@@ -265,10 +284,11 @@ def test_judge_eval_runs_the_committee_with_advisory_floor() -> None:
     cfg.pipeline.judge_accuracy_floor = 0.7
     report = run_judge_eval(items, cfg, SimpleNamespace(ledger=SimpleNamespace(records=[])))
     [values] = report.judges
-    assert values.tp == 2 and values.tn == 2 and values.fp == 0 and values.abstained == 0
+    assert values.tp == 2 and values.tn == 2 and values.abstained == 0
+    assert values.by_kind["changed_action"] == [0, 2]  # same values, another action: the values check cannot see it
     assert report.advisory == ["values"]
     c = report.committee
-    assert c.tp == 0 and c.needs_review == 2 and c.tn == 2  # advisory: its acceptances need review
+    assert c.tp == 0 and c.needs_review == 4 and c.fp == 0  # advisory: its acceptances need review
     assert "needs_review" in format_report(report) and "(advisory)" in format_report(report)
     cfg.pipeline.judge_accuracy_floor = 0.5
     assert run_judge_eval(items, cfg, SimpleNamespace(ledger=SimpleNamespace(records=[]))).committee.tp == 2

@@ -25,7 +25,8 @@ each (format ``studio-judge-set/1``)::
     }
 
 ``changes`` are :func:`envs.changes.screen_changes` dicts; when absent they are computed from the observations.
-``kind`` is free text for reports (``true``, ``other_task``, ``changed_values`` are what the builder writes).
+``kind`` is free text for reports (``true``, ``other_task``, ``changed_values``, ``changed_action`` are what the
+builder writes).
 
 :func:`build_item` records a task's solution in a real sandbox and labels candidates; ``studio judge-set
 build`` runs it over task directories.
@@ -148,7 +149,9 @@ def label_candidates(
     same_app: int = 2,
     other_app: int = 1,
 ) -> list[Candidate]:
-    """Candidates for one recorded task: its instruction (right), others' and changed values (wrong).
+    """Candidates for one recorded task: its instruction (right); wrong: the same with every value changed, the
+    same with another action word (same values, :func:`~studio.pipeline.stages.values.change_action`), and
+    other tasks' instructions.
 
     Args:
         item_id: The task's id (seeds the deterministic choice of other tasks).
@@ -158,12 +161,15 @@ def label_candidates(
         same_app: Wrong instructions taken from tasks of the same app (the hard negatives).
         other_app: Wrong instructions from other apps.
     """
-    from studio.pipeline.stages.values import change_values
+    from studio.pipeline.stages.values import change_action, change_values
 
     out = [Candidate(instruction=instruction, label=True, kind="true", source=item_id)]
     changed = change_values(instruction)
     if changed:
         out.append(Candidate(instruction=changed, label=False, kind="changed_values", source=item_id))
+    swapped = change_action(instruction)
+    if swapped:
+        out.append(Candidate(instruction=swapped, label=False, kind="changed_action", source=item_id))
     pool = [(tid, text) for tid, a, text in others if tid != item_id and text != instruction]
     same = [(tid, text) for tid, text in pool if any(a == app for t, a, _ in others if t == tid)]
     other = [e for e in pool if e not in same]

@@ -426,7 +426,7 @@ def construct_examples(
         for kind in kinds:
             if skip and (start, end, kind) in skip:
                 continue
-            ans = _ask(model, kind, trajectory_text, len(span), app)
+            ans = ask_backward(model, kind, trajectory_text, len(span), app)
             if ans.error:
                 result.failures.append(
                     BackwardFailure(trajectory_id, start, end, kind, ans.error, ans.raw, ans.version)
@@ -450,15 +450,23 @@ def construct_examples(
 
 
 @dataclass(frozen=True)
-class _Answer:
+class BackwardAnswer:
+    """One backward prompt's outcome: the instruction, or ``error`` (with the raw reply) when unusable."""
+
     instruction: str
     raw: str
     version: str
     error: str = ""
 
 
-def _ask(model: StructuredModel, kind: str, trajectory_text: str, n_steps: int, app: str) -> _Answer:
-    """One backward prompt; ``error`` is set when the reply is unusable."""
+def ask_backward(model: StructuredModel, kind: str, trajectory_text: str, n_steps: int, app: str) -> BackwardAnswer:
+    """Ask one backward prompt (``kind`` ``"instruction"`` or ``"replicate"``) about a rendered span.
+
+    ``error`` is set when the reply is unusable.
+
+    Raises:
+        MissingAPIKeyError: The model's API key is not set.
+    """
     if kind == "instruction":
         messages, version = render_prompt(INSTRUCTION_PROMPT, app=app, trajectory=trajectory_text)
         schema: type[BaseModel] = InstructionReply
@@ -472,15 +480,15 @@ def _ask(model: StructuredModel, kind: str, trajectory_text: str, n_steps: int, 
     except MissingAPIKeyError:
         raise
     except ModelError as exc:
-        return _Answer("", "", version, f"model call failed: {exc}")
+        return BackwardAnswer("", "", version, f"model call failed: {exc}")
     raw = reply.raw or ""
     if not reply.ok or reply.value is None:
-        return _Answer("", raw, version, reply.error or "malformed reply")
+        return BackwardAnswer("", raw, version, reply.error or "malformed reply")
     if kind == "instruction":
         text = clean_instruction(reply.value.instruction)
     else:
         text = replicate_instruction(reply.value.steps, max_items=n_steps)
         if not text:
-            return _Answer("", raw, version, "the reply listed no steps")
+            return BackwardAnswer("", raw, version, "the reply listed no steps")
     problem = _instruction_problem(text)
-    return _Answer("" if problem else text, raw, version, problem or "")
+    return BackwardAnswer("" if problem else text, raw, version, problem or "")

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from studio.pipeline.stages.values import check_values, trajectory_evidence
+from studio.pipeline.stages.values import change_action, check_values, trajectory_evidence
 
 YES_PROMPT = "judge_choice.v1"
 LIKELIHOOD_PROMPT = "judge_likelihood.v1"
@@ -226,12 +226,15 @@ class ForcedChoiceJudge(OfflineJudge):
         distractors: How many distractor instructions to compare against.
         margin: How much the candidate must beat the best distractor by (in nats).
         values: Also require :func:`check_values` not to fail.
+        contrast: Also compare with the instruction's own counterfactual (its action word swapped, same
+            values: "subtract 123 and 456" for "add 123 and 456"), which other tasks' instructions never test.
     """
 
     scorer: InstructionScorer
     distractors: int = DEFAULT_DISTRACTORS
     margin: float = 0.0
     values: bool = True
+    contrast: bool = True
 
     @property
     def calls(self) -> int:  # type: ignore[override]
@@ -246,6 +249,9 @@ class ForcedChoiceJudge(OfflineJudge):
         trajectory are compared with the same instructions (and their scores are computed once).
         """
         others = pick_distractors(instruction, pool, self.distractors, seed)
+        counterfactual = change_action(instruction) if self.contrast else None
+        if counterfactual and counterfactual not in others:
+            others.append(counterfactual)
         scores = self.scorer.scores(app, trajectory_text, [instruction, *others])
         mine, rest = scores[0], scores[1:]
         if rest:

@@ -116,6 +116,35 @@ def trajectory_evidence(action_codes: Sequence[str], changes_text: str, final_sc
 
 # ------------------------------------------------------------------------------------- labelled negatives
 
+#: Action words and a different action they can be swapped for (the "same values, other action" counterfactual).
+ACTION_SWAPS: dict[str, str] = {
+    "add": "subtract", "subtract": "add", "plus": "minus", "minus": "plus", "times": "plus",
+    "multiply": "divide", "divide": "multiply", "square": "halve", "sum": "product", "product": "sum",
+    "average": "minimum", "maximum": "minimum", "minimum": "maximum", "delete": "copy", "remove": "duplicate",
+    "rename": "copy", "copy": "move", "move": "copy", "append": "prepend", "prepend": "append",
+    "first": "last", "last": "first", "top": "bottom", "upper": "lower", "lower": "upper",
+    "sorted": "reversed", "sort": "reverse", "executable": "read-only", "empty": "hidden",
+    "create": "delete", "replace": "count", "enable": "disable", "true": "false", "change": "delete",
+}
+_ACTION = re.compile(r"\b(" + "|".join(sorted(ACTION_SWAPS, key=len, reverse=True)) + r")\b", re.I)
+
+
+def change_action(instruction: str) -> str | None:
+    """The instruction with its first action word swapped for another (same values); None without one.
+
+    Quoted text and file names are left alone (``'done'`` stays a value).
+    """
+    values = [v.text for v in instruction_values(instruction) if v.kind != "number"]
+    for m in _ACTION.finditer(instruction):
+        if any(m.group(0) in v and v in instruction[max(0, m.start() - len(v)) : m.end() + len(v)] for v in values):
+            continue
+        word = m.group(0)
+        new = ACTION_SWAPS[word.lower()]
+        new = new.capitalize() if word[0].isupper() else new
+        return instruction[: m.start()] + new + instruction[m.end() :]
+    return None
+
+
 
 def _other_number(text: str, k: int) -> str:
     if "." in text:
