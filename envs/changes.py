@@ -136,10 +136,10 @@ def _window_changes(before: Sequence[WindowInfo], after: Sequence[WindowInfo]) -
     for key, w in new.items():
         if key in old and old[key].title != w.title:
             out.append(Change("window_title", "window", old[key].title, old[key].title, w.title))
-    focus_before = next((w.title for w in before if w.focused), "")
-    focus_after = next((w.title for w in after if w.focused), "")
-    if focus_before != focus_after and (focus_before or focus_after):
-        out.append(Change("focus", "window", focus_after, focus_before, focus_after))
+    was = next((w for w in before if w.focused), None)
+    now = next((w for w in after if w.focused), None)
+    if now is not None and (was is None or _window_key(was) != _window_key(now)):
+        out.append(Change("focus", "window", now.title, was.title if was else "", now.title))
     return out
 
 
@@ -174,12 +174,13 @@ def screen_changes(
     old_nodes, new_nodes = parse_a11y_table(before_table), parse_a11y_table(after_table)
     out.extend(_unparsed_rows(before_table, after_table, len(old_nodes), len(new_nodes)))
     pairs, gone, new = _match(old_nodes, new_nodes)
+    titles = {(c.before, c.after) for c in out if c.kind == "window_title"}
     for a, b in pairs:
         if a.text != b.text:
             old, cur = _unescape(a.text), _unescape(b.text)
             inserted, removed = _edit(old, cur)
             out.append(Change("value", b.role, b.name, old, cur, inserted, removed))
-        elif a.name != b.name:
+        elif a.name != b.name and (a.name, b.name) not in titles:  # a frame's name is its window's title
             out.append(Change("renamed", b.role, a.name, a.name, b.name))
     out.extend(_listed("appeared", new))
     out.extend(_listed("disappeared", gone))

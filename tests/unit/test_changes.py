@@ -54,6 +54,9 @@ def test_windows_opened_closed_retitled_and_focus() -> None:
         ("window_opened", "Save As"), ("window_title", "*notes.txt - Mousepad"), ("focus", "Save As")]
     closed = screen_changes("", "", after, [win("notes.txt - Mousepad", 1, focused=True)])
     assert ("window_closed", "Save As") in [(c.kind, c.before) for c in closed]
+    retitled = screen_changes(table(("frame", "a.txt", "", 0, 0)), table(("frame", "*a.txt", "", 0, 0)),
+                              [win("a.txt", 1, focused=True)], [win("*a.txt", 1, focused=True)])
+    assert [c.kind for c in retitled] == ["window_title"]  # same window keeps focus; its frame is not "renamed"
     assert "window opened: 'Save As'" in render_changes(changes)
 
 
