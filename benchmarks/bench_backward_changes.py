@@ -75,8 +75,15 @@ def main() -> None:
             recall = (sum(value_present(v, written) for v in values) / len(values)) if values and written else None
             words = content_words(written)
             best = max(same_app, key=lambda k: jaccard(words, content_words(same_app[k]))) if written else ""
-            row = {"item": item.id, "mode": mode, "written": written, "error": ans.error, "value_recall": recall,
-                   "identified": bool(written) and best == item.id, "seconds": round(secs, 1)}
+            row = {
+                "item": item.id,
+                "mode": mode,
+                "written": written,
+                "error": ans.error,
+                "value_recall": recall,
+                "identified": bool(written) and best == item.id,
+                "seconds": round(secs, 1),
+            }
             results[mode].append(row)
             print(json.dumps(row), flush=True)
     print(f"model {args.model}, {len(chosen)} items", flush=True)
@@ -86,8 +93,11 @@ def main() -> None:
         ident = sum(1 for r in rows if r["identified"])
         mean = sum(recalls) / len(recalls) if recalls else 0.0
         secs = sum(r["seconds"] for r in rows)
-        print(f"{mode:6} usable {usable}/{len(rows)}  identified {ident}/{len(rows)}  "
-              f"value recall {mean:.2f} (over {len(recalls)} with values)  {secs:.0f} s", flush=True)
+        print(
+            f"{mode:6} usable {usable}/{len(rows)}  identified {ident}/{len(rows)}  "
+            f"value recall {mean:.2f} (over {len(recalls)} with values)  {secs:.0f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -145,8 +145,10 @@ def _window_changes(before: Sequence[WindowInfo], after: Sequence[WindowInfo]) -
 
 def _listed(kind: str, nodes: Iterable[A11yNode]) -> list[Change]:
     shown = [n for n in nodes if n.role not in _SKIP_LISTED_ROLES and (n.name or n.text)]
-    out = [Change(kind, n.role, n.name, **({"after": n.text} if kind == "appeared" else {"before": n.text}))
-           for n in shown[:MAX_LISTED]]
+    out = [
+        Change(kind, n.role, n.name, **({"after": n.text} if kind == "appeared" else {"before": n.text}))
+        for n in shown[:MAX_LISTED]
+    ]
     if len(shown) > MAX_LISTED:
         out.append(Change(kind, count=len(shown) - MAX_LISTED))
     return out

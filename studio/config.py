@@ -62,6 +62,10 @@ class JudgeSpec(ModelSpec):
     distractors: int = Field(default=4, ge=1, le=16, description="forced_choice: other instructions compared")
     margin: float = Field(default=0.0, ge=0.0, description="forced_choice: nats the candidate must win by")
     check_values: bool = Field(default=True, description="forced_choice: also require the values check")
+    contrast: bool = Field(
+        default=False,
+        description="forced_choice: also compare with the instruction's own counterfactual (its action word swapped)",
+    )
     accuracy: float | None = Field(
         default=None, ge=0.0, le=1.0, description="balanced accuracy measured by `studio judge-eval`"
     )

@@ -67,8 +67,11 @@ def judge_eval_cmd(
     ] = None,
     judge: Annotated[
         list[str] | None,
-        typer.Option("--judge", "-j", help="values | ask:MODEL | forced_choice:MODEL (repeatable; replaces the "
-                     "configured judges)."),
+        typer.Option(
+            "--judge",
+            "-j",
+            help="values | ask:MODEL | forced_choice:MODEL (repeatable; replaces the configured judges).",
+        ),
     ] = None,
     quorum: Annotated[str | None, typer.Option(help="all | majority | N (default: the config's).")] = None,
     floor: Annotated[
@@ -113,8 +116,9 @@ def build_cmd(
     """Run every task's solution in a fresh sandbox and write labelled items (true / other / changed values)."""
     from studio.pipeline.eval.judge_build import build_set
 
-    written = build_set(paths, out, skip_existing=not rebuild,
-                        on_item=lambda f, msg: typer.echo(f"{f.stem}: {msg}", err=True))
+    written = build_set(
+        paths, out, skip_existing=not rebuild, on_item=lambda f, msg: typer.echo(f"{f.stem}: {msg}", err=True)
+    )
     typer.echo(f"{len(written)} items in {out}")
     if not written:
         raise typer.Exit(1)

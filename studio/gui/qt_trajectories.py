@@ -188,7 +188,8 @@ class TrajectoryPanel(QWidget):
                 "",
                 "WHAT CHANGED:",
                 *(
-                    ["(not known: no screen after this step)"] if step.changes is None
+                    ["(not known: no screen after this step)"]
+                    if step.changes is None
                     else [f"  {line}" for line in step.changes] or ["  (no visible change)"]
                 ),
             ]
@@ -201,8 +202,7 @@ class TrajectoryPanel(QWidget):
             for c, v in enumerate(cells[:6]):
                 self.a11y.setItem(r, c, QTableWidgetItem(v))
         self.timings.setPlainText(
-            "\n".join(f"{k:<12} {v * 1000:8.1f} ms" for k, v in sorted(step.timings.items()))
-            or "no timings recorded"
+            "\n".join(f"{k:<12} {v * 1000:8.1f} ms" for k, v in sorted(step.timings.items())) or "no timings recorded"
         )
         actions = overlay_actions(step.actions, step.action_code)
         gen = self._gen

@@ -100,10 +100,12 @@ def _load(name: str, path: str) -> Any:
             "pip install 'llama-cpp-python>=0.3.36,<0.4'.",
             model=f"local/{name}",
         ) from exc
+    threads = default_threads()
     llm = llama_cpp.Llama(
         model_path=path,
         n_ctx=int(os.environ.get("STUDIO_LOCAL_N_CTX", "8192")),
-        n_threads=default_threads(),
+        n_threads=threads,
+        n_threads_batch=threads,  # llama-cpp-python's default is every CPU: on a busy machine they spin-wait
         verbose=False,
     )
     cache_mb = int(os.environ.get("STUDIO_LOCAL_PROMPT_CACHE_MB", "1024"))

@@ -71,7 +71,7 @@ class LocalScorer:
         if not self.model.startswith("local/"):
             raise ModelCallError(
                 f"comparing judges read token log-probabilities and need an in-process model (local/...), "
-                f"not {self.model!r}; use method = \"ask\" for served models",
+                f'not {self.model!r}; use method = "ask" for served models',
                 model=self.model,
             )
         return self.model.split("/", 1)[1]
@@ -173,7 +173,11 @@ class LocalScorer:
         llm.n_tokens += len(tokens)
         self.evaluated_tokens += len(tokens)
         vocab = llm.n_vocab()
-        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(tokens) * vocab,)).reshape(len(tokens), vocab).copy()
+        return (
+            np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(tokens) * vocab,))
+            .reshape(len(tokens), vocab)
+            .copy()
+        )
 
     @staticmethod
     def _logits(llm: Any, rows: int) -> Any:

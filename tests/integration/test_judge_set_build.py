@@ -18,8 +18,10 @@ if shutil.which("Xvfb") is None or shutil.which("bwrap") is None:  # pragma: no 
 
 
 def test_build_labels_recorded_solutions_with_state_changes(tmp_path: Path) -> None:
-    tasks = [ASSETS_DIR / "eval" / "galculator" / "galculator-add.json",
-             ASSETS_DIR / "eval" / "xterm" / "xterm-touch-empty.json"]
+    tasks = [
+        ASSETS_DIR / "eval" / "galculator" / "galculator-add.json",
+        ASSETS_DIR / "eval" / "xterm" / "xterm-touch-empty.json",
+    ]
     messages: list[str] = []
     written = build_set(tasks, tmp_path, on_item=lambda f, m: messages.append(f"{f.stem}: {m}"))
     assert len(written) == 2, messages

@@ -36,7 +36,9 @@ def test_inserted_rows_shift_ids_without_false_changes() -> None:
 
 
 def test_rename_disappear_and_counted_summary() -> None:
-    before = table(("toggle button", "Play", "", 1, 1), *[("menu item", f"Item {i}", "", 0, 20 * i + 50) for i in range(9)])
+    before = table(
+        ("toggle button", "Play", "", 1, 1), *[("menu item", f"Item {i}", "", 0, 20 * i + 50) for i in range(9)]
+    )
     after = table(("toggle button", "Pause", "", 1, 1))
     changes = screen_changes(before, after)
     kinds = [c.kind for c in changes]
@@ -51,11 +53,18 @@ def test_windows_opened_closed_retitled_and_focus() -> None:
     after = [win("*notes.txt - Mousepad", 1), win("Save As", 2, focused=True)]
     changes = screen_changes("", "", before, after)
     assert [(c.kind, c.after) for c in changes] == [
-        ("window_opened", "Save As"), ("window_title", "*notes.txt - Mousepad"), ("focus", "Save As")]
+        ("window_opened", "Save As"),
+        ("window_title", "*notes.txt - Mousepad"),
+        ("focus", "Save As"),
+    ]
     closed = screen_changes("", "", after, [win("notes.txt - Mousepad", 1, focused=True)])
     assert ("window_closed", "Save As") in [(c.kind, c.before) for c in closed]
-    retitled = screen_changes(table(("frame", "a.txt", "", 0, 0)), table(("frame", "*a.txt", "", 0, 0)),
-                              [win("a.txt", 1, focused=True)], [win("*a.txt", 1, focused=True)])
+    retitled = screen_changes(
+        table(("frame", "a.txt", "", 0, 0)),
+        table(("frame", "*a.txt", "", 0, 0)),
+        [win("a.txt", 1, focused=True)],
+        [win("*a.txt", 1, focused=True)],
+    )
     assert [c.kind for c in retitled] == ["window_title"]  # same window keeps focus; its frame is not "renamed"
     assert "window opened: 'Save As'" in render_changes(changes)
 

@@ -25,15 +25,18 @@ from studio.pipeline.stages.judges import (
 )
 from studio.pipeline.stages.values import change_values, check_values, instruction_values, typed_text
 
-
 # ------------------------------------------------------------------------------------------------ values
 
 
 def test_instruction_values_kinds_and_no_double_counting() -> None:
     vals = instruction_values("Rename ~/old-name.txt to ~/new-name.txt and write 'hello 2' then add 12 and 7.5")
     assert [(v.kind, v.text) for v in vals] == [
-        ("quoted", "hello 2"), ("path", "~/old-name.txt"), ("path", "~/new-name.txt"), ("number", "12"),
-        ("number", "7.5")]
+        ("quoted", "hello 2"),
+        ("path", "~/old-name.txt"),
+        ("path", "~/new-name.txt"),
+        ("number", "12"),
+        ("number", "7.5"),
+    ]
     assert instruction_values("Put the sum in A3 with a formula") == []  # cell names are not numbers
     assert instruction_values("Make the script executable.") == []
 
@@ -128,7 +131,7 @@ def test_likelihood_scorer_shares_the_trajectory_prefix_and_memoizes() -> None:
 
 def test_forced_choice_contrasts_with_its_own_counterfactual() -> None:
     traj = "Step 1\nAction: pyautogui.write('123+456=')\nWhat changed: add add add"
-    judge = ForcedChoiceJudge(LikelihoodScorer(FakeModel()), distractors=1, values=True)
+    judge = ForcedChoiceJudge(LikelihoodScorer(FakeModel()), distractors=1, values=True, contrast=True)
     right = judge.vote("galculator", "add 123 and 456", traj, "123+456=", ["Open the menu"], "t")
     assert right.vote is True
     wrong = judge.vote("galculator", "subtract 123 and 456", traj, "123+456=", ["Open the menu"], "t")
@@ -140,7 +143,7 @@ def test_forced_choice_values_veto_and_no_distractors() -> None:
     evidence = "add 123 and 456"
     vote = judge.vote("galculator", "add 124 and 456", TRAJ, evidence, ["Open the menu"], "e")
     assert vote.vote is False and "'124'" in vote.rationale
-    lone = ForcedChoiceJudge(YesScorer(FakeModel()), values=False, contrast=False).vote("g", "add 123", TRAJ, "", [], "e")
+    lone = ForcedChoiceJudge(YesScorer(FakeModel()), values=False).vote("g", "add 123", TRAJ, "", [], "e")
     assert lone.vote is True and "no other instruction" in lone.rationale
 
 
@@ -197,7 +200,8 @@ def test_advisory_judge_alone_gives_needs_review_never_accepted() -> None:
     assert cm.committee_status(majority, "majority", 3, advisory={"weak"}) == "needs_review"
     assert cm.committee_status(majority, "majority", 3) == "accepted"
     assert cm.example_status(asked("weak", True), [SimpleNamespace(decision="accept")], advisory={"weak"}) == (
-        "overridden-accept")
+        "overridden-accept"
+    )
 
 
 def test_config_advisory_judges_and_labels() -> None:
@@ -242,20 +246,40 @@ def test_judge_score_balanced_accuracy() -> None:
 
 
 def item(item_id: str, typed: str, instruction: str, app: str = "galculator") -> JudgeItem:
-    steps = [SetStep(index=0, action_code=f"pyautogui.typewrite({typed!r})",
-                     observation_text="id\trole\tname\ttext\tposition\tsize\n0\tlabel\t\t0\t(0, 0)\t(9, 9)")]
+    steps = [
+        SetStep(
+            index=0,
+            action_code=f"pyautogui.typewrite({typed!r})",
+            observation_text="id\trole\tname\ttext\tposition\tsize\n0\tlabel\t\t0\t(0, 0)\t(9, 9)",
+        )
+    ]
     final = f"id\trole\tname\ttext\tposition\tsize\n0\tlabel\t\t{typed}\t(0, 0)\t(9, 9)"
-    return JudgeItem(id=item_id, app=app, steps=steps, final_observation=final,
-                     candidates=label_candidates(item_id, instruction, app, []))
+    return JudgeItem(
+        id=item_id,
+        app=app,
+        steps=steps,
+        final_observation=final,
+        candidates=label_candidates(item_id, instruction, app, []),
+    )
 
 
 def test_label_candidates_and_round_trip(tmp_path: Path) -> None:
-    others = [("a", "galculator", "Use the calculator to add 1 and 2."), ("b", "xterm", "Make run.sh executable."),
-              ("c", "galculator", "Square 13."), ("me", "galculator", "Compute 12 times 7.")]
+    others = [
+        ("a", "galculator", "Use the calculator to add 1 and 2."),
+        ("b", "xterm", "Make run.sh executable."),
+        ("c", "galculator", "Square 13."),
+        ("me", "galculator", "Compute 12 times 7."),
+    ]
     cands = label_candidates("me", "Compute 12 times 7.", "galculator", others)
     kinds = [(c.kind, c.label) for c in cands]
-    assert kinds == [("true", True), ("changed_values", False), ("changed_action", False), ("other_task", False),
-                     ("other_task", False), ("other_task", False)]
+    assert kinds == [
+        ("true", True),
+        ("changed_values", False),
+        ("changed_action", False),
+        ("other_task", False),
+        ("other_task", False),
+        ("other_task", False),
+    ]
     assert cands[2].instruction == "Compute 12 plus 7."
     assert {c.source for c in cands if c.kind == "other_task"} == {"a", "b", "c"}
     it = item("me", "12*7=", "Compute 12 times 7.")
@@ -277,8 +301,10 @@ def test_load_set_errors_name_the_file_and_field(tmp_path: Path) -> None:
 
 
 def test_judge_eval_runs_the_committee_with_advisory_floor() -> None:
-    items = [item("add", "123+456=", "Use the calculator to add 123 and 456."),
-             item("mul", "12*7=", "Use the calculator to multiply 12 by 7.")]
+    items = [
+        item("add", "123+456=", "Use the calculator to add 123 and 456."),
+        item("mul", "12*7=", "Use the calculator to multiply 12 by 7."),
+    ]
     cfg = StudioConfig()
     cfg.roles.judges = [JudgeSpec(method="values", accuracy=0.6)]
     cfg.pipeline.judge_accuracy_floor = 0.7
@@ -303,8 +329,9 @@ def test_overlap_scorer_and_judge_options() -> None:
     from studio.commands.judge import parse_judge_option
     from studio.pipeline.stages.judges import OverlapScorer, make_judge
 
-    s = OverlapScorer().scores("xterm", "Action: pyautogui.write('chmod +x ~/run.sh')", ["Make ~/run.sh executable",
-                                                                                       "Delete ~/junk.tmp"])
+    s = OverlapScorer().scores(
+        "xterm", "Action: pyautogui.write('chmod +x ~/run.sh')", ["Make ~/run.sh executable", "Delete ~/junk.tmp"]
+    )
     assert s[0] > s[1] == 0.0
     assert parse_judge_option("values").method == "values"
     fc = parse_judge_option("forced_choice:local/qwen2.5-coder-0.5b:yes")

@@ -59,16 +59,23 @@ def record_solution(task_file: Path, *, width: int = 1280, height: int = 800) ->
             except StudioError as exc:
                 raise JudgeSetError(f"{actions_file} line {lineno}: {exc}") from exc
             changes = screen_changes(before.a11y_table, obs.a11y_table, before.windows, obs.windows)
-            steps.append(SetStep(index=k, action_code=lines[lineno - 1].strip(),
-                                 observation_text=before.a11y_table, changes=[c.to_dict() for c in changes]))
+            steps.append(
+                SetStep(
+                    index=k,
+                    action_code=lines[lineno - 1].strip(),
+                    observation_text=before.a11y_table,
+                    changes=[c.to_dict() for c in changes],
+                )
+            )
         final = obs.a11y_table
         score = float(env.evaluate(task))
     finally:
         env.close()
     if score != 1.0:
         raise JudgeSetError(f"{task_file}: the recorded solution scored {score}, not 1.0; not a true example")
-    return JudgeItem(id=task.id, app=task_app(task), task=_shown_path(task_file), score=score, steps=steps,
-                     final_observation=final)
+    return JudgeItem(
+        id=task.id, app=task_app(task), task=_shown_path(task_file), score=score, steps=steps, final_observation=final
+    )
 
 
 def _shown_path(path: Path) -> str:

@@ -75,10 +75,20 @@ class JudgeScore:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "judge": self.label, "n": self.n, "balanced_accuracy": round(self.balanced_accuracy, 4),
-            "tpr": round(self.tpr, 4), "tnr": round(self.tnr, 4), "tp": self.tp, "fn": self.fn, "tn": self.tn,
-            "fp": self.fp, "abstained": self.abstained, "needs_review": self.needs_review, "calls": self.calls,
-            "cost": round(self.cost, 6), "seconds": round(self.seconds, 1),
+            "judge": self.label,
+            "n": self.n,
+            "balanced_accuracy": round(self.balanced_accuracy, 4),
+            "tpr": round(self.tpr, 4),
+            "tnr": round(self.tnr, 4),
+            "tp": self.tp,
+            "fn": self.fn,
+            "tn": self.tn,
+            "fp": self.fp,
+            "abstained": self.abstained,
+            "needs_review": self.needs_review,
+            "calls": self.calls,
+            "cost": round(self.cost, 6),
+            "seconds": round(self.seconds, 1),
             "by_kind": {k: f"{r}/{t}" for k, (r, t) in sorted(self.by_kind.items())},
         }
 
@@ -152,8 +162,14 @@ def run_judge_eval(
         pool = _pool(items, item)
         for k, cand in enumerate(item.candidates):
             n_candidates += 1
-            example = SimpleNamespace(id=f"{item.id}#{k}", app=item.app, instruction=cand.instruction,
-                                      trajectory_id=item.id, start=0, end=len(steps))
+            example = SimpleNamespace(
+                id=f"{item.id}#{k}",
+                app=item.app,
+                instruction=cand.instruction,
+                trajectory_id=item.id,
+                start=0,
+                end=len(steps),
+            )
             verdicts: list[Any] = []
             for label, judge in judges:
                 t0 = time.perf_counter()
@@ -201,6 +217,8 @@ def format_report(report: JudgeEvalReport) -> str:
             f"{s.calls:6d} {s.cost:8.4f} {s.seconds:6.0f}"
         )
     c = report.committee
-    lines.append(f"committee: {c.needs_review} needs_review; right by kind: "
-                 + ", ".join(f"{k} {r}/{t}" for k, (r, t) in sorted(c.by_kind.items())))
+    lines.append(
+        f"committee: {c.needs_review} needs_review; right by kind: "
+        + ", ".join(f"{k} {r}/{t}" for k, (r, t) in sorted(c.by_kind.items()))
+    )
     return "\n".join(lines)

@@ -156,8 +156,7 @@ def enumerate_spans(
         raise ConfigError(f"span max_len must be >= 1, got {max_len}; set pipeline.spans.max_len")
     if max_per_trajectory is not None and max_per_trajectory < 1:
         raise ConfigError(
-            f"span max_per_trajectory must be >= 1, got {max_per_trajectory}; "
-            "set pipeline.spans.max_per_trajectory"
+            f"span max_per_trajectory must be >= 1, got {max_per_trajectory}; set pipeline.spans.max_per_trajectory"
         )
     longest = n if max_len is None else min(max_len, n)
     spans = [(i, i + length) for length in range(1, longest + 1) for i in range(0, n - length + 1)]
@@ -307,12 +306,14 @@ def render_trajectory(
             after = steps[k].observation_text if k < len(steps) else final_observation
             found = step_changes(step, after)
             if found is not None:
-                lines.append("What changed:\n" + "\n".join(
-                    _clip_line(ln) for ln in render_state_changes(found).splitlines()))
+                lines.append(
+                    "What changed:\n" + "\n".join(_clip_line(ln) for ln in render_state_changes(found).splitlines())
+                )
         parts.append("\n".join(lines))
     if changes == "rows" and final_observation is not None and steps:
-        parts.append("After the last action, screen changes:\n"
-                     + render_row_diff(steps[-1].observation_text, final_observation))
+        parts.append(
+            "After the last action, screen changes:\n" + render_row_diff(steps[-1].observation_text, final_observation)
+        )
     text = "\n\n".join(parts)
     if len(text) > max_chars:
         half = max_chars // 2
@@ -471,9 +472,7 @@ def ask_backward(model: StructuredModel, kind: str, trajectory_text: str, n_step
         messages, version = render_prompt(INSTRUCTION_PROMPT, app=app, trajectory=trajectory_text)
         schema: type[BaseModel] = InstructionReply
     else:
-        messages, version = render_prompt(
-            REPLICATE_PROMPT, app=app, trajectory=trajectory_text, n_steps=n_steps
-        )
+        messages, version = render_prompt(REPLICATE_PROMPT, app=app, trajectory=trajectory_text, n_steps=n_steps)
         schema = ReplicateReply
     try:
         reply = model(messages, schema)

@@ -234,7 +234,7 @@ class ForcedChoiceJudge(OfflineJudge):
     distractors: int = DEFAULT_DISTRACTORS
     margin: float = 0.0
     values: bool = True
-    contrast: bool = True
+    contrast: bool = False
 
     @property
     def calls(self) -> int:  # type: ignore[override]
@@ -257,8 +257,9 @@ class ForcedChoiceJudge(OfflineJudge):
         if rest:
             best = max(range(len(rest)), key=lambda i: rest[i])
             ok = mine > rest[best] + self.margin
-            why = (f"score {mine:+.2f} vs best of {len(rest)} other instructions {rest[best]:+.2f} "
-                   f"({others[best][:60]!r})")
+            why = (
+                f"score {mine:+.2f} vs best of {len(rest)} other instructions {rest[best]:+.2f} ({others[best][:60]!r})"
+            )
         else:
             ok = mine > self.margin
             why = f"score {mine:+.2f} (no other instruction to compare with)"
@@ -277,8 +278,9 @@ class ValuesJudge(OfflineJudge):
         self, app: str, instruction: str, trajectory_text: str, evidence: str, pool: Sequence[str], seed: str
     ) -> AlignedVote:
         check = check_values(instruction, evidence)
-        return AlignedVote(check.vote, check.rationale, "", VALUES_VERSION,
-                           "" if check.vote is not None else "nothing to check")
+        return AlignedVote(
+            check.vote, check.rationale, "", VALUES_VERSION, "" if check.vote is not None else "nothing to check"
+        )
 
 
 def make_judge(spec: Any, client: Any = None) -> Any:
@@ -296,7 +298,7 @@ def make_judge(spec: Any, client: Any = None) -> Any:
             scorer = YesScorer(LocalScorer(spec.model))
         else:
             scorer = LikelihoodScorer(LocalScorer(spec.model))
-        return ForcedChoiceJudge(scorer, spec.distractors, spec.margin, spec.check_values)
+        return ForcedChoiceJudge(scorer, spec.distractors, spec.margin, spec.check_values, spec.contrast)
     from studio.pipeline.prompts import bind_model
 
     return bind_model(client, "judge", spec, "committee")

@@ -16,7 +16,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-_QUOTED = re.compile(r"'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|\u2018([^\u2019\n]{1,200})\u2019|\u201c([^\u201d\n]{1,200})\u201d")
+_QUOTED = re.compile(
+    r"'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"|\u2018([^\u2019\n]{1,200})\u2019|\u201c([^\u201d\n]{1,200})\u201d"
+)
 _PATH = re.compile(  # a file name with an extension, or a path with a slash (~/x, a/b, /a/b)
     r"(?<![\w/.~-])((?:~|/)?[\w.-]*/?[\w-]+\.[A-Za-z][A-Za-z0-9]{0,9}"
     r"|~/[\w.-]+(?:/[\w.-]+)*|[\w.-]+(?:/[\w.-]+)+|/[\w.-]+(?:/[\w.-]+)+)(?![\w/])"
@@ -118,13 +120,40 @@ def trajectory_evidence(action_codes: Sequence[str], changes_text: str, final_sc
 
 #: Action words and a different action they can be swapped for (the "same values, other action" counterfactual).
 ACTION_SWAPS: dict[str, str] = {
-    "add": "subtract", "subtract": "add", "plus": "minus", "minus": "plus", "times": "plus",
-    "multiply": "divide", "divide": "multiply", "square": "halve", "sum": "product", "product": "sum",
-    "average": "minimum", "maximum": "minimum", "minimum": "maximum", "delete": "copy", "remove": "duplicate",
-    "rename": "copy", "copy": "move", "move": "copy", "append": "prepend", "prepend": "append",
-    "first": "last", "last": "first", "top": "bottom", "upper": "lower", "lower": "upper",
-    "sorted": "reversed", "sort": "reverse", "executable": "read-only", "empty": "hidden",
-    "create": "delete", "replace": "count", "enable": "disable", "true": "false", "change": "delete",
+    "add": "subtract",
+    "subtract": "add",
+    "plus": "minus",
+    "minus": "plus",
+    "times": "plus",
+    "multiply": "divide",
+    "divide": "multiply",
+    "square": "halve",
+    "sum": "product",
+    "product": "sum",
+    "average": "minimum",
+    "maximum": "minimum",
+    "minimum": "maximum",
+    "delete": "copy",
+    "remove": "duplicate",
+    "rename": "copy",
+    "copy": "move",
+    "move": "copy",
+    "append": "prepend",
+    "prepend": "append",
+    "first": "last",
+    "last": "first",
+    "top": "bottom",
+    "upper": "lower",
+    "lower": "upper",
+    "sorted": "reversed",
+    "sort": "reverse",
+    "executable": "read-only",
+    "empty": "hidden",
+    "create": "delete",
+    "replace": "count",
+    "enable": "disable",
+    "true": "false",
+    "change": "delete",
 }
 _ACTION = re.compile(r"\b(" + "|".join(sorted(ACTION_SWAPS, key=len, reverse=True)) + r")\b", re.I)
 
@@ -143,7 +172,6 @@ def change_action(instruction: str) -> str | None:
         new = new.capitalize() if word[0].isupper() else new
         return instruction[: m.start()] + new + instruction[m.end() :]
     return None
-
 
 
 def _other_number(text: str, k: int) -> str:
