@@ -94,7 +94,9 @@ def _edit(before: str, after: str) -> tuple[str, str]:
     return after[p : len(after) - s], before[p : len(before) - s]
 
 
-def _match(a: list[A11yNode], b: list[A11yNode]) -> tuple[list[tuple[A11yNode, A11yNode]], list, list]:
+def _match(
+    a: list[A11yNode], b: list[A11yNode]
+) -> tuple[list[tuple[A11yNode, A11yNode]], list[A11yNode], list[A11yNode]]:
     """Pairs of the same element, then the unmatched nodes of ``a`` and of ``b``."""
     keys = (
         lambda n: (n.role, n.name, n.x, n.y),
@@ -146,7 +148,9 @@ def _window_changes(before: Sequence[WindowInfo], after: Sequence[WindowInfo]) -
 def _listed(kind: str, nodes: Iterable[A11yNode]) -> list[Change]:
     shown = [n for n in nodes if n.role not in _SKIP_LISTED_ROLES and (n.name or n.text)]
     out = [
-        Change(kind, n.role, n.name, **({"after": n.text} if kind == "appeared" else {"before": n.text}))
+        Change(kind, n.role, n.name, after=n.text)
+        if kind == "appeared"
+        else Change(kind, n.role, n.name, before=n.text)
         for n in shown[:MAX_LISTED]
     ]
     if len(shown) > MAX_LISTED:

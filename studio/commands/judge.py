@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -46,6 +46,17 @@ def parse_judge_option(text: str, base: JudgeSpec | None = None) -> JudgeSpec:
     return JudgeSpec.model_validate(data)
 
 
+def spread_over_apps(items: list[Any]) -> list[Any]:
+    """Items reordered round-robin over their apps (first of each app, then the second of each, ...)."""
+    by_app: dict[str, list[Any]] = {}
+    for item in items:
+        by_app.setdefault(item.app, []).append(item)
+    out: list[Any] = []
+    for k in range(max((len(v) for v in by_app.values()), default=0)):
+        out.extend(group[k] for group in by_app.values() if k < len(group))
+    return out
+
+
 def eval_config(config: Path | None, judges: list[str], quorum: str | None, floor: float | None) -> StudioConfig:
     """The configuration judge-eval runs: ``config`` (or the defaults) with the command-line overrides."""
     from studio.config import default_config, load_config
@@ -78,6 +89,9 @@ def judge_eval_cmd(
         float | None, typer.Option(help="Accuracy floor below which a judge is advisory (default: config's).")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items.")] = None,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Only N items, taken in turn from each app (a spread over apps).")
+    ] = None,
     app: Annotated[list[str] | None, typer.Option("--app", help="Only items of this app (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per row.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again (ask judges).")] = False,
@@ -93,6 +107,8 @@ def judge_eval_cmd(
     items = load_set(directory)
     if app:
         items = [i for i in items if i.app in app]
+    if sample:
+        items = spread_over_apps(items)[:sample]
     items = items[:limit] if limit else items
     client = ModelClient(None, MemoryLedger(), use_cache=not no_cache)
     progress = None if quiet else (lambda line: typer.echo(line, err=True))

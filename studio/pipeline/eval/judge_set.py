@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studio.errors import JudgeSetError
 
-FORMAT = "studio-judge-set/1"
+FORMAT: Literal["studio-judge-set/1"] = "studio-judge-set/1"
 
 
 class _Strict(BaseModel):
