@@ -15,7 +15,7 @@ from studio.errors import ConfigError, JudgeSetError, ModelCallError
 from studio.llm.yes_no import LocalScorer, common_prefix, margin_from_logits
 from studio.pipeline.eval.judge_eval import JudgeScore, format_report, run_judge_eval
 from studio.pipeline.eval.judge_set import JudgeItem, SetStep, label_candidates, load_set, save_item
-from studio.pipeline.stages import committee as cm
+from studio.status import CRITERIA, STATUSES, StatusRule, judge_outcomes
 from studio.pipeline.stages.judges import (
     ForcedChoiceJudge,
     LikelihoodScorer,
@@ -179,29 +179,33 @@ def aligned(judge: str, vote: bool | None) -> list[V]:
 
 
 def asked(judge: str, vote: bool | None) -> list[V]:
-    return [V(judge, c, vote) for c in cm.CRITERIA]
+    return [V(judge, c, vote) for c in CRITERIA]
 
 
 def test_aligned_only_judges_count_their_one_vote() -> None:
-    assert cm.judge_outcomes(aligned("values", True)) == {"values": True}
-    assert cm.judge_outcomes([*asked("m", True)[:3]]) == {"m": None}  # an ask judge needs all four
+    assert judge_outcomes(aligned("values", True)) == {"values": True}
+    assert judge_outcomes([*asked("m", True)[:3]]) == {"m": None}  # an ask judge needs all four
 
 
 def test_advisory_judge_alone_gives_needs_review_never_accepted() -> None:
+    def status(verdicts: list[V], quorum: str = "all", n: int | None = None, advisory: frozenset = frozenset()) -> str:
+        return StatusRule(quorum, n, advisory=advisory).committee(verdicts)  # type: ignore[arg-type]
+
+    weak = frozenset({"weak"})
     both_yes = [*asked("weak", True), *aligned("fc", True)]
-    assert cm.committee_status(both_yes, "all", 2) == "accepted"
-    assert cm.committee_status(both_yes, "all", 2, advisory={"weak"}) == "accepted"  # fc is binding
+    assert status(both_yes, "all", 2) == "accepted"
+    assert status(both_yes, "all", 2, weak) == "accepted"  # fc is binding
     only_weak = [*asked("weak", True), *aligned("fc", False)]
-    assert cm.committee_status(only_weak, "all", 2, advisory={"weak"}) == "disputed"
-    assert cm.committee_status(asked("weak", True), "all", 1, advisory={"weak"}) == "needs_review"
+    assert status(only_weak, "all", 2, weak) == "disputed"
+    assert status(asked("weak", True), "all", 1, weak) == "needs_review"
     weak_no = [*asked("weak", False), *aligned("fc", True)]
-    assert cm.committee_status(weak_no, "all", 2, advisory={"weak"}) == "accepted"  # its no is advisory too
+    assert status(weak_no, "all", 2, weak) == "accepted"  # its no is advisory too
     majority = [*aligned("a", True), *aligned("b", False), *asked("weak", True)]
-    assert cm.committee_status(majority, "majority", 3, advisory={"weak"}) == "needs_review"
-    assert cm.committee_status(majority, "majority", 3) == "accepted"
-    assert cm.example_status(asked("weak", True), [SimpleNamespace(decision="accept")], advisory={"weak"}) == (
-        "overridden-accept"
-    )
+    assert status(majority, "majority", None, weak) == "needs_review"
+    assert status(majority, "majority") == "accepted"
+    rule = StatusRule("all", 1, advisory=weak)
+    assert rule.status(asked("weak", True), [SimpleNamespace(decision="accept")]) == "overridden-accept"
+    assert rule.status(asked("weak", True)) == "needs_review" and "needs_review" in STATUSES
 
 
 def test_config_advisory_judges_and_labels() -> None:

@@ -188,9 +188,9 @@ def test_migrates_v1_trajectories_without_a_final_screen(tmp_path: Path) -> None
     assert meta["migrations"] == [{"from": 1, "to": SCHEMA_VERSION, "time": meta["migrations"][0]["time"]}]
 
 
-def test_migrates_v2_steps_without_state_changes(tmp_path: Path) -> None:
-    """Schema 3 adds steps.changes: old steps read None, new ones keep what the recorder computed."""
-    path = tmp_path / "v2"
+def test_migrates_v3_steps_without_state_changes(tmp_path: Path) -> None:
+    """Schema 4 adds steps.changes: old steps read None, new ones keep what the recorder computed."""
+    path = tmp_path / "v3"
     head = "id\trole\tname\ttext\tposition\tsize\n"
     with Workspace.init(path) as ws:
         ws.start_trajectory(Trajectory(id="old", instruction="Add 1 and 2", app="galculator"))
@@ -200,7 +200,7 @@ def test_migrates_v2_steps_without_state_changes(tmp_path: Path) -> None:
                              final_observation=head + "0\ttext\t\t3\t(0, 0)\t(9, 9)")
         ws.table("steps").drop_columns(["changes"])
     meta = json.loads((path / "workspace.json").read_text())
-    meta["schema_version"] = 2
+    meta["schema_version"] = 3
     (path / "workspace.json").write_text(json.dumps(meta))
     with Workspace.open(path) as ws:
         assert ws.meta["schema_version"] == SCHEMA_VERSION

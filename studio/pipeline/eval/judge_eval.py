@@ -134,14 +134,8 @@ def run_judge_eval(
     from studio.config import judge_labels
     from studio.pipeline.prompts import bind_model
     from studio.pipeline.stages.backward import clean_steps, render_trajectory
-    from studio.pipeline.stages.committee import (
-        COMPACT_OBS_LINES,
-        OfflineJudge,
-        committee_status,
-        judge_aligned,
-        judge_once,
-        judge_outcomes,
-    )
+    from studio.pipeline.stages.committee import COMPACT_OBS_LINES, OfflineJudge, judge_aligned, judge_once
+    from studio.status import StatusRule, judge_outcomes
     from studio.pipeline.stages.judges import make_judge, span_evidence
 
     specs = list(cfg.roles.judges)
@@ -151,6 +145,7 @@ def run_judge_eval(
         for label, spec in zip(labels, specs, strict=True)
     ]
     advisory = cfg.advisory_judges()
+    rule = StatusRule(cfg.pipeline.quorum, len(judges), advisory=frozenset(advisory))
     scores = {label: JudgeScore(label) for label in labels}
     committee = JudgeScore(COMMITTEE)
     n_candidates = 0
@@ -180,7 +175,7 @@ def run_judge_eval(
                 scores[label].seconds += time.perf_counter() - t0
                 verdicts.extend(got)
                 scores[label].add(cand.label, judge_outcomes(got).get(label), cand.kind)
-            status = committee_status(verdicts, cfg.pipeline.quorum, len(judges), advisory)
+            status = rule.committee(verdicts)
             committee.needs_review += status == "needs_review"
             committee.add(cand.label, status == "accepted", cand.kind)
         if on_progress:
