@@ -29,7 +29,7 @@ def test_build_labels_recorded_solutions_with_state_changes(tmp_path: Path) -> N
     add = items["galculator-add"]
     assert add.score == 1.0 and add.app == "galculator" and add.task.endswith("galculator-add.json")
     assert add.steps[0].action_code.startswith("pyautogui.typewrite('123+456='")
-    assert "push button" in add.steps[0].observation_text  # the real a11y table before the action
+    assert "toggle button\t7" in add.steps[0].observation_text  # the real a11y table before the action
     values = [c for c in add.steps[0].changes or [] if c["kind"] == "value"]
     assert any(c["after"] == "579" for c in values), add.steps[0].changes  # the display, read by AT-SPI
     kinds = {c.kind: c for c in add.candidates}

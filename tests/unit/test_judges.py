@@ -15,7 +15,6 @@ from studio.errors import ConfigError, JudgeSetError, ModelCallError
 from studio.llm.yes_no import LocalScorer, common_prefix, margin_from_logits
 from studio.pipeline.eval.judge_eval import JudgeScore, format_report, run_judge_eval
 from studio.pipeline.eval.judge_set import JudgeItem, SetStep, label_candidates, load_set, save_item
-from studio.status import CRITERIA, STATUSES, StatusRule, judge_outcomes
 from studio.pipeline.stages.judges import (
     ForcedChoiceJudge,
     LikelihoodScorer,
@@ -24,6 +23,7 @@ from studio.pipeline.stages.judges import (
     pick_distractors,
 )
 from studio.pipeline.stages.values import change_values, check_values, instruction_values, typed_text
+from studio.status import CRITERIA, STATUSES, StatusRule, judge_outcomes
 
 # ------------------------------------------------------------------------------------------------ values
 

@@ -194,10 +194,17 @@ def test_migrates_v3_steps_without_state_changes(tmp_path: Path) -> None:
     head = "id\trole\tname\ttext\tposition\tsize\n"
     with Workspace.init(path) as ws:
         ws.start_trajectory(Trajectory(id="old", instruction="Add 1 and 2", app="galculator"))
-        ws.add_step(Step(trajectory_id="old", index=0, observation_text=head + "0\ttext\t\t0\t(0, 0)\t(9, 9)",
-                         action_code="pyautogui.write('1+2=')"))
-        ws.finish_trajectory("old", status="done", outcome="done",
-                             final_observation=head + "0\ttext\t\t3\t(0, 0)\t(9, 9)")
+        ws.add_step(
+            Step(
+                trajectory_id="old",
+                index=0,
+                observation_text=head + "0\ttext\t\t0\t(0, 0)\t(9, 9)",
+                action_code="pyautogui.write('1+2=')",
+            )
+        )
+        ws.finish_trajectory(
+            "old", status="done", outcome="done", final_observation=head + "0\ttext\t\t3\t(0, 0)\t(9, 9)"
+        )
         ws.table("steps").drop_columns(["changes"])
     meta = json.loads((path / "workspace.json").read_text())
     meta["schema_version"] = 3
@@ -206,9 +213,15 @@ def test_migrates_v3_steps_without_state_changes(tmp_path: Path) -> None:
         assert ws.meta["schema_version"] == SCHEMA_VERSION
         (old,) = ws.steps_of("old")
         assert old.changes is None
-        ws.add_step(Step(trajectory_id="old", index=1, observation_text=head + "0\ttext\t\t3\t(0, 0)\t(9, 9)",
-                         action_code="x",
-                         changes=[{"kind": "focus", "role": "window", "after": "Save As"}]))
+        ws.add_step(
+            Step(
+                trajectory_id="old",
+                index=1,
+                observation_text=head + "0\ttext\t\t3\t(0, 0)\t(9, 9)",
+                action_code="x",
+                changes=[{"kind": "focus", "role": "window", "after": "Save As"}],
+            )
+        )
         assert ws.steps_of("old")[1].changes == [{"kind": "focus", "role": "window", "after": "Save As"}]
     from studio.gui.data_workspace import WorkspaceData
 

@@ -35,10 +35,10 @@ def record_solution(task_file: Path, *, width: int = 1280, height: int = 800) ->
             (an infeasible task has no trajectory to describe).
         TaskFileError: The task file is unreadable.
     """
+    from envs.action_parser import parse_actions_text
     from envs.changes import screen_changes
     from envs.desktop import DesktopEnv
     from envs.tasks import load_task
-    from studio.commands.task import parse_actions_text
     from studio.pipeline.eval.runner import task_app
 
     task = load_task(task_file)

@@ -135,8 +135,8 @@ def run_judge_eval(
     from studio.pipeline.prompts import bind_model
     from studio.pipeline.stages.backward import clean_steps, render_trajectory
     from studio.pipeline.stages.committee import COMPACT_OBS_LINES, OfflineJudge, judge_aligned, judge_once
-    from studio.status import StatusRule, judge_outcomes
     from studio.pipeline.stages.judges import make_judge, span_evidence
+    from studio.status import StatusRule, judge_outcomes
 
     specs = list(cfg.roles.judges)
     labels = judge_labels(specs)

@@ -182,8 +182,9 @@ def judge_aligned(
         error = f"judge call failed: {exc}"
         return [_verdict(example.id, judge, "aligned", "error", vote=None, rationale=error, error=error)]
     return [
-        _verdict(example.id, judge, "aligned", av.version, vote=av.vote, rationale=av.rationale, raw=av.raw,
-                 error=av.error)
+        _verdict(
+            example.id, judge, "aligned", av.version, vote=av.vote, rationale=av.rationale, raw=av.raw, error=av.error
+        )
     ]
 
 
