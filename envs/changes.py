@@ -213,6 +213,11 @@ def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return t if len(t) <= limit else t[: limit - 3] + "..."
 
 
+def _clip_start(text: str, limit: int = MAX_VALUE_CHARS // 2) -> str:
+    t = text.replace("\n", "\\n")
+    return t if len(t) <= limit else "..." + t[-(limit - 3) :]
+
+
 def render_change(c: Change) -> str:
     """One line a person or a model reads, e.g. ``text 'display': '12' -> '84'``."""
     what = f"{c.role} '{_clip(c.name, 60)}'" if c.name else c.role
@@ -225,12 +230,12 @@ def render_change(c: Change) -> str:
     if c.kind == "focus":
         return f"focus moved to window '{_clip(c.after)}'" + (f" (from '{_clip(c.before)}')" if c.before else "")
     if c.kind == "value":
-        line = f"{what}: '{_clip(c.before)}' -> '{_clip(c.after)}'"
-        if c.inserted and len(c.after) > MAX_VALUE_CHARS // 2:
-            line += f" (typed '{_clip(c.inserted)}')"
-        elif c.removed and not c.inserted and len(c.before) > MAX_VALUE_CHARS // 2:
-            line += f" (deleted '{_clip(c.removed)}')"
-        return line
+        if max(len(c.before), len(c.after)) <= MAX_VALUE_CHARS // 2:
+            return f"{what}: '{c.before}' -> '{c.after}'".replace("\n", "\\n")
+        # a long field (a document, a terminal): what was typed or deleted, then how the field ends now
+        edits = [f"typed '{_clip(c.inserted)}'"] if c.inserted else []
+        edits += [f"deleted '{_clip(c.removed)}'"] if c.removed else []
+        return f"{what}: {', '.join(edits) or 'changed'}; now ends '{_clip_start(c.after)}'"
     if c.kind == "renamed":
         return f"{c.role} renamed: '{_clip(c.before)}' -> '{_clip(c.after)}'"
     if c.count:
