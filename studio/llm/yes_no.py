@@ -136,7 +136,7 @@ class LocalScorer:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         template = llm.metadata.get("tokenizer.chat_template")
-        messages = [{"role": "user", "content": prompt}]
+        messages: list[Any] = [{"role": "user", "content": prompt}]
         if template:
             eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
             bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")

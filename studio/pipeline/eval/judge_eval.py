@@ -134,8 +134,8 @@ def run_judge_eval(
     from studio.config import judge_labels
     from studio.pipeline.prompts import bind_model
     from studio.pipeline.stages.backward import clean_steps, render_trajectory
-    from studio.pipeline.stages.committee import COMPACT_OBS_LINES, OfflineJudge, judge_aligned, judge_once
-    from studio.pipeline.stages.judges import make_judge, span_evidence
+    from studio.pipeline.stages.committee import COMPACT_OBS_LINES, judge_aligned, judge_once
+    from studio.pipeline.stages.judges import OfflineJudge, make_judge, span_evidence
     from studio.status import StatusRule, judge_outcomes
 
     specs = list(cfg.roles.judges)
@@ -188,7 +188,7 @@ def run_judge_eval(
 
 
 def _count_calls(scores: dict[str, JudgeScore], judges: Sequence[tuple[str, Any]], client: Any) -> None:
-    from studio.pipeline.stages.committee import OfflineJudge
+    from studio.pipeline.stages.judges import OfflineJudge
 
     records = getattr(client.ledger, "records", [])
     for label, judge in judges:

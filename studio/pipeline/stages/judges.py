@@ -43,7 +43,11 @@ class InstructionScorer(Protocol):
     """Scores instructions as descriptions of one trajectory: higher is a better match."""
 
     version: str
-    calls: int
+
+    @property
+    def calls(self) -> int:
+        """Model calls made so far."""
+        ...
 
     def scores(self, app: str, trajectory_text: str, instructions: Sequence[str]) -> list[float]:
         """One score per instruction."""
