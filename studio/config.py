@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from studio.errors import ConfigError
 
@@ -107,6 +107,19 @@ class RolesConfig(_Strict):
     judges: list[JudgeSpec] = Field(default_factory=lambda: [JudgeSpec()])
     query_writer: ModelSpec = Field(default_factory=ModelSpec)
     embedder: EmbedderSpec = Field(default_factory=EmbedderSpec)
+
+    @field_validator("judges", mode="before")
+    @classmethod
+    def _judges_from_model_specs(cls, value: Any) -> Any:
+        """A plain :class:`ModelSpec` in the committee is an ``ask`` judge."""
+        if isinstance(value, list):
+            return [
+                JudgeSpec.model_validate(v.model_dump())
+                if isinstance(v, ModelSpec) and not isinstance(v, JudgeSpec)
+                else v
+                for v in value
+            ]
+        return value
 
 
 class SandboxConfig(_Strict):

@@ -58,8 +58,8 @@ def test_prompt_loader_versions_and_placeholders() -> None:
     assert "exemplify {n} tasks that users frequently perform" in text
     assert load_prompt("self_instruct.v3") == (text, "self_instruct.v3")
     assert load_prompt("self_instruct.v1")[1] == "self_instruct.v1"
-    for stage in ("backward_instruction", "backward_replicate", "judge"):
-        assert load_prompt(stage)[1] == f"{stage}.v2"
+    for stage, newest in (("backward_instruction", 2), ("backward_replicate", 2), ("judge", 3)):
+        assert load_prompt(stage)[1] == f"{stage}.v{newest}"
     with pytest.raises(PipelineError, match="no prompt template"):
         load_prompt("nope")
     with pytest.raises(PipelineError, match="not found"):
