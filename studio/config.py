@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from studio.errors import ConfigError
 
@@ -27,6 +27,11 @@ class ModelSpec(_Strict):
     model: str = LOCAL_MODEL
     api_base: str | None = None
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    revision: str | None = Field(
+        default=None,
+        description="label of the model behind a served name; part of the cache key: change it when the "
+        "server starts serving another model under the same name",
+    )
     temperature: float = 0.0
     max_tokens: int = 512
     top_p: float | None = None
@@ -35,6 +40,56 @@ class ModelSpec(_Strict):
     max_retries: int = 2
     concurrency: int = 2
     vision: bool | None = Field(default=None, description="send screenshots; None = ask litellm")
+
+
+class JudgeSpec(ModelSpec):
+    """One committee judge: a model and how it judges.
+
+    ``method``: ``"ask"`` asks the model the four criteria as JSON (judge prompt); ``"forced_choice"`` compares
+    the model's score of the example's instruction (``score``: how much the trajectory raises the instruction's
+    log-probability, or the log-odds of answering "yes") with that of ``distractors`` other instructions
+    (in-process ``local/`` models only), plus the values check when ``check_values``; ``"values"``
+    is the deterministic values check alone (no model call). ``accuracy`` is the judge's balanced accuracy
+    measured by ``studio judge-eval``; a judge measured below ``pipeline.judge_accuracy_floor`` is advisory.
+    """
+
+    method: Literal["ask", "forced_choice", "values"] = "ask"
+    score: Literal["likelihood", "yes", "overlap"] = Field(
+        default="likelihood",
+        description="forced_choice: log P(instruction | trajectory) - log P(instruction), the log-odds of 'yes', "
+        "or (no model) the share of the instruction's words the trajectory contains",
+    )
+    distractors: int = Field(default=4, ge=1, le=16, description="forced_choice: other instructions compared")
+    margin: float = Field(default=0.0, ge=0.0, description="forced_choice: nats the candidate must win by")
+    check_values: bool = Field(default=True, description="forced_choice: also require the values check")
+    contrast: bool = Field(
+        default=False,
+        description="forced_choice: also compare with the instruction's own counterfactual (its action word swapped)",
+    )
+    accuracy: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="balanced accuracy measured by `studio judge-eval`"
+    )
+
+    @property
+    def label(self) -> str:
+        """The judge's name on its verdicts: the model for ``ask``, ``method:model`` otherwise."""
+        if self.method == "ask":
+            return self.model
+        if self.method == "values":
+            return "values"
+        if self.score == "overlap":
+            return "forced_choice:overlap"
+        return f"{self.method}:{self.model}" + ("" if self.score == "likelihood" else f":{self.score}")
+
+
+def judge_labels(specs: list[JudgeSpec]) -> list[str]:
+    """Unique labels of a committee: :attr:`JudgeSpec.label`, then ``label#2``, ``label#3`` for repeats."""
+    seen: dict[str, int] = {}
+    labels = []
+    for spec in specs:
+        seen[spec.label] = seen.get(spec.label, 0) + 1
+        labels.append(spec.label if seen[spec.label] == 1 else f"{spec.label}#{seen[spec.label]}")
+    return labels
 
 
 class EmbedderSpec(_Strict):
@@ -49,9 +104,22 @@ class RolesConfig(_Strict):
     task_writer: ModelSpec = Field(default_factory=ModelSpec)
     actor: ModelSpec = Field(default_factory=ModelSpec)
     backward_writer: ModelSpec = Field(default_factory=ModelSpec)
-    judges: list[ModelSpec] = Field(default_factory=lambda: [ModelSpec()])
+    judges: list[JudgeSpec] = Field(default_factory=lambda: [JudgeSpec()])
     query_writer: ModelSpec = Field(default_factory=ModelSpec)
     embedder: EmbedderSpec = Field(default_factory=EmbedderSpec)
+
+    @field_validator("judges", mode="before")
+    @classmethod
+    def _judges_from_model_specs(cls, value: Any) -> Any:
+        """A plain :class:`ModelSpec` in the committee is an ``ask`` judge."""
+        if isinstance(value, list):
+            return [
+                JudgeSpec.model_validate(v.model_dump())
+                if isinstance(v, ModelSpec) and not isinstance(v, JudgeSpec)
+                else v
+                for v in value
+            ]
+        return value
 
 
 class SandboxConfig(_Strict):
@@ -77,6 +145,12 @@ class PipelineConfig(_Strict):
     parallel: int = Field(default=1, ge=1)
     spans: SpanPolicy = Field(default_factory=SpanPolicy)
     quorum: Literal["all", "majority"] | int = "all"
+    judge_accuracy_floor: float = Field(
+        default=0.75,
+        ge=0.0,
+        le=1.0,
+        description="judges whose measured accuracy is below this are advisory: stored and shown, never deciding",
+    )
 
 
 class RetrievalConfig(_Strict):
@@ -128,6 +202,16 @@ class StudioConfig(_Strict):
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    def advisory_judges(self) -> frozenset[str]:
+        """Labels of the judges whose measured accuracy is below ``pipeline.judge_accuracy_floor``."""
+        floor = self.pipeline.judge_accuracy_floor
+        specs = self.roles.judges
+        return frozenset(
+            label
+            for label, spec in zip(judge_labels(specs), specs, strict=True)
+            if spec.accuracy is not None and spec.accuracy < floor
+        )
 
 
 def _format_validation(err: ValidationError, source: str) -> str:

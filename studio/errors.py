@@ -13,7 +13,8 @@ and re-exported here, so every class is importable from this module and the CLI 
     ├── ModelError
     │   ├── MissingAPIKeyError      names the environment variable to set
     │   ├── ModelCallError          the provider failed after retries (keeps model and role)
-    │   └── EmbeddingMismatchError  vectors of another model/dimension
+    │   ├── EmbeddingMismatchError  vectors of another model/dimension
+    │   └── ModelInstallError       an offline model file is missing or not the published one
     ├── SandboxError
     │   ├── AppNotInstalledError    an app profile's binary is missing (names the apt package)
     │   ├── DisplayError            Xvfb / openbox / D-Bus could not start
@@ -25,8 +26,9 @@ and re-exported here, so every class is importable from this module and the CLI 
     │   ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
     │   ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
     │   └── OfflineError            the task needs the network, which the sandbox does not have
-    └── PipelineError               a stage could not run (names the stage)
-        └── ClusterError            Ray missing or unreachable, or no node fit to hold sandboxes (names nodes)
+    ├── PipelineError               a stage could not run (names the stage)
+    │   └── ClusterError            Ray missing or unreachable, or no node fit to hold sandboxes (names nodes)
+    └── JudgeSetError               a labelled judge set (directory or item file) is malformed (names file, field)
 """
 
 from __future__ import annotations
@@ -111,3 +113,11 @@ class PipelineError(StudioError):
 
 class ClusterError(PipelineError):
     """The Ray cluster cannot run sandboxes: Ray missing or unreachable, or every node refused (named)."""
+
+
+class ModelInstallError(ModelError):
+    """An offline model file could not be installed or does not match its pinned size and sha256."""
+
+
+class JudgeSetError(StudioError):
+    """A labelled judge set directory or one of its item files is missing or malformed."""

@@ -130,7 +130,10 @@ class Step(Record):
 
     ``reason`` is the model's thought, ``actions`` the typed actions (``envs.actions.action_to_dict``),
     ``action_code`` the same as a pyautogui string, ``screenshot`` the blob hash
-    (see ``Workspace.screenshot``).
+    (see ``Workspace.screenshot``). ``changes`` is what the action changed on the screen
+    (``envs.changes.Change.to_dict()`` dicts, computed from the screens before and after it); None for steps
+    written before schema 3 (readers compute it from the observations, see
+    ``studio.pipeline.stages.backward.step_changes``).
     """
 
     table: ClassVar[str] = "steps"
@@ -148,6 +151,7 @@ class Step(Record):
     raw: str = ""
     error: str = ""
     created: float = Field(default_factory=now)
+    changes: list[dict[str, Any]] | None = None
 
 
 class Example(Record):

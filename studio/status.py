@@ -10,12 +10,19 @@ The rule, in order (:meth:`StatusRule.status`):
    ``reject`` -> ``overridden-reject``. Reviews never replace the judges' verdicts, which stay stored.
 2. **Else the committee** (:meth:`StatusRule.committee`). A judge *accepts* an example when it votes yes on
    every criterion, *rejects* it when it votes no on one, and *abstains* otherwise (failed call, malformed
-   reply, missing criteria). Then: ``pending`` (no verdicts), ``accepted`` (the quorum of accepting judges is
-   met), ``disputed`` (not met but some judge accepted), ``rejected`` (no judge accepted).
+   reply, missing criteria). A judge that votes on ``aligned`` alone (the ``forced_choice`` and ``values``
+   methods) is judged by that one vote. Then: ``pending`` (no verdicts), ``accepted`` (the quorum of accepting
+   *binding* judges is met), ``needs_review`` (it is met only when the advisory judges' votes are counted too),
+   ``disputed`` (not met but some judge accepted), ``rejected`` (no judge accepted).
 3. **The verifier, when required** (``[verify] require_check``, :attr:`StatusRule.require_check`): a
    committee-``accepted`` example whose trajectory's executable check did not score 1.0 (it failed, or the run
    was not scored) is ``disputed`` — the judges and the verifier disagree. It never accepts on its own and
    never changes a person's decision.
+
+Advisory judges (:attr:`StatusRule.advisory`, from ``StudioConfig.advisory_judges()``): judges whose accuracy
+measured by ``studio judge-eval`` is below ``pipeline.judge_accuracy_floor``. Their votes are stored and shown,
+but the quorum is applied to the other judges: an example they alone accept is ``needs_review``, never
+``accepted``; their "no" does not reject an example the binding judges accept.
 
 Quorum (``PipelineConfig.quorum``): ``"all"`` (the paper's rule, every configured judge accepts; a configured
 judge without verdicts counts as not accepting), ``"majority"`` (more than half of the judges that voted) or an
@@ -42,9 +49,19 @@ from studio.errors import ConfigError
 CRITERIA: tuple[str, ...] = ("aligned", "coherent", "natural", "reasonable")
 
 Quorum = Literal["all", "majority"] | int
-Status = Literal["accepted", "rejected", "disputed", "pending", "overridden-accept", "overridden-reject"]
+Status = Literal[
+    "accepted", "needs_review", "rejected", "disputed", "pending", "overridden-accept", "overridden-reject"
+]
 #: Every status :meth:`StatusRule.status` can return.
-STATUSES: tuple[str, ...] = ("accepted", "rejected", "disputed", "pending", "overridden-accept", "overridden-reject")
+STATUSES: tuple[str, ...] = (
+    "accepted",
+    "needs_review",
+    "rejected",
+    "disputed",
+    "pending",
+    "overridden-accept",
+    "overridden-reject",
+)
 #: How browsing views name a status (a person's decision shows as the plain decision).
 DISPLAY: Mapping[str, str] = {"overridden-accept": "accepted", "overridden-reject": "rejected"}
 #: Statuses that count as accepted (retrieval index, ``export --status accepted``).
@@ -89,13 +106,16 @@ def check_quorum(quorum: object, n_judges: int | None = None) -> None:
 
 
 def judge_outcomes(verdicts: Iterable[VoteLike], criteria: Sequence[str] = CRITERIA) -> dict[str, bool | None]:
-    """Per judge: True (yes on every criterion), False (some no), None (abstained or incomplete, no no)."""
+    """Per judge: True (yes on every criterion), False (some no), None (abstained or incomplete, no no).
+
+    A judge whose only verdict is on ``aligned`` (``forced_choice``, ``values``) is judged by that one vote.
+    """
     by_judge: dict[str, dict[str, bool | None]] = {}
     for v in verdicts:
         by_judge.setdefault(v.judge, {})[v.criterion] = v.vote
     out: dict[str, bool | None] = {}
     for judge, votes in by_judge.items():
-        values = [votes.get(c) for c in criteria]
+        values = [votes.get(c) for c in (criteria if set(votes) != {"aligned"} else ("aligned",))]
         if any(x is False for x in values):
             out[judge] = False
         elif all(x is True for x in values):
@@ -197,12 +217,14 @@ class StatusRule:
             accepting; None counts only the judges that voted.
         criteria: The criteria a judge must answer yes to in order to accept.
         require_check: The verifier must agree too: see step 3 of the rule (the module docstring).
+        advisory: Labels of the advisory judges (measured below the accuracy floor; see the module docstring).
     """
 
     quorum: Quorum = "all"
     n_judges: int | None = None
     criteria: tuple[str, ...] = CRITERIA
     require_check: bool = False
+    advisory: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         check_quorum(self.quorum)
@@ -217,20 +239,31 @@ class StatusRule:
         q = config.pipeline.quorum if quorum is None else quorum
         check_quorum(q)
         verify = getattr(config, "verify", None)
+        advisory = config.advisory_judges() if hasattr(config, "advisory_judges") else frozenset()
         return cls(
             quorum=cast(Quorum, q),
             n_judges=len(config.roles.judges),
             require_check=bool(getattr(verify, "require_check", False)),
+            advisory=frozenset(advisory),
         )
 
     def committee(self, verdicts: Sequence[VoteLike]) -> Status:
-        """``accepted`` / ``disputed`` / ``rejected`` / ``pending`` from the judges' verdicts alone."""
+        """``accepted`` / ``needs_review`` / ``disputed`` / ``rejected`` / ``pending`` from the verdicts alone."""
         outcomes = judge_outcomes(verdicts, self.criteria)
         if not outcomes:
             return "pending"
         n = self.n_judges if self.quorum == "all" else None
-        if quorum_met(list(outcomes.values()), self.quorum, n):
-            return "accepted"
+        advisory = set(self.advisory) if n is not None else set(self.advisory) & set(outcomes)
+        if not advisory:
+            if quorum_met(list(outcomes.values()), self.quorum, n):
+                return "accepted"
+        else:
+            binding = [o for j, o in outcomes.items() if j not in advisory]
+            n_binding = max(n or 0, len(outcomes)) - len(advisory)
+            if n_binding > 0 and quorum_met(binding, self.quorum, n_binding if n is not None else None):
+                return "accepted"
+            if quorum_met(list(outcomes.values()), self.quorum, n):
+                return "needs_review"
         return "disputed" if any(o is True for o in outcomes.values()) else "rejected"
 
     def status(

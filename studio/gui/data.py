@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from studio.status import StatusRule, display
 
 #: Example statuses shown in the Examples view (:func:`studio.status.display` names).
-EXAMPLE_STATUSES = ("accepted", "rejected", "disputed", "pending")
+EXAMPLE_STATUSES = ("accepted", "needs_review", "rejected", "disputed", "pending")
 
 
 @dataclass
@@ -100,6 +100,9 @@ class StepRow:
     height: int
     timings: dict[str, float] = field(default_factory=dict)
     final: bool = False  # not a step: the screen after the last action (no action of its own)
+    #: What the step's action changed on the screen, one line each (``envs.changes``); None when unknown
+    #: (an old step without stored changes and no screen after it).
+    changes: list[str] | None = None
 
 
 @dataclass

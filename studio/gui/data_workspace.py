@@ -178,6 +178,8 @@ class WorkspaceData:
         from studio.errors import WorkspaceError
         from studio.workspace import Trajectory
 
+        records = self.ws.steps_of(trajectory_id)
+        stored = {s.index: s.changes for s in records}
         rows = [
             StepRow(
                 s.trajectory_id,
@@ -192,11 +194,12 @@ class WorkspaceData:
                 s.height,
                 dict(s.timings),
             )
-            for s in self.ws.steps_of(trajectory_id)
+            for s in records
         ]
         try:
             traj = self.ws.get(Trajectory, trajectory_id)
         except WorkspaceError:
+            _fill_changes(rows, stored)
             return rows
         if traj.final_screenshot or traj.final_observation is not None:
             last = rows[-1] if rows else None
@@ -215,6 +218,7 @@ class WorkspaceData:
                     final=True,
                 )
             )
+        _fill_changes(rows, stored)
         return rows
 
     def screenshot(self, ref: str) -> bytes:
@@ -421,3 +425,20 @@ def prewarm_imports() -> threading.Thread:
 def open_data(path: Path | str) -> WorkspaceData:
     """Open the workspace at ``path`` read-only for the GUI (raises ``WorkspaceError`` with the fix)."""
     return WorkspaceData(Path(path))
+
+
+def _fill_changes(rows: list[StepRow], stored: dict[int, list[dict[str, Any]] | None]) -> None:
+    """Each step's state changes as lines: stored with the step, else computed from the next screen."""
+    from envs.changes import Change, render_change, screen_changes
+
+    for k, row in enumerate(rows):
+        if row.final:
+            continue
+        found = stored.get(row.index)
+        if found is not None:
+            changes = [Change.from_dict(c) for c in found]
+        elif k + 1 < len(rows):
+            changes = screen_changes(row.observation_text, rows[k + 1].observation_text)
+        else:
+            continue
+        row.changes = [render_change(c) for c in changes]

@@ -34,6 +34,7 @@ STATUS_COLORS = {
     "accepted": QColor(46, 160, 67),
     "rejected": QColor(218, 54, 51),
     "disputed": QColor(210, 153, 34),
+    "needs_review": QColor(88, 140, 220),  # accepted only by advisory judges: a person decides
     "pending": QColor(128, 128, 128),  # also an abstained vote
 }
 

@@ -1,5 +1,6 @@
 """Trajectories: the list (lazy, 100k rows), and for the selected one a filmstrip of steps, the full screenshot
-with the action drawn on it, the a11y table, REASON, the action code, timings, the outcome and score.
+with the action drawn on it, the a11y table, REASON, the action code, what the action changed on the screen
+(values, focus, windows; :mod:`envs.changes`), timings, the outcome and score.
 
 :class:`TrajectoryPanel` (filmstrip + step detail) is reused by the Examples view, which highlights a span.
 """
@@ -184,6 +185,13 @@ class TrajectoryPanel(QWidget):
                 "",
                 "ACTION:",
                 step.action_code or "–",
+                "",
+                "WHAT CHANGED:",
+                *(
+                    ["(not known: no screen after this step)"]
+                    if step.changes is None
+                    else [f"  {line}" for line in step.changes] or ["  (no visible change)"]
+                ),
             ]
         if step.error:
             text += ["", f"ERROR: {step.error}"]
@@ -194,8 +202,7 @@ class TrajectoryPanel(QWidget):
             for c, v in enumerate(cells[:6]):
                 self.a11y.setItem(r, c, QTableWidgetItem(v))
         self.timings.setPlainText(
-            "\n".join(f"{k:<12} {v * 1000:8.1f} ms" for k, v in sorted(step.timings.items()))
-            or "no timings recorded"
+            "\n".join(f"{k:<12} {v * 1000:8.1f} ms" for k, v in sorted(step.timings.items())) or "no timings recorded"
         )
         actions = overlay_actions(step.actions, step.action_code)
         gen = self._gen

@@ -1,4 +1,9 @@
-"""On-disk response cache keyed by a content hash of (model, messages, parameters, schema).
+"""On-disk response cache keyed by a content hash of (model identity, messages, parameters, schema).
+
+The model string alone does not say which model answers: a local file can be swapped, a server can serve
+another model under the same name. :func:`model_identity` adds what does: the sha256 of a local model's file
+(computed once per path, size and mtime), or for a served model its endpoint (``api_base``) and the optional
+``revision`` the configuration sets (change it when the model behind a name changes).
 
 One JSON file per entry under ``<root>/<first two hex digits>/<sha256>.json``. Writers write a temporary file
 in the same directory and ``os.replace`` it into place, so concurrent writers (threads or processes) never
@@ -22,6 +27,27 @@ def cache_key(payload: dict[str, Any]) -> str:
     """sha256 hex digest of the canonical JSON of ``payload`` (sorted keys, no whitespace)."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def model_identity(model: str, provider: str, api_base: str | None, revision: str | None) -> dict[str, Any]:
+    """What identifies the model behind ``model`` for the cache key.
+
+    Args:
+        model: The litellm model string, e.g. ``local/qwen2.5-coder-1.5b`` or ``openai/qwen``.
+        provider: litellm's provider of ``model`` (``local`` for the in-process models).
+        api_base: The endpoint of a served model (None for hosted providers' defaults).
+        revision: ``ModelSpec.revision``: a label the user changes when the model behind a name changes.
+
+    Raises:
+        studio.errors.ModelCallError: A local model whose file is not installed.
+    """
+    ident: dict[str, Any] = {"api_base": api_base, "revision": revision}
+    if provider == "local":
+        from studio.llm.local_provider import gguf_path
+        from studio.llm.models import file_sha256
+
+        ident["file_sha256"] = file_sha256(gguf_path(model.split("/", 1)[-1]))
+    return ident
 
 
 class ResponseCache:

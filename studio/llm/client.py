@@ -22,7 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from studio.config import ModelSpec
 from studio.errors import MissingAPIKeyError, ModelCallError
-from studio.llm.cache import CACHE_DIR_NAME, ResponseCache, cache_key
+from studio.llm.cache import CACHE_DIR_NAME, ResponseCache, cache_key, model_identity
 from studio.llm.ledger import LEDGER_NAME, JsonlLedger, LedgerRecord, LedgerSink, NullLedger
 from studio.llm.structured import (
     StructuredResult,
@@ -50,7 +50,7 @@ PROVIDER_KEY_ENV = {
 #: The only request parameters ever sent (standard OpenAI ones), filtered further by provider support.
 STANDARD_PARAMS = ("temperature", "max_tokens", "top_p", "seed")
 NO_KEY = "no-key"  # OpenAI-compatible local servers want some key; they ignore its value.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: keys include the model identity (local file hash, api_base, revision)
 
 
 def import_litellm() -> Any:
@@ -240,7 +240,8 @@ class ModelClient:
         kwargs: dict[str, Any] = {"model": spec.model, "messages": messages, **params}
         if spec.api_base:
             kwargs["api_base"] = spec.api_base
-        key = cache_key({"v": CACHE_VERSION, **kwargs, "salt": cache_salt})
+        identity = model_identity(spec.model, provider, spec.api_base, spec.revision)
+        key = cache_key({"v": CACHE_VERSION, **kwargs, "salt": cache_salt, "identity": identity})
         kwargs["timeout"] = spec.timeout
         kwargs["max_retries"] = 0  # SDK-side setting (never sent): this client does the retries
         return _Prepared(kwargs=kwargs, key=key, provider=provider, api_key=api_key)
@@ -488,11 +489,22 @@ class ModelClient:
 
 
 def _with_instruction(messages: list[dict], instruction: str) -> list[dict]:
-    """Prepend the JSON instruction to the system message (or add one)."""
-    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
-        first = {**messages[0], "content": f"{messages[0]['content']}\n\n{instruction}"}
-        return [first, *messages[1:]]
-    return [{"role": "system", "content": instruction}, *messages]
+    """Append the JSON instruction to the last user message (or add one at the end).
+
+    Appending keeps the start of the prompt (documentation, trajectory) the same for every schema, so a
+    local model reuses the evaluated prefix across the calls of a stage (see ``local_provider``).
+    """
+    for k in range(len(messages) - 1, -1, -1):
+        m = messages[k]
+        if m.get("role") != "user":
+            continue
+        content = m.get("content")
+        if isinstance(content, list):  # multi-part (text + image): one more text part
+            content = [*content, {"type": "text", "text": instruction}]
+        else:
+            content = f"{content or ''}\n\n{instruction}"
+        return [*messages[:k], {**m, "content": content}, *messages[k + 1 :]]
+    return [*messages, {"role": "user", "content": instruction}]
 
 
 def _scrub(text: str, secret: str | None) -> str:

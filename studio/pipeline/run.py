@@ -352,18 +352,21 @@ def stage_backward(ctx: RunContext) -> StageSummary:
 
 def stage_committee(ctx: RunContext) -> StageSummary:
     """Every judge votes on every example (four criteria); judges that already voted are not asked again."""
-    from studio.pipeline.prompts import bind_model
-    from studio.pipeline.stages.committee import judge_example, judge_labels
+    from studio.config import judge_labels
+    from studio.pipeline.stages.committee import judge_example
+    from studio.pipeline.stages.judges import distractor_pool, make_judge
     from studio.pipeline.stages.task_check import check_note
-    from studio.workspace import Example
+    from studio.workspace import Example, Task, Trajectory
 
     t0 = time.perf_counter()
     summary = StageSummary("committee")
     cfg = ctx.cfg
     specs = cfg.roles.judges
-    labels = judge_labels([s.model for s in specs])
-    judges = [(label, bind_model(ctx.client, "judge", spec, "committee"))
-              for label, spec in zip(labels, specs, strict=True)]
+    labels = judge_labels(specs)
+    judges = [(label, make_judge(spec, ctx.client)) for label, spec in zip(labels, specs, strict=True)]
+    advisory = cfg.advisory_judges()
+    task_instructions = [(t.app, t.instruction) for t in _all(ctx.ws, Task)]
+    own_instruction: dict[str, str] = {}
     examples = _all(ctx.ws, Example)
     ctx.observer.stage_started("committee", len(examples))
     # the current trajectory's steps, final screen and what its check said
@@ -381,14 +384,18 @@ def stage_committee(ctx: RunContext) -> StageSummary:
             final, score = _final_observation(ctx.ws, ex)
             steps_cache = {ex.trajectory_id: (ctx.ws.steps_of(ex.trajectory_id), final, check_note(score))}
         steps, final, note = steps_cache[ex.trajectory_id]
+        if ex.trajectory_id not in own_instruction:
+            traj = ctx.ws.list(Trajectory, id=ex.trajectory_id, limit=1)
+            own_instruction[ex.trajectory_id] = traj[0].instruction if traj else ""
+        pool = distractor_pool(ex.app, own_instruction[ex.trajectory_id], task_instructions)
         decision = judge_example(ex, steps, judges, quorum=cfg.pipeline.quorum, final_observation=final,
-                                 prior=prior, check=note)
+                                 prior=prior, check=note, distractors=pool, advisory=advisory)
         rows = decision.verdicts
         if rows:
             ctx.ws.add_verdicts(rows)
         summary.done += 1
         accepted += int(decision.accepted)
-        summary.failed += sum(1 for v in decision.verdicts if v.vote is None) // 4
+        summary.failed += len({v.judge for v in decision.verdicts if v.vote is None})
         ctx.observer.advanced("committee", detail=decision.status)
     summary.notes.append(f"{accepted} of {summary.done} newly judged examples accepted (quorum {cfg.pipeline.quorum})")
     summary.elapsed_s = time.perf_counter() - t0

@@ -17,6 +17,8 @@ History:
        ``ledger.jsonl`` is the one ledger (the table only ever held copies of its lines; it is left in place).
     4: ``tasks.check`` (the task's OSWorld config/evaluator/solution), ``check_status``, ``check_reason`` and
        ``check_info`` (old tasks: no check, ``unverified`` with the reason "no check").
+    5: ``steps.changes``, what each action changed on the screen (old rows read None; readers compute it
+       from the stored observations).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pyarrow as pa
 
 from studio.errors import SchemaVersionError, WorkspaceError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def check_version(meta: dict[str, Any], path: Path) -> int:
@@ -88,7 +90,14 @@ def _v3_to_v4(db: Any) -> None:
             table.add_columns({name: defaults[name] for name in new})
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(db: Any) -> None:
+    if "steps" in _table_names(db):
+        table = db.open_table("steps")
+        if "changes" not in table.schema.names:
+            table.add_columns([pa.field("changes", pa.string())])  # nulls: old rows read None
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def _table_names(db: Any) -> list[str]:

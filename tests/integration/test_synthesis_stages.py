@@ -60,7 +60,7 @@ def test_three_stages_with_the_local_model(tmp_path):
     )
     assert [s.doc_id for s in tasks.skipped] == ["empty"]
     assert tasks.tasks or tasks.failures
-    assert all(t.doc_id == "d1" and t.prompt_version == "self_instruct.v2" for t in tasks.tasks)
+    assert all(t.doc_id == "d1" and t.prompt_version == "self_instruct.v3" for t in tasks.tasks)
     assert all(f.raw or f.error.startswith("model call failed") for f in tasks.failures)
 
     steps = [
@@ -88,7 +88,7 @@ def test_three_stages_with_the_local_model(tmp_path):
             example, steps, [(labels[0], bind_model(client, "judge", SPEC, "committee"))]
         )
         assert [v.criterion for v in decision.verdicts] == list(CRITERIA)
-        assert all(v.example_id == example.id and v.prompt_version == "judge.v2" for v in decision.verdicts)
+        assert all(v.example_id == example.id and v.prompt_version == "judge.v3" for v in decision.verdicts)
         assert decision.status in {"accepted", "rejected"}
 
     stages = {r.stage for r in read_ledger(tmp_path / "ledger.jsonl")}

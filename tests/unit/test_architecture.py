@@ -84,6 +84,10 @@ THIRD_PARTY_PRIVATE = {
     # LanceDB's import builds ~500 pydantic validators; their defaults are switched to deferred while it loads.
     ("studio.workspace.lancedb_import", "_config"),
     ("studio.workspace.lancedb_import", "_internal"),
+    # llama-cpp-python keeps only the last logits unless a model is made with logits_all (n_ctx x vocabulary
+    # floats); scoring a reply's tokens asks its context for all rows of one small batch (0.3.x internals).
+    ("studio.llm.yes_no", "_ctx"),
+    ("studio.llm.yes_no", "_batch"),
 }
 
 

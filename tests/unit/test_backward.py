@@ -191,7 +191,9 @@ def test_prompt_text_truncates_long_observations_and_shows_changes() -> None:
     )
     text = model.calls[1][1][0]["content"]  # span (0, 2)
     assert "Button 38" in text and "Button 39\t" not in text and "more rows" in text
-    assert "+999\tlabel\tResult\t42" in text and "-999\tlabel\tResult\t42" in text
+    # what each action changed, from the screens before and after it (no model)
+    assert "What changed:\nappeared: label 'Result' = '42'" in text
+    assert "What changed:\ndisappeared: label 'Result' = '42'" in text
     assert "Reason: press it" in text and "Action: pyautogui.press('enter')" in text
     assert len(text) < bw.MAX_TRAJECTORY_CHARS + 2000
     assert "galculator" in text
@@ -199,6 +201,29 @@ def test_prompt_text_truncates_long_observations_and_shows_changes() -> None:
         [Step(i, big + str(i), "pyautogui.click(1, 1)", "r" * 150) for i in range(80)]
     )
     assert "middle of the trajectory cut" in long and len(long) <= bw.MAX_TRAJECTORY_CHARS + 60
+
+
+def test_change_modes_stored_changes_win_and_old_rows_layout() -> None:
+    head = "id\trole\tname\ttext\tposition\tsize\n"
+    a, b = head + "0\tlabel\t\t12\t(0, 0)\t(9, 9)", head + "0\tlabel\t\t84\t(0, 0)\t(9, 9)"
+    steps = [Step(0, a, "pyautogui.write('*7=')")]
+    assert "label: '12' -> '84'" in bw.render_trajectory(steps, b)
+    assert "What changed" not in bw.render_trajectory(steps, None)  # no screen after: nothing to say
+    rows = bw.render_trajectory(steps, b, changes="rows")
+    assert "+0\tlabel\t\t84" in rows and "What changed" not in rows
+    assert "84" not in bw.render_trajectory(steps, b, changes="none")
+
+    @dataclass(frozen=True)
+    class Stored:
+        index: int
+        observation_text: str
+        action_code: str
+        reason: str = ""
+        changes: tuple = ({"kind": "window_opened", "role": "window", "after": "Save As"},)
+
+    assert "window opened: 'Save As'" in bw.render_trajectory([Stored(0, a, "pyautogui.hotkey('ctrl', 's')")], b)
+    with pytest.raises(ConfigError, match="changes mode"):
+        bw.render_trajectory(steps, b, changes="diff")  # type: ignore[arg-type]
 
 
 def test_span_view_and_replicate_helpers() -> None:

@@ -102,12 +102,12 @@ def test_all_yes_is_accepted_and_every_vote_recorded() -> None:
     assert d.accepted and d.status == "accepted" and d.judges_accepting == 2
     assert len(d.verdicts) == 8 and {v.judge for v in d.verdicts} == {"m1", "m2"}
     v = d.verdicts[0]
-    assert (v.example_id, v.criterion, v.vote, v.prompt_version) == ("e-1", "aligned", True, "judge.v2")
+    assert (v.example_id, v.criterion, v.vote, v.prompt_version) == ("e-1", "aligned", True, "judge.v3")
     assert v.rationale == "aligned looks right" and v.raw and v.error == ""
     assert len({x.id for x in d.verdicts}) == 8
     prompt = j1.calls[0][0]["content"]
     assert "Type hi into the editor" in prompt and "pyautogui.write('hi')" in prompt and "mousepad" in prompt
-    assert "+1\ttext\thi" in prompt  # the screen after the span's last action (from step 2)
+    assert "appeared: row = '1\ttext\thi'" in prompt  # the screen after the span's last action (step 2)
     assert len(j1.calls) == 1  # one call per judge per example
 
 
@@ -167,8 +167,9 @@ def test_majority_quorum_end_to_end() -> None:
 
 def test_judge_outcomes_and_statuses() -> None:
     assert st.judge_outcomes(outcome_verdicts(True, False, None)) == {"j0": True, "j1": False, "j2": None}
-    partial = [V("j", "aligned", True)]
+    partial = [V("j", "aligned", True), V("j", "natural", True)]  # an ask judge that lost two votes
     assert st.judge_outcomes(partial) == {"j": None}
+    assert st.judge_outcomes([V("fc", "aligned", True)]) == {"fc": True}  # an aligned-only judge
     assert status_of([], []) == "pending"
     assert status_of(outcome_verdicts(True, True)) == "accepted"
     assert status_of(outcome_verdicts(True, False)) == "disputed"

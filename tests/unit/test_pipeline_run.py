@@ -184,16 +184,17 @@ def test_final_screen_is_stored_and_reaches_backward_and_committee_prompts(ws: W
     assert traj.final_screenshot not in {s.screenshot for s in steps}
 
     run_pipeline(ctx, ["backward", "committee"])
-    last_display = traj.final_observation.splitlines()[-1]  # the display row, showing what the last click did
+    last_display = traj.final_observation.splitlines()[-1].split("\t")[3]  # the display after the last click
     last = [e for e in ws.list(Example, limit=None) if e.end == steps[-1].index + 1]
     assert {e.kind for e in last} == {"instruction", "replicate"}
     backward = [text for stage, text in client.prompts if stage == "backward"]
     judged = [text for stage, text in client.prompts if stage == "committee"]
     assert len(backward) == 6 and len(judged) == len(ws.list(Example, limit=None))
-    # the last span's prompts (and only those) show the final screen; earlier spans see the next step's screen
-    with_final = [t for t in backward if "+" + last_display in t]
-    assert len(with_final) == 2 and all("After the last action, screen changes:" in t for t in with_final)
-    assert sum("+" + last_display in t for t in judged) == len(last) == 2
+    # the last span's prompts (and only those) show what the last action did to the final screen (the state
+    # changes stored with the step); earlier spans show their own steps' changes
+    with_final = [t for t in backward if f"-> '{last_display}'" in t]
+    assert len(with_final) == 2 and all("What changed:" in t for t in with_final)
+    assert sum(f"-> '{last_display}'" in t for t in judged) == len(last) == 2
 
 
 def test_trajectory_without_a_final_screen_still_constructs(ws: Workspace) -> None:
@@ -210,7 +211,7 @@ def test_trajectory_without_a_final_screen_still_constructs(ws: Workspace) -> No
     run_pipeline(ctx, ["backward", "committee"])
     backward = [text for stage, text in client.prompts if stage == "backward"]
     assert len(backward) == 4
-    assert sum("After the last action" in t for t in backward) == 2  # only the first span, via the next step
+    assert sum("What changed:" in t for t in backward) == 2  # only the first span, via the next step
     assert ws.count(Verdict) > 0
 
 

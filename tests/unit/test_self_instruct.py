@@ -52,14 +52,14 @@ DOC = "To find text, open Search > Find and type the word. Replace works the sam
 
 def test_prompt_loader_versions_and_placeholders() -> None:
     text, version = load_prompt("self_instruct")
-    assert version == si.PROMPT == "self_instruct.v2"  # newest shipped, and what the stage pins
-    assert available_versions("self_instruct") == ["self_instruct.v1", "self_instruct.v2"]
+    assert version == si.PROMPT == "self_instruct.v3"  # newest shipped, and what the stage pins
+    assert available_versions("self_instruct") == ["self_instruct.v1", "self_instruct.v2", "self_instruct.v3"]
     assert placeholders(text) == {"app", "title", "documentation", "n"}
     assert "exemplify {n} tasks that users frequently perform" in text
-    assert load_prompt("self_instruct.v2") == (text, "self_instruct.v2")
+    assert load_prompt("self_instruct.v3") == (text, "self_instruct.v3")
     assert load_prompt("self_instruct.v1")[1] == "self_instruct.v1"
-    for stage in ("backward_instruction", "backward_replicate", "judge"):
-        assert load_prompt(stage)[1] == f"{stage}.v2"
+    for stage, newest in (("backward_instruction", 2), ("backward_replicate", 2), ("judge", 3)):
+        assert load_prompt(stage)[1] == f"{stage}.v{newest}"
     with pytest.raises(PipelineError, match="no prompt template"):
         load_prompt("nope")
     with pytest.raises(PipelineError, match="not found"):
@@ -71,7 +71,7 @@ def test_render_leaves_json_braces_and_rejects_missing_values() -> None:
     with pytest.raises(PipelineError, match=r"\['b'\]"):
         render("{a} {b}", a=1)
     messages, version = render_prompt("self_instruct", app="mousepad", title="T", documentation=DOC, n=3)
-    assert version == "self_instruct.v2" and messages[0]["role"] == "user"
+    assert version == "self_instruct.v3" and messages[0]["role"] == "user"
     assert DOC in messages[0]["content"] and "exemplify 3 tasks" in messages[0]["content"]
 
 
@@ -94,7 +94,7 @@ def test_generates_clean_tasks_with_provenance() -> None:
         "Save the document as notes.txt in the home folder",
     ]
     t = res.tasks[0]
-    assert (t.app, t.doc_id, t.section, t.prompt_version) == ("mousepad", "d1", "Editing", "self_instruct.v2")
+    assert (t.app, t.doc_id, t.section, t.prompt_version) == ("mousepad", "d1", "Editing", "self_instruct.v3")
     assert t.id == si.task_id("mousepad", "d1", t.instruction) and t.id.startswith("t-")
     assert not res.failures and not res.skipped
     assert "mousepad" in model.calls[0][0]["content"]
@@ -107,7 +107,7 @@ def test_malformed_output_records_failure_and_continues() -> None:
     res = si.generate_tasks([Sec("bad", DOC), Sec("good", DOC)], model, app="mousepad")
     assert [f.doc_id for f in res.failures] == ["bad"]
     assert res.failures[0].raw == "Sure! Here are some tasks: open a file"
-    assert res.failures[0].prompt_version == "self_instruct.v2"
+    assert res.failures[0].prompt_version == "self_instruct.v3"
     pinned = si.generate_tasks([Sec("a", DOC)], FakeModel(["x"]), app="m", prompt="self_instruct.v1")
     assert pinned.failures[0].prompt_version == "self_instruct.v1"
     assert [t.doc_id for t in res.tasks] == ["good"]

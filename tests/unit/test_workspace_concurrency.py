@@ -186,3 +186,47 @@ def test_migrates_v1_trajectories_without_a_final_screen(tmp_path: Path) -> None
         assert {t.id for t in ws.list(Trajectory, limit=None)} == {"old", "new"}
     meta = json.loads((path / "workspace.json").read_text())
     assert meta["migrations"] == [{"from": 1, "to": SCHEMA_VERSION, "time": meta["migrations"][0]["time"]}]
+
+
+def test_migrates_v3_steps_without_state_changes(tmp_path: Path) -> None:
+    """Schema 4 adds steps.changes: old steps read None, new ones keep what the recorder computed."""
+    path = tmp_path / "v3"
+    head = "id\trole\tname\ttext\tposition\tsize\n"
+    with Workspace.init(path) as ws:
+        ws.start_trajectory(Trajectory(id="old", instruction="Add 1 and 2", app="galculator"))
+        ws.add_step(
+            Step(
+                trajectory_id="old",
+                index=0,
+                observation_text=head + "0\ttext\t\t0\t(0, 0)\t(9, 9)",
+                action_code="pyautogui.write('1+2=')",
+            )
+        )
+        ws.finish_trajectory(
+            "old", status="done", outcome="done", final_observation=head + "0\ttext\t\t3\t(0, 0)\t(9, 9)"
+        )
+        ws.table("steps").drop_columns(["changes"])
+    meta = json.loads((path / "workspace.json").read_text())
+    meta["schema_version"] = 3
+    (path / "workspace.json").write_text(json.dumps(meta))
+    with Workspace.open(path) as ws:
+        assert ws.meta["schema_version"] == SCHEMA_VERSION
+        (old,) = ws.steps_of("old")
+        assert old.changes is None
+        ws.add_step(
+            Step(
+                trajectory_id="old",
+                index=1,
+                observation_text=head + "0\ttext\t\t3\t(0, 0)\t(9, 9)",
+                action_code="x",
+                changes=[{"kind": "focus", "role": "window", "after": "Save As"}],
+            )
+        )
+        assert ws.steps_of("old")[1].changes == [{"kind": "focus", "role": "window", "after": "Save As"}]
+    from studio.gui.data_workspace import WorkspaceData
+
+    data = WorkspaceData(path)
+    rows = data.steps("old")
+    data.ws.close()
+    assert rows[0].changes == ["text: '0' -> '3'"]  # computed from the next screen for the old step
+    assert rows[1].changes == ["focus moved to window 'Save As'"]

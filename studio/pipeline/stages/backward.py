@@ -1,9 +1,12 @@
 """Backward construction (Learn-by-Interact Algorithm 1): sub-trajectories -> instructions they complete.
 
 A trajectory is a list of steps, each with the observation *before* its action (``observation_text``, the a11y
-table), the action (``action_code``, a pyautogui code string) and the model's ``reason``, plus the screen after
-its last action (``final_observation``, stored on the workspace trajectory; None when unknown). A span's "screen
-after" is the next step's observation, or that final screen for the trajectory's last span. The stage:
+table), the action (``action_code``, a pyautogui code string), the model's ``reason`` and what the action changed
+on the screen (``changes``, :mod:`envs.changes`), plus the screen after its last action (``final_observation``,
+stored on the workspace trajectory; None when unknown). A span's "screen after" is the next step's observation,
+or that final screen for the trajectory's last span; steps recorded without ``changes`` get them computed from
+those screens. The prompts show the span's first screen, then each action followed by what it changed
+(:func:`render_trajectory`). The stage:
 
 1. drops consecutive duplicate (action, observation) pairs and steps with no action, an error (refused or
    failed action) or a terminal one (``DONE``/``FAIL``) — :func:`clean_steps`;
@@ -28,10 +31,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from envs.changes import Change, screen_changes
+from envs.changes import render_changes as render_state_changes
 from studio.errors import ConfigError, MissingAPIKeyError, ModelError
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
 from studio.records import Example
@@ -44,6 +49,7 @@ MAX_DIFF_LINES = 16  # changed rows shown for each later observation
 MAX_LINE_CHARS = 160
 MAX_TRAJECTORY_CHARS = 6000
 MIN_INSTRUCTION_CHARS = 8
+ChangeMode = Literal["state", "rows", "none"]
 MAX_INSTRUCTION_CHARS = 1600  # replicate instructions list every step
 
 
@@ -150,8 +156,7 @@ def enumerate_spans(
         raise ConfigError(f"span max_len must be >= 1, got {max_len}; set pipeline.spans.max_len")
     if max_per_trajectory is not None and max_per_trajectory < 1:
         raise ConfigError(
-            f"span max_per_trajectory must be >= 1, got {max_per_trajectory}; "
-            "set pipeline.spans.max_per_trajectory"
+            f"span max_per_trajectory must be >= 1, got {max_per_trajectory}; set pipeline.spans.max_per_trajectory"
         )
     longest = n if max_len is None else min(max_len, n)
     spans = [(i, i + length) for length in range(1, longest + 1) for i in range(0, n - length + 1)]
@@ -229,8 +234,9 @@ def render_observation(text: str, max_lines: int = MAX_OBS_LINES) -> str:
     return "\n".join(shown)
 
 
-def render_changes(before: str, after: str, max_lines: int = MAX_DIFF_LINES) -> str:
-    """Rows that appeared (``+``) or disappeared (``-``) between two a11y tables."""
+def render_row_diff(before: str, after: str, max_lines: int = MAX_DIFF_LINES) -> str:
+    """Rows that appeared (``+``) or disappeared (``-``) between two a11y tables (the layout before state
+    changes; kept for ``changes="rows"``, the baseline of the BENCHMARKS comparison)."""
     a, b = _table_rows(before), _table_rows(after)
     if a == b:
         return "(no visible change)"
@@ -248,35 +254,66 @@ def render_changes(before: str, after: str, max_lines: int = MAX_DIFF_LINES) -> 
     return "\n".join(changed)
 
 
+def step_changes(step: StepLike, screen_after: str | None) -> list[Change] | None:
+    """What ``step``'s action changed: its stored ``changes``, else computed from the screens before and after.
+
+    Returns None when neither is known (no stored changes and no screen after the step).
+    """
+    stored = getattr(step, "changes", None)
+    if stored is not None:
+        return [c if isinstance(c, Change) else Change.from_dict(c) for c in stored]
+    if screen_after is None:
+        return None
+    return screen_changes(step.observation_text, screen_after)
+
+
 def render_trajectory(
-    steps: Sequence[StepLike], final_observation: str | None = None, max_chars: int = MAX_TRAJECTORY_CHARS
+    steps: Sequence[StepLike],
+    final_observation: str | None = None,
+    max_chars: int = MAX_TRAJECTORY_CHARS,
+    *,
+    changes: ChangeMode = "state",
+    max_obs_lines: int = MAX_OBS_LINES,
 ) -> str:
-    """Text of a span for the prompts: the first screen in full (clipped), then only what changed.
+    """Text of a span for the prompts: the first screen (clipped), then each action and what it changed.
 
     Args:
         steps: The span's steps in order.
         final_observation: The screen after the span's last action, when known (the next step's observation,
             or the trajectory's final observation).
         max_chars: Hard cap on the text; the middle of an over-long span is elided.
+        changes: ``"state"`` (default): after each action, the state changes of :mod:`envs.changes`
+            (values, focus, windows, elements that came or went; stored on the step, or computed);
+            ``"rows"``: the raw a11y rows that differ, shown before the next step (the older layout);
+            ``"none"``: no changes at all (for measuring what they add).
+        max_obs_lines: Rows of the first screen shown.
     """
+    if changes not in ("state", "rows", "none"):
+        raise ConfigError(f"unknown changes mode {changes!r}; use 'state', 'rows' or 'none'")
     parts: list[str] = []
-    prev_obs: str | None = None
     for k, step in enumerate(steps, start=1):
-        if prev_obs is None:
-            screen = "Screen:\n" + render_observation(step.observation_text)
-        else:
-            screen = "Screen changes since the previous step:\n" + render_changes(
-                prev_obs, step.observation_text
-            )
+        lines = [f"Step {k}"]
+        if k == 1:
+            lines.append("Screen:\n" + render_observation(step.observation_text, max_obs_lines))
+        elif changes == "rows":
+            prev = steps[k - 2].observation_text
+            lines.append("Screen changes since the previous step:\n" + render_row_diff(prev, step.observation_text))
         reason = _norm(getattr(step, "reason", ""))
-        lines = [f"Step {k}", screen]
         if reason:
             lines.append(f"Reason: {_clip_line(' '.join(reason.split()))}")
         lines.append(f"Action: {_clip_line(_norm(step.action_code))}")
+        if changes == "state":
+            after = steps[k].observation_text if k < len(steps) else final_observation
+            found = step_changes(step, after)
+            if found is not None:
+                lines.append(
+                    "What changed:\n" + "\n".join(_clip_line(ln) for ln in render_state_changes(found).splitlines())
+                )
         parts.append("\n".join(lines))
-        prev_obs = step.observation_text
-    if final_observation is not None and prev_obs is not None:
-        parts.append("After the last action, screen changes:\n" + render_changes(prev_obs, final_observation))
+    if changes == "rows" and final_observation is not None and steps:
+        parts.append(
+            "After the last action, screen changes:\n" + render_row_diff(steps[-1].observation_text, final_observation)
+        )
     text = "\n\n".join(parts)
     if len(text) > max_chars:
         half = max_chars // 2
@@ -353,6 +390,7 @@ def construct_examples(
     final_observation: str | None = None,
     kinds: Sequence[str] = ("instruction", "replicate"),
     skip: set[tuple[int, int, str]] | None = None,
+    changes: ChangeMode = "state",
 ) -> BackwardResult:
     """Backward-construct example candidates from one trajectory.
 
@@ -365,6 +403,7 @@ def construct_examples(
         final_observation: The screen after the trajectory's last step, if recorded.
         kinds: Which prompts to run per span.
         skip: ``(start, end, kind)`` already in the workspace (original indices) — not asked again (resume).
+        changes: How the prompt shows what each action changed (see :func:`render_trajectory`).
 
     Returns:
         Candidates (two per span when both prompts succeed) and failures with raw model text.
@@ -384,11 +423,11 @@ def construct_examples(
         span = clean[i:j]
         start, end = span[0].index, span[-1].index + 1
         after = _screen_after(ordered, end, final_observation)
-        trajectory_text = render_trajectory(span, after)
+        trajectory_text = render_trajectory(span, after, changes=changes)
         for kind in kinds:
             if skip and (start, end, kind) in skip:
                 continue
-            ans = _ask(model, kind, trajectory_text, len(span), app)
+            ans = ask_backward(model, kind, trajectory_text, len(span), app)
             if ans.error:
                 result.failures.append(
                     BackwardFailure(trajectory_id, start, end, kind, ans.error, ans.raw, ans.version)
@@ -412,37 +451,43 @@ def construct_examples(
 
 
 @dataclass(frozen=True)
-class _Answer:
+class BackwardAnswer:
+    """One backward prompt's outcome: the instruction, or ``error`` (with the raw reply) when unusable."""
+
     instruction: str
     raw: str
     version: str
     error: str = ""
 
 
-def _ask(model: StructuredModel, kind: str, trajectory_text: str, n_steps: int, app: str) -> _Answer:
-    """One backward prompt; ``error`` is set when the reply is unusable."""
+def ask_backward(model: StructuredModel, kind: str, trajectory_text: str, n_steps: int, app: str) -> BackwardAnswer:
+    """Ask one backward prompt (``kind`` ``"instruction"`` or ``"replicate"``) about a rendered span.
+
+    ``error`` is set when the reply is unusable.
+
+    Raises:
+        MissingAPIKeyError: The model's API key is not set.
+    """
     if kind == "instruction":
         messages, version = render_prompt(INSTRUCTION_PROMPT, app=app, trajectory=trajectory_text)
         schema: type[BaseModel] = InstructionReply
     else:
-        messages, version = render_prompt(
-            REPLICATE_PROMPT, app=app, trajectory=trajectory_text, n_steps=n_steps
-        )
+        messages, version = render_prompt(REPLICATE_PROMPT, app=app, trajectory=trajectory_text, n_steps=n_steps)
         schema = ReplicateReply
     try:
         reply = model(messages, schema)
     except MissingAPIKeyError:
         raise
     except ModelError as exc:
-        return _Answer("", "", version, f"model call failed: {exc}")
+        return BackwardAnswer("", "", version, f"model call failed: {exc}")
     raw = reply.raw or ""
     if not reply.ok or reply.value is None:
-        return _Answer("", raw, version, reply.error or "malformed reply")
+        return BackwardAnswer("", raw, version, reply.error or "malformed reply")
     if kind == "instruction":
         text = clean_instruction(reply.value.instruction)
     else:
         text = replicate_instruction(reply.value.steps, max_items=n_steps)
         if not text:
-            return _Answer("", raw, version, "the reply listed no steps")
+            return BackwardAnswer("", raw, version, "the reply listed no steps")
     problem = _instruction_problem(text)
-    return _Answer("" if problem else text, raw, version, problem or "")
+    return BackwardAnswer("" if problem else text, raw, version, problem or "")

@@ -13,15 +13,21 @@ A judge whose call fails (``ModelError``) or whose reply does not match the sche
 with ``vote=None``, the error and the raw text. An abstaining judge does not accept, so under the default rule
 ``quorum="all"`` the example is **not** accepted (under ``"majority"``/N it simply does not count as a yes).
 
+Judges of other methods (``JudgeSpec.method``, :mod:`studio.pipeline.stages.judges`) vote on ``aligned`` only:
+``forced_choice`` (a local model compares the instruction with distractor instructions, plus the values check)
+and ``values`` (the values check alone). They are given a compact rendering of the span (the first screen
+clipped to :data:`COMPACT_OBS_LINES` rows, then each action and what it changed) and the other tasks'
+instructions of the app (``distractors``).
+
 The quorum (``PipelineConfig.quorum``: ``"all"``, ``"majority"`` or N judges) and the status of an example
-(accepted, disputed, rejected, pending, or overridden by a person's review) are the one rule of
-:mod:`studio.status`; this stage applies it to the verdicts it just made.
+(accepted, needs_review when only advisory judges accept it, disputed, rejected, pending, or overridden by a
+person's review) are the one rule of :mod:`studio.status`; this stage applies it to the verdicts it just made.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,10 +36,14 @@ from pydantic import Field
 from studio.errors import ConfigError, MissingAPIKeyError, ModelError
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
 from studio.pipeline.stages.backward import render_trajectory, span_view
+from studio.pipeline.stages.judges import OfflineJudge, span_evidence
 from studio.records import Verdict
 from studio.status import CRITERIA, Quorum, Status, StatusRule, VoteLike, check_quorum, judge_outcomes
 
-PROMPT = "judge.v2"
+PROMPT = "judge.v3"
+#: First-screen rows shown to offline (comparing) judges: what the actions changed matters to them, and a short
+#: prompt keeps a small local model fast.
+COMPACT_OBS_LINES = 12
 
 
 class CriterionVote(ReplySchema):
@@ -148,16 +158,48 @@ def judge_once(
     return out
 
 
+def judge_aligned(
+    example: ExampleLike,
+    trajectory_text: str,
+    evidence: str,
+    judge: str,
+    model: OfflineJudge,
+    pool: Sequence[str],
+) -> list[Verdict]:
+    """Ask an offline judge (``forced_choice``, ``values``): one ``aligned`` verdict (or an abstention).
+
+    The distractors are drawn with the trajectory id as seed, so every example of a trajectory is compared with
+    the same instructions (whose scores are then computed once).
+
+    Raises:
+        MissingAPIKeyError: The judge's API key is not set.
+    """
+    try:
+        av = model.vote(example.app, example.instruction, trajectory_text, evidence, pool, example.trajectory_id)
+    except MissingAPIKeyError:
+        raise
+    except ModelError as exc:
+        error = f"judge call failed: {exc}"
+        return [_verdict(example.id, judge, "aligned", "error", vote=None, rationale=error, error=error)]
+    return [
+        _verdict(
+            example.id, judge, "aligned", av.version, vote=av.vote, rationale=av.rationale, raw=av.raw, error=av.error
+        )
+    ]
+
+
 def judge_example(
     example: ExampleLike,
     steps: Sequence[Any],
-    judges: Sequence[tuple[str, StructuredModel]],
+    judges: Sequence[tuple[str, StructuredModel | OfflineJudge]],
     *,
     quorum: Quorum = "all",
     final_observation: str | None = None,
     prior: Sequence[VoteLike] = (),
     prompt: str = PROMPT,
     check: str = "",
+    distractors: Sequence[str] = (),
+    advisory: Collection[str] = (),
 ) -> Decision:
     """Judge one example by every judge and apply the quorum.
 
@@ -166,8 +208,9 @@ def judge_example(
             present).
         steps: The steps of the example's trajectory (all of them, or just the span); the span is selected by
             ``start <= index < end`` (or ``step_indices``) and cleaned like in backward construction.
-        judges: ``(label, model)`` pairs; labels from :func:`judge_labels`, models bound with
-            :func:`studio.pipeline.prompts.bind_model` for role ``judge``.
+        judges: ``(label, judge)`` pairs; labels from :func:`studio.config.judge_labels`, judges from
+            :func:`studio.pipeline.stages.judges.make_judge` (a model bound for role ``judge``, or an
+            :class:`~studio.pipeline.stages.judges.OfflineJudge`).
         quorum: ``"all"``, ``"majority"`` or a number of judges.
         final_observation: The trajectory's screen after its last step, if recorded.
         prior: Verdicts already stored for this example (resume): judges that appear there are not asked
@@ -175,6 +218,8 @@ def judge_example(
         prompt: Prompt name or exact version.
         check: What the trajectory's executable check said (``task_check.check_note``), appended to the
             trajectory the judges read; "" when the run was not scored.
+        distractors: Other tasks' instructions of the app, which ``forced_choice`` judges compare with.
+        advisory: Labels of the judges measured below the accuracy floor (see :class:`studio.status.StatusRule`).
 
     Returns:
         The decision, with the new verdicts only (``prior`` ones are not repeated).
@@ -186,7 +231,7 @@ def judge_example(
     if not judges:
         raise ConfigError("no judges configured: add at least one [[roles.judges]] table to studio.toml")
     check_quorum(quorum, len(judges))
-    rule = StatusRule(quorum, len(judges))
+    rule = StatusRule(quorum, len(judges), advisory=frozenset(advisory))
     done = {v.judge for v in prior}
     todo = [(label, m) for label, m in judges if label not in done]
     new: list[Verdict] = []
@@ -197,8 +242,13 @@ def judge_example(
         text = render_trajectory(span, after)
         if check:
             text = f"{text}\n\n{check}"
+        compact = render_trajectory(span, after, max_obs_lines=COMPACT_OBS_LINES)
+        evidence = span_evidence(span, after)
         for label, model in todo:
-            new.extend(judge_once(example, text, label, model, prompt=prompt))
+            if isinstance(model, OfflineJudge):
+                new.extend(judge_aligned(example, compact, evidence, label, model, distractors))
+            else:
+                new.extend(judge_once(example, text, label, model, prompt=prompt))
     everything: list[VoteLike] = [*prior, *new]
     outcomes = judge_outcomes(everything)
     status = rule.committee(everything)

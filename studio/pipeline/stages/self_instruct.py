@@ -25,7 +25,7 @@ from studio.errors import MissingAPIKeyError, ModelError
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
 from studio.pipeline.stages.backward import PLACEHOLDER_TEXT
 
-PROMPT = "self_instruct.v2"
+PROMPT = "self_instruct.v3"
 MAX_DOC_CHARS = 4000
 MIN_SECTION_CHARS = 40
 MIN_TASK_CHARS = 12
