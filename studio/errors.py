@@ -25,7 +25,8 @@ and re-exported here, so every class is importable from this module and the CLI 
     │   ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
     │   ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
     │   └── OfflineError            the task needs the network, which the sandbox does not have
-    └── PipelineError               a stage could not run (names the stage)
+    ├── PipelineError               a stage could not run (names the stage)
+    └── RequestError                a `studio serve` request with a bad argument (names it and the fix)
 """
 
 from __future__ import annotations
@@ -106,3 +107,7 @@ class EmbeddingMismatchError(ModelError):
 
 class PipelineError(StudioError):
     """A pipeline stage could not run."""
+
+
+class RequestError(StudioError):
+    """A request to ``studio serve`` (MCP tool call or HTTP) has a bad or unknown argument."""
