@@ -94,7 +94,7 @@ def adp_record(sel: Any, span: Sequence[Any], opts: Any, render: Any) -> tuple[d
     """The ADP ``Trajectory`` of one example and its screenshot digests (image items hold the digest until the
     writer replaces it with the image's path).
 
-    ``render`` is the export's step renderer (``studio.export.rows._Steps``): redaction and coordinates.
+    ``render`` is the export's step renderer (``studio.export.rows.StepRenderer``): redaction and coordinates.
     """
     from studio.export.conventions import ActionWriter, step_actions
 

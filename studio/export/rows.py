@@ -268,7 +268,7 @@ def _check_filter(ws: Any, opts: ExportOptions) -> set[str] | None:
     return keep
 
 
-class _Steps:
+class StepRenderer:
     """Renders steps in the export's convention (the recorded pixels/pyautogui as they are by default)."""
 
     def __init__(self, opts: ExportOptions, clean: Callable[[str], str]) -> None:
@@ -335,7 +335,7 @@ def rows_for(
         return []
     base = {"example_id": ex.id, "trajectory_id": ex.trajectory_id, "split": sel.split, "app": ex.app,
             "kind": ex.kind, "created": ex.created}
-    steps_out = _Steps(opts, clean)
+    steps_out = StepRenderer(opts, clean)
     if opts.format in TRAJECTORY_FORMATS:
         from studio.export.adp import adp_record
 
@@ -403,6 +403,7 @@ __all__ = [
     "Message",
     "Row",
     "Selected",
+    "StepRenderer",
     "iter_rows",
     "rows_for",
     "select",
