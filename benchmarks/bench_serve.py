@@ -133,9 +133,16 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def bench_in_process(path: Path, reqs: dict[str, list[Any]], model_calls: int) -> dict[str, Any]:
+def bench_in_process(
+    path: Path, reqs: dict[str, list[Any]], model_calls: int, threads: int | None = None
+) -> dict[str, Any]:
+    """``threads``: torch intra-op threads (``studio serve`` runs with one, via OMP_NUM_THREADS=1)."""
     from studio.serve.service import ExampleService, call
 
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     svc = ExampleService(path)
     try:
         t = time.perf_counter()
@@ -243,7 +250,13 @@ def main() -> None:
         n, build_s = build(path, args.examples)
         print(f"workspace: {n} indexed examples (built + indexed with all-MiniLM in {build_s:.0f} s)", flush=True)
         reqs = requests(cases(args.calls), first_trajectory(path))
-        results = {"in process": bench_in_process(path, reqs, args.model_calls)}
+        import torch
+
+        default_threads = torch.get_num_threads()
+        results = {
+            f"in process, torch {default_threads} threads": bench_in_process(path, reqs, 0, default_threads),
+            "in process, 1 thread (as serve)": bench_in_process(path, reqs, args.model_calls, 1),
+        }
         print("in process done", flush=True)
         results["MCP stdio"] = bench_stdio(path, reqs)
         print("stdio done", flush=True)

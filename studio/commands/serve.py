@@ -67,6 +67,9 @@ def register(app: typer.Typer) -> None:
         """
         import sys
 
+        # One query at a time needs no intra-op parallelism; on a busy 2-core machine torch's 2 OpenMP threads made
+        # one MiniLM query embedding take ~1 s instead of ~90 ms (BENCHMARKS.md, studio serve). Before torch loads.
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
         from studio.serve.service import ExampleService
 
         service = ExampleService(workspace)

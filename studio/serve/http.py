@@ -23,15 +23,19 @@ import hmac
 import json
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.serve.service import ExampleService, call
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 MAX_BODY = 1_000_000
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _json_response(obj: Any, status: int = 200) -> Any:
+def _json_response(obj: Any, status: int = 200) -> Response:
     from starlette.responses import Response
 
     body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
@@ -87,7 +91,6 @@ class BearerAuth:
 def build_app(service: ExampleService, token: str, *, host: str = "127.0.0.1") -> Any:
     """The ASGI app: ``/mcp`` (streamable HTTP MCP) and ``/api/...`` (plain JSON), behind :class:`BearerAuth`."""
     import anyio
-    from starlette.requests import Request
     from starlette.responses import Response
 
     from studio.errors import StudioError
@@ -97,7 +100,7 @@ def build_app(service: ExampleService, token: str, *, host: str = "127.0.0.1") -
         raise ValueError("build_app needs a non-empty token")
     mcp = build_mcp(service)
 
-    async def run(op: str, args: dict[str, Any]) -> Any:
+    async def run(op: str, args: dict[str, Any]) -> Response:
         try:
             result = await anyio.to_thread.run_sync(lambda: call(service, op, args))
         except StudioError as exc:
@@ -110,11 +113,9 @@ def build_app(service: ExampleService, token: str, *, host: str = "127.0.0.1") -
             ]
         return _json_response(result)
 
-    @mcp.custom_route("/api/info", methods=["GET"])
     async def info(request: Request) -> Response:
-        return await run("info", {})  # type: ignore[no-any-return]
+        return await run("info", {})
 
-    @mcp.custom_route("/api/{op}", methods=["POST"])
     async def operation(request: Request) -> Response:
         op = request.path_params["op"]
         body = await request.body()
@@ -134,9 +135,8 @@ def build_app(service: ExampleService, token: str, *, host: str = "127.0.0.1") -
                 },
                 404,
             )
-        return await run(op, args)  # type: ignore[no-any-return]
+        return await run(op, args)
 
-    @mcp.custom_route("/api/screenshots/{digest}", methods=["GET"])
     async def screenshot(request: Request) -> Response:
         try:
             png = await anyio.to_thread.run_sync(service.get_screenshot, request.path_params["digest"])
@@ -144,6 +144,11 @@ def build_app(service: ExampleService, token: str, *, host: str = "127.0.0.1") -
             return _json_response({"error": str(exc)}, _error_status(exc))
         return Response(png, media_type="image/png")
 
+    # Registered with the SDK (its routes sit beside /mcp in one Starlette app); called, not used as decorators,
+    # so the handlers keep their types.
+    mcp.custom_route("/api/info", methods=["GET"])(info)
+    mcp.custom_route("/api/{op}", methods=["POST"])(operation)
+    mcp.custom_route("/api/screenshots/{digest}", methods=["GET"])(screenshot)
     app = mcp.streamable_http_app(host=host)
     return BearerAuth(app, token)
 

@@ -318,7 +318,7 @@ class ExampleService:
                         "from search_examples or retrieve_examples"
                     ) from None
                 traj = self.ws.get(Trajectory, example.trajectory_id)
-            steps = self.ws.steps_of(traj.id)
+            steps: list[Any] = [*self.ws.steps_of(traj.id)]
         if max_steps is not None:
             steps = steps[:max_steps]
         out_steps = []
