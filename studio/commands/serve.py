@@ -61,9 +61,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve retrieve_examples / search_examples / get_trajectory to any agent (MCP or plain HTTP JSON).
 
-        Without --http it speaks MCP on stdin/stdout (for Claude Desktop and other MCP clients that start the
-        server themselves). With --http it listens on HOST:PORT: MCP at /mcp, JSON at /api, both behind a
-        bearer token.
+        Without --http: MCP on stdin/stdout, for clients that start the server themselves (Claude Desktop).
+
+        With --http: HOST:PORT, MCP at /mcp and JSON at /api, behind a bearer token.
         """
         import sys
 
