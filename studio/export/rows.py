@@ -274,6 +274,7 @@ class StepRenderer:
     def __init__(self, opts: ExportOptions, clean: Callable[[str], str]) -> None:
         self.conv = opts.convention
         self.clean = clean
+        self._rendered: dict[str, str] = {}  # step id -> action (a step is rendered as target, then as history)
 
     def size(self, step: Any) -> tuple[int, int]:
         return int(step.width or 0), int(step.height or 0)
@@ -283,12 +284,17 @@ class StepRenderer:
         code = step.action_code.strip()
         if self.conv.is_default:
             return self.clean(code)
+        if step.id in self._rendered:
+            return self._rendered[step.id]
         from studio.export.conventions import ActionWriter, step_actions
 
         actions = step_actions(code, step.actions, step.observation_text)
         if not actions:  # nothing typed to convert: keep what was recorded
-            return self.clean(code)
-        return self.clean(ActionWriter(self.conv, *self.size(step)).render(actions))
+            text = self.clean(code)
+        else:
+            text = self.clean(ActionWriter(self.conv, *self.size(step)).render(actions))
+        self._rendered[step.id] = text
+        return text
 
     def history_action(self, step: Any) -> str:
         return self.clean(step.action_code) if self.conv.is_default else self.action(step)
