@@ -309,7 +309,7 @@ class ActionWriter:
     # ---------------------------------------------------------------- pyautogui
 
     def pyautogui(self, a: Any) -> str:
-        from envs.action_parser import to_pyautogui
+        from envs.action_code import to_pyautogui
 
         return to_pyautogui(self.mapped(a))
 
