@@ -6,6 +6,7 @@ pool of 300 distinct frames, so frames repeat across rollouts but not within one
 (``granularity=step``, ~2.5 rows per example).
 
     .venv/bin/python benchmarks/bench_export.py [--examples 10000] [--width 640 --height 400] [--keep DIR]
+    .venv/bin/python benchmarks/bench_export.py --runs sharegpt:a11y,sharegpt:a11y:ui-tars   # FORMAT:OBS[:PRESET]
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=400)
     ap.add_argument("--keep", type=Path, help="reuse / keep the synthetic workspace here")
-    ap.add_argument("--runs", default="openai:a11y,hf:a11y,sharegpt:screenshot,hf:both,openai:both")
+    ap.add_argument("--runs", default="openai:a11y,hf:a11y,sharegpt:screenshot,hf:both,openai:both",
+                    help="comma-separated FORMAT:OBSERVATION[:PRESET] (presets: studio.export.conventions)")
     args = ap.parse_args()
 
     from studio.export import ExportOptions, export_dataset
@@ -102,13 +104,15 @@ def main() -> None:
           f"{disk['blobs'] / 2**20:.1f} MiB")
     try:
         for run in args.runs.split(","):
-            fmt, obs = run.split(":")
-            out = tmp / f"out-{fmt}-{obs}"
+            fmt, obs, *rest = run.split(":")
+            preset = rest[0] if rest else None
+            out = tmp / f"out-{fmt}-{obs}-{preset}"
             t0 = time.perf_counter()
-            s = export_dataset(ws_path, out, ExportOptions(format=fmt, observation=obs))
+            s = export_dataset(ws_path, out, ExportOptions(format=fmt, observation=obs, preset=preset))
             secs = time.perf_counter() - t0
             size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-            print(f"{fmt:9s} {obs:10s} {s.total_rows:6d} rows from {s.examples} examples, {s.images} images: "
+            print(f"{fmt:9s} {obs:10s} {preset or '-':13s} {s.total_rows:6d} rows from {s.examples} examples, "
+                  f"{s.images} images: "
                   f"{secs:6.1f} s = {s.total_rows / secs:7.0f} rows/s, {size / 2**20:7.1f} MiB written")
             shutil.rmtree(out)
     finally:

@@ -28,7 +28,8 @@ and re-exported here, so every class is importable from this module and the CLI 
     │   └── OfflineError            the task needs the network, which the sandbox does not have
     ├── PipelineError               a stage could not run (names the stage)
     │   └── ClusterError            Ray missing or unreachable, or no node fit to hold sandboxes (names nodes)
-    └── JudgeSetError               a labelled judge set (directory or item file) is malformed (names file, field)
+    ├── JudgeSetError               a labelled judge set (directory or item file) is malformed (names file, field)
+    └── RequestError                a `studio serve` request with a bad argument (names it and the fix)
 """
 
 from __future__ import annotations
@@ -53,15 +54,19 @@ __all__ = [
     "ActionError",
     "ActionInterrupted",
     "AppNotInstalledError",
+    "ClusterError",
     "ConfigError",
     "DisplayError",
     "EmbeddingMismatchError",
+    "JudgeSetError",
     "MissingAPIKeyError",
     "ModelCallError",
     "ModelError",
+    "ModelInstallError",
     "ObservationError",
     "OfflineError",
     "PipelineError",
+    "RequestError",
     "SandboxError",
     "SchemaVersionError",
     "StudioError",
@@ -121,3 +126,7 @@ class ModelInstallError(ModelError):
 
 class JudgeSetError(StudioError):
     """A labelled judge set directory or one of its item files is missing or malformed."""
+
+
+class RequestError(StudioError):
+    """A request to ``studio serve`` (MCP tool call or HTTP) has a bad or unknown argument."""

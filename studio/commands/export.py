@@ -7,6 +7,10 @@ from typing import Annotated
 
 import typer
 
+PRESET_HELP = (
+    "A model family's coordinates + action syntax: qwen2.5-vl | qwen2-vl | internvl | ui-tars | ui-tars-1.5 | "
+    "smol2operator | computer-13 | osworld (default). --coords/--action-syntax override it."
+)
 STATUS_HELP = (
     "accepted (committee or a person; a person's reject wins) | committee | reviewed (a person accepted) | "
     "disputed | rejected | pending | all. Repeat to combine."
@@ -18,7 +22,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     def export_cmd(
-        fmt: Annotated[str, typer.Option("--format", "-f", help="openai | sharegpt | hf | llamafactory | trl")],
+        fmt: Annotated[
+            str, typer.Option("--format", "-f", help="openai | sharegpt | hf | llamafactory | trl | ms-swift | adp")
+        ],
         out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (empty, or an earlier export).")],
         workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory.")] = Path("."),
         granularity: Annotated[
@@ -46,6 +52,19 @@ def register(app: typer.Typer) -> None:
         ] = True,
         name: Annotated[str, typer.Option(help="Dataset name (LLaMA-Factory entries, card title).")] = "studio",
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")] = False,
+        preset: Annotated[str | None, typer.Option(help=PRESET_HELP)] = None,
+        coords: Annotated[
+            str | None, typer.Option(help="pixels | 0-1 | 0-1000 | resized (Qwen2.5-VL smart_resize) [preset's]")
+        ] = None,
+        action_syntax: Annotated[
+            str | None, typer.Option("--action-syntax", help="pyautogui | computer_13 | uitars | smol [preset's]")
+        ] = None,
+        max_pixels: Annotated[
+            int | None, typer.Option("--max-pixels", min=784, help="resized coords: the processor's max_pixels")
+        ] = None,
+        min_pixels: Annotated[
+            int | None, typer.Option("--min-pixels", min=784, help="resized coords: the processor's min_pixels")
+        ] = None,
     ) -> None:
         """Export examples for fine-tuning, with a progress bar and a summary of what was written."""
         from rich.console import Console
@@ -59,7 +78,8 @@ def register(app: typer.Typer) -> None:
             format=fmt, granularity=granularity, observation=observation, status=tuple(status or ["accepted"]),
             kinds=tuple(kind or ()), apps=tuple(app_name or ()), min_span=min_span, max_span=max_span,
             quorum=quorum, task_status=tuple(task_status or ()), min_score=min_score,
-            split=parse_fractions(split), seed=seed, redact=redact, name=name,
+            split=parse_fractions(split), seed=seed, redact=redact, name=name, preset=preset,
+            coords=coords, action_syntax=action_syntax, max_pixels=max_pixels, min_pixels=min_pixels,
         ).validate()
         console = Console(stderr=True)
         with Progress(TextColumn("exporting examples"), BarColumn(), MofNCompleteColumn(),
@@ -70,7 +90,11 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=done, total=total)
 
             summary = export_dataset(workspace, out, opts, progress=progress, overwrite=overwrite)
-        table = Table(title=f"{fmt} export -> {summary.out}", show_header=True)
+        conv = opts.convention
+        title = f"{fmt} export -> {summary.out}"
+        if not conv.is_default:
+            title += f" ({conv.syntax}, {conv.coords} coordinates)"
+        table = Table(title=title, show_header=True)
         table.add_column("split")
         table.add_column("rows", justify="right")
         for s, n in summary.rows.items():

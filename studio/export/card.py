@@ -19,6 +19,8 @@ FORMAT_NAMES = {
     "hf": "Hugging Face datasets Parquet",
     "llamafactory": "LLaMA-Factory (sharegpt formatting + dataset_info.json)",
     "trl": "TRL SFT conversational JSONL",
+    "ms-swift": "ms-swift messages JSONL (<image> tags, images/ relative to the export directory)",
+    "adp": "Agent Data Protocol trajectories (ADP standardized schema 1.2.0), JSONL",
 }
 
 
@@ -88,14 +90,22 @@ def render(opts: ExportOptions, stats: CardStats, data_files: dict[str, str]) ->
         "seed": opts.seed,
         "redact": opts.redact,
         **opts.filters(),
+        "conventions": opts.conventions(),
     }
     ledger = "\n".join(f"- {role}: {', '.join(models)}" for role, models in sorted(stats.ledger_models.items()))
+    conv = opts.convention
     layout = (
         "one row per step: the actor's prompt (task, previous REASON/ACTIONs, current screen) -> "
         "`REASON: ...` / `ACTION: <pyautogui code>`"
         if opts.granularity == "step"
         else "one row per example: the task and the first screen -> every step's REASON/ACTION"
     )
+    if opts.format == "adp":
+        layout = ("one ADP trajectory per example: the task, then per step the screen and one api_action per "
+                  "pyautogui call (REASON as its description)")
+    if not conv.is_default:
+        layout += (f"; actions rewritten as `{conv.syntax}` with `{conv.coords}` coordinates (prompt, history, "
+                   "a11y positions and targets alike)")
     body = f"""# {opts.name}
 
 Desktop-agent training data synthesized with Learn-by-Interact Studio {__version__}: tasks from documentation,

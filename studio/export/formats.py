@@ -12,6 +12,15 @@ Output layout (``DIR``):
   ``[{"type": "text"}, {"type": "image"}]`` parts when screenshots are included) + ``images/``.
 * ``hf``           ``data/<split>-00000-of-00001.parquet``: ``id, example_id, trajectory_id, step, app, kind,
   messages, images`` (``images`` is a list of ``datasets.Image``, PNG bytes embedded).
+* ``ms-swift``     ``train.jsonl`` ...: ``{"messages": [{"role", "content"}], "images": [paths]}`` with one
+  ``<image>`` tag per image at the end of the user turn (ms-swift's standard format); image paths are relative to
+  DIR (ms-swift resolves them against the working directory or ``ROOT_IMAGE_DIR``).
+* ``adp``          ``train.jsonl`` ...: one Agent Data Protocol trajectory per example (:mod:`studio.export.adp`),
+  image observations as paths relative to DIR.
+
+Formats with ``<image>`` placeholders (ShareGPT, LLaMA-Factory, ms-swift) get exactly one per image: a literal
+``<image>`` in workspace text (a window title, a typed string) is written as ``<image\u200b>`` so it cannot be
+taken for a placeholder, and every row is checked (placeholders == images) before it is written.
 
 Every writer emits fixed key order, ``ensure_ascii=False`` compact JSON and no timestamps: same rows, same bytes.
 """
@@ -27,6 +36,8 @@ from typing import Any, ClassVar
 from studio.export.rows import Message, Row
 
 IMAGE_TOKEN = "<image>"
+#: What a literal ``<image>`` in workspace text becomes in formats that use it as the image placeholder.
+ESCAPED_IMAGE_TOKEN = "<image\u200b>"
 PARQUET_ROW_GROUP = 256
 
 
@@ -111,7 +122,18 @@ class Writer:
 
     @staticmethod
     def with_tokens(m: Message) -> str:
-        return m.text + "".join("\n" + IMAGE_TOKEN for _ in range(m.images))
+        """The message text (stray placeholders escaped), then one ``<image>`` per image."""
+        return m.text.replace(IMAGE_TOKEN, ESCAPED_IMAGE_TOKEN) + "".join("\n" + IMAGE_TOKEN for _ in range(m.images))
+
+    @staticmethod
+    def check_placeholders(row: Row, texts: list[str], images: list[Any]) -> None:
+        """Placeholders must match images one to one (LLaMA-Factory and ms-swift refuse the row otherwise)."""
+        tokens = sum(t.count(IMAGE_TOKEN) for t in texts)
+        if tokens != len(images):
+            from studio.errors import PipelineError
+
+            raise PipelineError(f"export row {row.id}: {tokens} {IMAGE_TOKEN} placeholders for {len(images)} "
+                                "images; this is a bug in the export, please report it")
 
 
 class OpenAIWriter(Writer):
@@ -145,6 +167,7 @@ class ShareGPTWriter(Writer):
             "id": row.id,
             "conversations": [{"from": self.ROLES[m.role], "value": self.with_tokens(m)} for m in row.messages],
         }
+        self.check_placeholders(row, [c["value"] for c in obj["conversations"]], row.images)
         if row.images:
             obj["images"] = [self.image_path(d) for d in row.images]
         return obj
@@ -162,6 +185,7 @@ class LlamaFactoryWriter(Writer):
         obj: dict[str, Any] = {
             "messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]
         }
+        self.check_placeholders(row, [m["content"] for m in obj["messages"]], row.images)
         if row.images:
             obj["images"] = [self.image_path(d) for d in row.images]
         return obj
@@ -289,10 +313,40 @@ class HFParquetWriter(Writer):
         return self.files()
 
 
+class MsSwiftWriter(Writer):
+    """ms-swift's standard messages format (``swift sft --dataset DIR/train.jsonl``)."""
+
+    name = "ms-swift"
+
+    def encode(self, row: Row) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]
+        }
+        self.check_placeholders(row, [m["content"] for m in obj["messages"]], row.images)
+        if row.images:
+            obj["images"] = [self.image_path(d) for d in row.images]
+        return obj
+
+
+class ADPWriter(Writer):
+    """Agent Data Protocol trajectories (see :mod:`studio.export.adp`)."""
+
+    name = "adp"
+
+    def encode(self, row: Row) -> dict[str, Any]:
+        if row.record is None:
+            raise ValueError(f"row {row.id} holds no ADP record; ADP rows come from rows_for(format='adp')")
+        content = [
+            {**item, "content": self.image_path(item["content"])} if item["class_"] == "image_observation" else item
+            for item in row.record["content"]
+        ]
+        return {**row.record, "content": content}
+
+
 def make_writer(fmt: str, out: Path, images: ImageSource, *, dataset_name: str, parts: bool) -> Writer:
     """The writer of format ``fmt`` (see :data:`studio.export.rows.FORMATS`)."""
     if fmt == "hf":
         return HFParquetWriter(out, images, dataset_name, parts=parts)
     cls = {"openai": OpenAIWriter, "sharegpt": ShareGPTWriter, "llamafactory": LlamaFactoryWriter,
-           "trl": TRLWriter}[fmt]
+           "trl": TRLWriter, "ms-swift": MsSwiftWriter, "adp": ADPWriter}[fmt]
     return cls(out, images, dataset_name)

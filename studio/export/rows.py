@@ -26,7 +26,9 @@ from studio.errors import ConfigError
 from studio.export.split import SPLITS, parse_fractions, split_of
 from studio.status import ACCEPTED
 
-FORMATS: tuple[str, ...] = ("openai", "sharegpt", "hf", "llamafactory", "trl")
+FORMATS: tuple[str, ...] = ("openai", "sharegpt", "hf", "llamafactory", "trl", "ms-swift", "adp")
+#: Formats that hold whole trajectories: their rows are always per example.
+TRAJECTORY_FORMATS: frozenset[str] = frozenset({"adp"})
 GRANULARITIES: tuple[str, ...] = ("step", "example")
 OBSERVATIONS: tuple[str, ...] = ("a11y", "screenshot", "both")
 #: ``--status`` names -> example statuses (the rule is :mod:`studio.status`). A person's decision
@@ -49,6 +51,7 @@ EXAMPLE_PROMPT = (
     "{observation}\n\n"
     "Complete the task. For every step answer 'REASON: ...' then 'ACTION: <one line of pyautogui code>'."
 )
+EXAMPLE_ANSWER_MARK = "Complete the task."
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class ExportOptions:
         seed: Seed of the split.
         redact: Also remove e-mail addresses and opaque tokens (keys and local paths always go).
         name: Dataset name (LLaMA-Factory entries, card title).
+        preset: A model family's conventions (:data:`studio.export.conventions.PRESETS`); None: OSWorld's.
+        coords: Coordinate convention (``pixels``, ``0-1``, ``0-1000``, ``resized``); None: the preset's.
+        action_syntax: ``pyautogui``, ``computer_13``, ``uitars`` or ``smol``; None: the preset's.
+        max_pixels: ``resized`` coordinates: the processor's ``max_pixels``; None: the preset's.
+        min_pixels: ``resized`` coordinates: the processor's ``min_pixels``; None: the preset's.
     """
 
     format: str = "hf"
@@ -90,6 +98,11 @@ class ExportOptions:
     seed: int = 0
     redact: bool = True
     name: str = "studio"
+    preset: str | None = None
+    coords: str | None = None
+    action_syntax: str | None = None
+    max_pixels: int | None = None
+    min_pixels: int | None = None
 
     def validate(self) -> ExportOptions:
         """Return a normalized copy; ``ConfigError`` naming the bad option otherwise."""
@@ -123,8 +136,16 @@ class ExportOptions:
             check_quorum(quorum)
         from dataclasses import replace
 
+        from studio.export.conventions import resolve
+
+        conv = resolve(self.coords, self.action_syntax, self.preset, self.max_pixels, self.min_pixels)
         return replace(
             self,
+            granularity="example" if self.format in TRAJECTORY_FORMATS else self.granularity,
+            coords=conv.coords,
+            action_syntax=conv.syntax,
+            max_pixels=conv.max_pixels,
+            min_pixels=conv.min_pixels,
             status=tuple(sorted(set(self.status))),
             kinds=tuple(sorted(set(self.kinds))),
             apps=tuple(sorted(set(self.apps))),
@@ -132,6 +153,21 @@ class ExportOptions:
             split=parse_fractions(self.split),
             quorum=quorum,
         )
+
+    @property
+    def convention(self) -> Any:
+        """The :class:`~studio.export.conventions.Convention` of these options (validate first)."""
+        from studio.export.conventions import resolve
+
+        return resolve(self.coords, self.action_syntax, self.preset, self.max_pixels, self.min_pixels)
+
+    def conventions(self) -> dict[str, Any]:
+        """The conventions, as recorded in the dataset card."""
+        conv = self.convention
+        out: dict[str, Any] = {"preset": self.preset or "none", "coords": conv.coords, "action_syntax": conv.syntax}
+        if conv.coords == "resized":
+            out["smart_resize"] = {"factor": 28, "min_pixels": conv.min_pixels, "max_pixels": conv.max_pixels}
+        return out
 
     @property
     def images(self) -> bool:
@@ -171,6 +207,7 @@ class Row:
     app: str = ""
     kind: str = ""
     created: float = 0.0
+    record: dict[str, Any] | None = None  # trajectory formats (ADP): the whole record, images as digests
 
 
 @dataclass
@@ -231,9 +268,55 @@ def _check_filter(ws: Any, opts: ExportOptions) -> set[str] | None:
     return keep
 
 
-def _target(step: Any, clean: Callable[[str], str]) -> str:
-    reason = clean(" ".join((step.reason or "").split()))
-    return f"REASON: {reason}\nACTION: {clean(step.action_code.strip())}"
+class StepRenderer:
+    """Renders steps in the export's convention (the recorded pixels/pyautogui as they are by default)."""
+
+    def __init__(self, opts: ExportOptions, clean: Callable[[str], str]) -> None:
+        self.conv = opts.convention
+        self.clean = clean
+        self._rendered: dict[str, str] = {}  # step id -> action (a step is rendered as target, then as history)
+
+    def size(self, step: Any) -> tuple[int, int]:
+        return int(step.width or 0), int(step.height or 0)
+
+    def action(self, step: Any) -> str:
+        """The step's action in the convention's syntax and coordinates."""
+        code = step.action_code.strip()
+        if self.conv.is_default:
+            return self.clean(code)
+        if step.id in self._rendered:
+            return self._rendered[step.id]
+        from studio.export.conventions import ActionWriter, step_actions
+
+        actions = step_actions(code, step.actions, step.observation_text)
+        if not actions:  # nothing typed to convert: keep what was recorded
+            text = self.clean(code)
+        else:
+            text = self.clean(ActionWriter(self.conv, *self.size(step)).render(actions))
+        self._rendered[step.id] = text
+        return text
+
+    def history_action(self, step: Any) -> str:
+        return self.clean(step.action_code) if self.conv.is_default else self.action(step)
+
+    def target(self, step: Any) -> str:
+        from studio.export.conventions import answer
+
+        reason = self.clean(" ".join((step.reason or "").split()))
+        return answer(self.conv, reason, self.action(step))
+
+    def table(self, text: str, step: Any) -> str:
+        if self.conv.coords == "pixels":
+            return text
+        from studio.export.conventions import convert_table
+
+        return convert_table(text, self.conv, *self.size(step))
+
+    def prompt(self, prompt: str, step: Any, answer_mark: str | None = None) -> str:
+        from studio.export.conventions import ACTOR_ANSWER_MARK, adapt_prompt
+
+        w, h = self.size(step)
+        return adapt_prompt(prompt, self.conv, w, h, answer_mark or ACTOR_ANSWER_MARK)
 
 
 def _observation(screen: Any, opts: ExportOptions, clean: Callable[[str], str]) -> tuple[str, list[str]]:
@@ -258,12 +341,19 @@ def rows_for(
         return []
     base = {"example_id": ex.id, "trajectory_id": ex.trajectory_id, "split": sel.split, "app": ex.app,
             "kind": ex.kind, "created": ex.created}
+    steps_out = StepRenderer(opts, clean)
+    if opts.format in TRAJECTORY_FORMATS:
+        from studio.export.adp import adp_record
+
+        record, images = adp_record(sel, span, opts, steps_out)
+        return [Row(id=ex.id, step=-1, messages=[], images=images, record=record, **base)]
     if opts.granularity == "example":
         screen = span[0]  # a step holds the screen its action was chosen on
         text, images = _observation(screen, opts, clean)
         prompt = render(EXAMPLE_PROMPT, width=screen.width, height=screen.height,
-                        instruction=clean(sel.instruction), observation=text)
-        answer = "\n\n".join(_target(s, clean) for s in span)
+                        instruction=clean(sel.instruction), observation=steps_out.table(text, screen))
+        prompt = steps_out.prompt(prompt, screen, EXAMPLE_ANSWER_MARK)
+        answer = "\n\n".join(steps_out.target(s) for s in span)
         msgs = [Message("user", prompt, len(images)), Message("assistant", answer)]
         return [Row(id=ex.id, step=-1, messages=msgs, images=images, **base)]
     rows = []
@@ -271,10 +361,11 @@ def rows_for(
     instruction = clean(sel.instruction)
     for step in span:
         text, images = _observation(step, opts, clean)  # a step holds the screen its action was chosen on
-        prompt = actor_prompt(instruction, step.width, step.height, text, list(history))
-        msgs = [Message("user", prompt, len(images)), Message("assistant", _target(step, clean))]
+        prompt = actor_prompt(instruction, step.width, step.height, steps_out.table(text, step), list(history))
+        prompt = steps_out.prompt(prompt, step)
+        msgs = [Message("user", prompt, len(images)), Message("assistant", steps_out.target(step))]
         rows.append(Row(id=f"{ex.id}-{step.index:04d}", step=step.index, messages=msgs, images=images, **base))
-        history.append(HistoryItem(clean(step.reason), clean(step.action_code), clean(step.error)))
+        history.append(HistoryItem(clean(step.reason), steps_out.history_action(step), clean(step.error)))
     return rows
 
 
@@ -318,6 +409,7 @@ __all__ = [
     "Message",
     "Row",
     "Selected",
+    "StepRenderer",
     "iter_rows",
     "rows_for",
     "select",

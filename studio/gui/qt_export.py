@@ -50,6 +50,7 @@ class ExportDialog(QDialog):
     """Export the workspace's examples. ``summary`` holds the last :class:`~studio.export.ExportSummary`."""
 
     def __init__(self, pool: WorkerPool, workspace: Path, parent: QWidget | None = None) -> None:
+        from studio.export.conventions import COORDS, PRESETS, SYNTAXES
         from studio.export.rows import FORMATS, GRANULARITIES, OBSERVATIONS, STATUS_SETS
 
         super().__init__(parent)
@@ -70,6 +71,23 @@ class ExportDialog(QDialog):
         self.format_box = combo(FORMATS)
         self.granularity_box = combo(GRANULARITIES)
         self.observation_box = combo(OBSERVATIONS)
+        self.preset_box = QComboBox()
+        self.preset_box.addItem("none (OSWorld: pixels, pyautogui)", "")
+        for name, preset in PRESETS.items():
+            self.preset_box.addItem(f"{name} ({preset.coords}, {preset.syntax})", name)
+        self.coords_box = QComboBox()
+        self.coords_box.addItem("preset's", "")
+        for c in COORDS:
+            self.coords_box.addItem(c, c)
+        self.syntax_box = QComboBox()
+        self.syntax_box.addItem("preset's", "")
+        for sy in SYNTAXES:
+            self.syntax_box.addItem(sy, sy)
+        self.max_pixels_spin = QSpinBox()
+        self.max_pixels_spin.setRange(0, 2**31 - 1)
+        self.max_pixels_spin.setSingleStep(28 * 28 * 256)
+        self.max_pixels_spin.setSpecialValueText("preset's")
+        self.max_pixels_spin.setToolTip("resized coordinates: the image processor's max_pixels (smart_resize)")
         self.status_box = combo(list(STATUS_SETS))
         self.kind_box = combo(["all", "instruction", "replicate"])
         self.app_edit = QLineEdit()
@@ -97,6 +115,10 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format_box)
         form.addRow("Granularity", self.granularity_box)
         form.addRow("Observation", self.observation_box)
+        form.addRow("Model family", self.preset_box)
+        form.addRow("Coordinates", self.coords_box)
+        form.addRow("Action syntax", self.syntax_box)
+        form.addRow("Max pixels (resized)", self.max_pixels_spin)
         form.addRow("Status", self.status_box)
         form.addRow("Kind", self.kind_box)
         form.addRow("Apps", self.app_edit)
@@ -157,11 +179,12 @@ class ExportDialog(QDialog):
         self._debounce.setInterval(300)
         self._debounce.timeout.connect(self.refresh_preview)
         for box in (self.format_box, self.granularity_box, self.observation_box, self.status_box,
-                    self.kind_box, self.quorum_box, self.task_status_box, self.check_box):
+                    self.kind_box, self.quorum_box, self.task_status_box, self.check_box, self.preset_box,
+                    self.coords_box, self.syntax_box):
             box.currentIndexChanged.connect(self._debounce.start)
         for edit in (self.app_edit, self.split_edit, self.name_edit):
             edit.textChanged.connect(self._debounce.start)
-        for spin in (self.min_span, self.max_span, self.seed_spin):
+        for spin in (self.min_span, self.max_span, self.seed_spin, self.max_pixels_spin):
             spin.valueChanged.connect(self._debounce.start)
         self.redact_check.toggled.connect(self._debounce.start)
         self.refresh_preview()
@@ -193,6 +216,10 @@ class ExportDialog(QDialog):
             seed=self.seed_spin.value(),
             redact=self.redact_check.isChecked(),
             name=self.name_edit.text().strip() or "studio",
+            preset=self.preset_box.currentData() or None,
+            coords=self.coords_box.currentData() or None,
+            action_syntax=self.syntax_box.currentData() or None,
+            max_pixels=self.max_pixels_spin.value() or None,
         ).validate()
 
     def _browse(self) -> None:

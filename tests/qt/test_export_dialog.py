@@ -78,3 +78,21 @@ def test_main_window_menu_opens_the_dialog(qtbot: Any, export_ws: Path) -> None:
     dlg.close()
     w.timer.stop()
     w.pool.wait(10000)
+
+
+def test_model_family_conventions_reach_the_preview(qtbot: Any, pool: Any, export_ws: Path) -> None:
+    from studio.gui.qt_export import ExportDialog
+
+    dlg = ExportDialog(pool, export_ws)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.format_box.setCurrentIndex(dlg.format_box.findData("ms-swift"))
+    dlg.preset_box.setCurrentIndex(dlg.preset_box.findData("ui-tars"))
+    qtbot.waitUntil(lambda: "Action: click(start_box=" in dlg.preview.toPlainText(), timeout=20000)
+    opts = dlg.options()
+    assert (opts.format, opts.coords, opts.action_syntax) == ("ms-swift", "0-1000", "uitars")
+    dlg.coords_box.setCurrentIndex(dlg.coords_box.findData("resized"))
+    dlg.max_pixels_spin.setValue(28 * 28 * 4)
+    assert (dlg.options().coords, dlg.options().max_pixels) == ("resized", 3136)
+    dlg.format_box.setCurrentIndex(dlg.format_box.findData("adp"))
+    qtbot.waitUntil(lambda: '"class_": "api_action"' in dlg.preview.toPlainText(), timeout=20000)
