@@ -146,6 +146,13 @@ def destroy(sandbox_dir: Path, state: dict[str, Any] | None) -> None:
     display_num = (state or {}).get("display_num")
     if isinstance(display_num, int) and (state or {}).get("owns_display"):
         remove_display_files(display_num, (state or {}).get("xvfb_pid"))
+    from envs.sandbox.isolation import release_slots_of
+    from envs.sandbox.limits import remove_dir
+
+    for cg in (state or {}).get("cgroups") or []:
+        if Path(cg).name.startswith("studio-"):
+            remove_dir(Path(cg))
+    release_slots_of(tag)
     shutil.rmtree(sandbox_dir, ignore_errors=True)
 
 
@@ -160,7 +167,7 @@ def clean_leftovers(root: Path | None = None, *, min_age: float = 5.0) -> list[s
     if not root.is_dir():
         return removed
     for d in root.iterdir():
-        if not d.is_dir():
+        if not d.is_dir() or d.name.startswith("."):
             continue
         state = read_state(d)
         if state is None:
