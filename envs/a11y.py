@@ -130,9 +130,7 @@ class A11yClient:
             timeout=timeout + 5.0,
         )
         nodes = [
-            A11yNode(
-                id=i, role=r[0], name=r[1], text=r[2], x=int(r[3]), y=int(r[4]), w=int(r[5]), h=int(r[6])
-            )
+            A11yNode(id=i, role=r[0], name=r[1], text=r[2], x=int(r[3]), y=int(r[4]), w=int(r[5]), h=int(r[6]))
             for i, r in enumerate(reply["nodes"])
         ]
         return nodes, bool(reply.get("truncated"))

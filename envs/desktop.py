@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
 
+#: OSWorld ``related_apps`` that are the desktop itself: nothing is launched (the agent opens a terminal
+#: with ctrl+alt+t, as on OSWorld's Ubuntu VM).
+DESKTOP_APPS = frozenset({"os", "ubuntu", "desktop"})
+
 #: OSWorld ``related_apps`` names -> our app profiles.
 APP_ALIASES = {
     "terminal": "xterm",
@@ -147,6 +151,8 @@ class DesktopEnv(Env):
             seed_related_apps(sb, task.related_apps)
             if not launches_app(task.config):
                 for app in task.related_apps:
+                    if app in DESKTOP_APPS:
+                        continue
                     profile = app_profile_for(app)
                     if profile:
                         start_app(sb, profile)

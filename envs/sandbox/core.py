@@ -33,7 +33,6 @@ import subprocess
 import threading
 import time
 import weakref
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envs import cleanup

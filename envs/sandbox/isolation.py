@@ -242,8 +242,10 @@ def init_argv(spec: dict[str, object]) -> list[str]:
 
 def enter_argv(init_pid: int, argv: list[str], *, root: bool = False, cwd: str | None = None) -> list[str]:
     """``nsenter`` command line that runs ``argv`` inside the sandbox of ``init_pid``."""
-    uid = "0" if root else str(USER_UID)
     wd = cwd or ("/root" if root else USER_HOME)
+    # The user gets its supplementary groups (sudo, adm, ...) from the sandbox's /etc/group via setpriv,
+    # which also drops every capability when it changes to the user's ids.
+    drop = [] if root else ["setpriv", f"--reuid={USER_UID}", f"--regid={USER_UID}", "--init-groups", "--"]
     return [
         "nsenter",
         f"--target={init_pid}",
@@ -256,8 +258,9 @@ def enter_argv(init_pid: int, argv: list[str], *, root: bool = False, cwd: str |
         "--cgroup",
         "--root",
         f"--wdns={wd}",
-        f"--setuid={uid}",
-        f"--setgid={uid}",
+        "--setuid=0",
+        "--setgid=0",
         "--",
+        *drop,
         *argv,
     ]

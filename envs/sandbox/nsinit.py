@@ -134,7 +134,7 @@ def _mkdir(path: str, mode: int, owner: int) -> None:
 
 def _copy_stage(stage: str, dest: str, owner: int) -> None:
     """Copy the host-prepared files of ``stage`` into an upper layer, owned by the sandbox's root."""
-    for dirpath, dirnames, filenames in os.walk(stage):
+    for dirpath, _dirnames, filenames in os.walk(stage):
         rel = os.path.relpath(dirpath, stage)
         out = os.path.normpath(os.path.join(dest, rel))
         os.makedirs(out, exist_ok=True)
@@ -186,11 +186,28 @@ def build_root(spec: dict, userns_fd: int) -> str:
         open(f"{root}/dev/{dev}", "w").close()
         bind(f"/dev/{dev}", f"{root}/dev/{dev}", readonly=False)
     _mkdir(f"{root}/dev/pts", 0o755, base)
-    mount("devpts", f"{root}/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, f"newinstance,ptmxmode=0666,mode=620,gid={base + 5}")
+    mount(
+        "devpts",
+        f"{root}/dev/pts",
+        "devpts",
+        MS_NOSUID | MS_NOEXEC,
+        f"newinstance,ptmxmode=0666,mode=620,gid={base + 5}",
+    )
     os.symlink("pts/ptmx", f"{root}/dev/ptmx")
     _mkdir(f"{root}/dev/shm", 0o1777, base)
-    mount("tmpfs", f"{root}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(spec['shm_size'])},mode=1777,uid={base},gid={base}")
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    mount(
+        "tmpfs",
+        f"{root}/dev/shm",
+        "tmpfs",
+        MS_NOSUID | MS_NODEV,
+        f"size={int(spec['shm_size'])},mode=1777,uid={base},gid={base}",
+    )
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"{root}/dev/{name}")
     for src, dest, readonly in spec["binds"]:
         if not os.path.exists(src):
