@@ -17,12 +17,10 @@ The only host objects inside are the null-like devices and the X socket of the s
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import secrets
 import shutil
-import stat
 import sys
 from pathlib import Path
 
@@ -89,30 +87,6 @@ def release_slots_of(sandbox_id: str) -> None:
         with contextlib.suppress(OSError, ValueError):
             if path.read_text() == sandbox_id:
                 path.unlink()
-
-
-@functools.lru_cache(maxsize=1)
-def hidden_etc_entries() -> tuple[str, ...]:
-    """Paths under the host's ``/etc`` that an unprivileged host user cannot read (keys, shadow...).
-
-    The sandbox's ``/etc`` hides them (overlay whiteouts): it shows no more than any host user could see.
-    """
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk("/etc"):
-        for name in list(dirnames):
-            full = os.path.join(dirpath, name)
-            with contextlib.suppress(OSError):
-                st = os.lstat(full)
-                if stat.S_ISDIR(st.st_mode) and (st.st_mode & 0o005) != 0o005:
-                    out.append(os.path.relpath(full, "/etc"))
-                    dirnames.remove(name)
-        for name in filenames:
-            full = os.path.join(dirpath, name)
-            with contextlib.suppress(OSError):
-                st = os.lstat(full)
-                if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o004:
-                    out.append(os.path.relpath(full, "/etc"))
-    return tuple(sorted(out))
 
 
 def _root_layout() -> tuple[dict[str, str], list[str]]:
@@ -225,7 +199,8 @@ def init_spec(
         "symlinks": links,
         "overlays": overlays,
         "stage": {"etc": str(stage)},
-        "hide": {"etc": list(hidden_etc_entries())},
+        # /etc shows no more than any host user could read: unreadable files and folders are whited out.
+        "hide_unreadable": ["etc"],
         "dirs": dirs,
         # The X socket directory (holds only this sandbox's display) and read-only caches apps need fast.
         "binds": [[str(x11_dir), "/tmp/.X11-unix", False], *([d, d, True] for d in SHARED_CACHES)],

@@ -155,6 +155,31 @@ def _whiteout(upper: str, rel: str) -> None:
         os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
 
 
+def unreadable_entries(top: str) -> list[str]:
+    """Paths under ``top`` that an unprivileged host user cannot read (keys, ``shadow``...), relative."""
+    out: list[str] = []
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if (st.st_mode & 0o005) != 0o005:
+                    out.append(os.path.relpath(e.path, top))
+                else:
+                    stack.append(e.path)
+            elif stat.S_ISREG(st.st_mode) and not st.st_mode & 0o004:
+                out.append(os.path.relpath(e.path, top))
+    return out
+
+
 def build_root(spec: dict, userns_fd: int) -> str:
     """Build the sandbox's file system under ``spec['fs']``; return the new root's path."""
     base = int(spec["uid_base"])
@@ -175,8 +200,9 @@ def build_root(spec: dict, userns_fd: int) -> str:
         stage = spec.get("stage", {}).get(name)
         if stage:
             _copy_stage(stage, upper, base)
-        for rel in spec.get("hide", {}).get(name, []):
-            _whiteout(upper, rel)
+        if name in spec.get("hide_unreadable", []):
+            for rel in unreadable_entries(f"/{name}"):
+                _whiteout(upper, rel)
         idmapped_clone(f"/{name}", lower, userns_fd)
         mount("overlay", dest, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
     for rel, mode, owner in spec["dirs"]:
@@ -268,15 +294,49 @@ def _reap_forever(alive_fd: int) -> None:
             os._exit(0)
 
 
+#: The init's loop after setup, run by the sandbox's own python3 (so /proc/1/exe and /proc/1/cmdline show
+#: nothing of the host): reap orphans, exit when the builder (the write end of fd argv[1]) is gone.
+REAPER = """
+import os, select, sys
+fd = int(sys.argv[1])
+while True:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+    if select.select([fd], [], [], 0.5)[0] and not os.read(fd, 1):
+        os._exit(0)
+"""
+
+
+def _reap(alive_fd: int) -> None:
+    """Become the reaper: exec the sandbox's python3 if it has one, else loop in this interpreter."""
+    for exe in ("/usr/bin/python3", "/bin/python3"):
+        if os.access(exe, os.X_OK):
+            os.set_inheritable(alive_fd, True)
+            try:
+                os.execv(exe, [exe, "-I", "-S", "-c", REAPER, str(alive_fd)])
+            except OSError:
+                pass
+    _reap_forever(alive_fd)
+
+
 def main() -> None:
+    import time
+
+    t0 = time.monotonic()
+    times: dict[str, float] = {}
     spec = json.loads(sys.argv[1])
     status_fd = int(spec["status_fd"])
     status = os.fdopen(status_fd, "w", buffering=1)
     try:
         userns_fd = make_userns(int(spec["uid_base"]), int(spec["uid_count"]))
+        times["userns"] = time.monotonic() - t0
         _check(_libc.unshare(CLONE_NEWNS), "unshare mount")
         mount(None, "/", None, MS_REC | MS_PRIVATE)
         root = build_root(spec, userns_fd)
+        times["fs"] = time.monotonic() - t0
         flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
         if spec["network"] is False:
             flags |= CLONE_NEWNET
@@ -298,12 +358,14 @@ def main() -> None:
             os._exit(1)
         os.write(ready_w, b'{"ok": true}')
         os.close(ready_w)
-        _reap_forever(alive_r)
+        _reap(alive_r)
     os.close(alive_r)
     os.close(ready_w)
     os.close(userns_fd)
     reply = json.loads(os.read(ready_r, 4096) or b'{"error": "the sandbox init exited during setup"}')
     reply.setdefault("pid", pid)
+    times["ready"] = time.monotonic() - t0
+    reply["times"] = {k: round(v, 4) for k, v in times.items()}
     status.write(json.dumps(reply) + "\n")
     status.close()
     _, code = os.waitpid(pid, 0)

@@ -126,9 +126,13 @@ def test_apps_have_private_home_tmp_and_no_network() -> None:
         r = sb.run("echo hello > ~/probe.txt && echo tmp > /tmp/t.txt && echo $HOME && pwd", shell=True)
         assert r.returncode == 0, r.stderr
         assert r.stdout.split() == ["/home/user", "/home/user"]
-        assert (sb.home / "probe.txt").read_text() == "hello\n"
-        assert sb.host_path("~/probe.txt") == sb.home / "probe.txt"
-        assert sb.host_path("/tmp/t.txt").read_text() == "tmp\n"
+        assert sb.read_file("~/probe.txt") == b"hello\n"
+        assert sb.read_file("/tmp/t.txt") == b"tmp\n"
+        copy = sb.copy_out("probe.txt")
+        assert copy is not None and copy.read_bytes() == b"hello\n" and copy.is_relative_to(sb.runtime_dir)
+        sb.write_file("~/sub/dir/w.txt", b"written")
+        assert sb.run(["cat", "/home/user/sub/dir/w.txt"]).stdout == "written"
+        assert sb.read_file("~/missing") is None and sb.read_file("/dev/zero") is None
         assert not Path("/root/probe.txt").exists() and not Path("/tmp/t.txt").exists()
         # Only loopback inside, and connecting out fails.
         ifaces = sb.run(["cat", "/proc/net/dev"]).stdout
