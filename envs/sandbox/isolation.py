@@ -49,17 +49,17 @@ NSINIT = Path(__file__).with_name("nsinit.py")
 SHARED_CACHES = ("/var/cache/fontconfig",)
 
 
-def slots_dir() -> Path:
-    return cleanup.sandboxes_root() / ".slots"
+def _slot_file(n: int) -> Path:
+    # Plain files in the sandboxes root (never a folder there: leftover cleanup treats folders as sandboxes).
+    return cleanup.sandboxes_root() / f".slot-{n}"
 
 
 def claim_slot(sandbox_id: str) -> int:
-    """A free id range for ``sandbox_id`` (lock file ``<root>/.slots/<n>`` holding the id)."""
-    d = slots_dir()
-    d.mkdir(parents=True, exist_ok=True)
+    """A free id range for ``sandbox_id`` (lock file ``<root>/.slot-<n>`` holding the id, ``O_EXCL``)."""
+    cleanup.sandboxes_root().mkdir(parents=True, exist_ok=True)
     for n in range(MAX_SLOTS):
         try:
-            fd = os.open(d / str(n), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(_slot_file(n), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             continue
         with os.fdopen(fd, "w") as f:
@@ -67,12 +67,14 @@ def claim_slot(sandbox_id: str) -> int:
         return n
     from studio.errors import IsolationError
 
-    raise IsolationError(f"all {MAX_SLOTS} sandbox id ranges in {d} are taken; remove stale files there")
+    raise IsolationError(
+        f"all {MAX_SLOTS} sandbox id ranges are taken; remove stale .slot-* files in {cleanup.sandboxes_root()}"
+    )
 
 
 def release_slot(slot: int, sandbox_id: str) -> None:
     """Free ``slot`` if it still belongs to ``sandbox_id``."""
-    path = slots_dir() / str(slot)
+    path = _slot_file(slot)
     with contextlib.suppress(OSError):
         if path.read_text() == sandbox_id:
             path.unlink()
@@ -80,10 +82,7 @@ def release_slot(slot: int, sandbox_id: str) -> None:
 
 def release_slots_of(sandbox_id: str) -> None:
     """Free every slot held by ``sandbox_id`` (cleanup after a crash)."""
-    d = slots_dir()
-    if not d.is_dir():
-        return
-    for path in d.iterdir():
+    for path in cleanup.sandboxes_root().glob(".slot-*"):
         with contextlib.suppress(OSError, ValueError):
             if path.read_text() == sandbox_id:
                 path.unlink()

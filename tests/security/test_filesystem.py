@@ -6,13 +6,12 @@ import secrets
 from pathlib import Path
 
 import pytest
+from _support import ROOT, sudo
 
 from envs.sandbox import Sandbox
 from envs.task_setup import SetupContext, run_setup
 from envs.tasks import parse_task
 from studio.errors import SetupStepError, TaskError
-
-from .conftest import ROOT, sudo
 
 BASE = {
     "id": "t",

@@ -7,9 +7,9 @@ import socket
 import threading
 from pathlib import Path
 
-from envs.sandbox import Sandbox
+from _support import sudo
 
-from .conftest import sudo
+from envs.sandbox import Sandbox
 
 
 def test_host_loopback_and_abstract_sockets_are_unreachable(sb: Sandbox) -> None:

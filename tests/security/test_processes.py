@@ -7,23 +7,25 @@ import subprocess
 import time
 from pathlib import Path
 
+from _support import host_ns, sudo, wait_for
+
 from envs import cleanup
 from envs.sandbox import Sandbox
 from envs.sandbox.isolation import UID_BASE
 
-from .conftest import host_ns, sudo, wait_for
-
 
 def _inside_pids(sb: Sandbox) -> list[int]:
+    """Host pids of every process in the sandbox's pid namespace (by namespace, not by tag: sudo drops env)."""
     assert sb.init_pid is not None
     mine = host_ns(sb.init_pid, "pid")
     out = []
-    for pid in cleanup.tagged_pids(sb.id):
-        try:
-            if host_ns(pid, "pid") == mine:
-                out.append(pid)
-        except OSError:
-            continue
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if host_ns(entry.name, "pid") == mine:
+                    out.append(int(entry.name))
+            except OSError:
+                continue
     return out
 
 
@@ -45,8 +47,13 @@ def test_every_desktop_process_runs_inside(sb: Sandbox) -> None:
         uid = int(Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0])
         assert uid == UID_BASE + (sb._slot or 0) * 65536 + 1000  # the sandbox user, unprivileged on the host
     for pid in cleanup.tagged_pids(sb.id):  # outside: only Xvfb, the builder and nsenter parents
-        if pid not in inside.values():
-            assert _comm(pid) in ("Xvfb", "python3", "python", "nsenter"), _comm(pid)
+        try:
+            outside = host_ns(pid, "pid") != init_ns["pid"]
+            comm = _comm(pid)
+        except OSError:
+            continue  # exited meanwhile
+        if outside:
+            assert comm in ("Xvfb", "python3", "python", "nsenter"), comm
     assert host_ns(os.getpid(), "pid") != init_ns["pid"]
 
 
@@ -84,8 +91,10 @@ def test_sudo_is_root_inside_and_nobody_on_the_host(sb: Sandbox) -> None:
     caps = int(status.split("CapEff:")[1].split()[0], 16)
     assert caps != 0  # full capabilities ... but only over the sandbox's own user namespace:
     assert host_ns(pid, "user") != host_ns(os.getpid(), "user")
-    assert sudo(sb, "hostname evil 2>&1; hostname").stdout.strip().endswith("evil")
-    assert os.uname().nodename != "evil"  # the sandbox has its own UTS namespace
+    # The UTS and network namespaces belong to the host's user namespace: root inside may not change them.
+    assert sudo(sb, "hostname evil 2>&1; hostname").stdout.strip().endswith("studio-sandbox")
+    assert sudo(sb, "ip link set lo down 2>&1 || echo refused; true").returncode == 0
+    assert os.uname().nodename != "evil"
     sudo(sb, "pkill -x sleep; true")
 
 

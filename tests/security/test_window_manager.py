@@ -7,12 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from _support import host_ns, wait_for
 
 from envs import cleanup
 from envs.actions import Click, Hotkey, Key
 from envs.sandbox import Sandbox
-
-from .conftest import host_ns, wait_for
 
 
 def _host_pids_outside(sb: Sandbox) -> set[int]:
@@ -58,7 +57,7 @@ def test_key_bindings_only_open_a_terminal_inside(sb: Sandbox, tmp_path: Path) -
     from envs.actions import TypeText
 
     before_host = _host_pids_outside(sb)
-    for keys in (["alt", "f2"], ["alt", "f1"], ["super"], ["ctrl", "alt", "delete"], ["alt", "tab"],
+    for keys in (["alt", "f2"], ["alt", "f1"], ["winleft"], ["ctrl", "alt", "delete"], ["alt", "tab"],
                  ["ctrl", "escape"], ["alt", "f3"], ["ctrl", "alt", "backspace"]):
         before = {w.window_id for w in sb.windows()}
         sb.execute(Hotkey(keys=keys))
