@@ -1,4 +1,4 @@
-"""DesktopEnv: the Env contract over a real sandbox (Xvfb + D-Bus + openbox + apps in bubblewrap).
+"""DesktopEnv: the Env contract over a real sandbox (Xvfb + an isolated machine: D-Bus, openbox, apps).
 
 ``reset(task)`` starts a fresh :class:`envs.sandbox.Sandbox`, runs the task's config (launching its
 ``related_apps`` profiles if the config starts nothing itself), waits until the screen settles and observes.

@@ -238,3 +238,49 @@ def enter_argv(init_pid: int, argv: list[str], *, root: bool = False, cwd: str |
         *drop,
         *argv,
     ]
+
+
+def probe(timeout: float = 20.0) -> str | None:
+    """Build (and tear down) a bare sandbox file system and namespaces; None when it works, else why not.
+
+    Used by ``studio doctor``: needs root, user namespaces, idmapped mounts and overlayfs.
+    """
+    import subprocess
+    import tempfile
+
+    from envs.sandbox.spawn import read_line
+
+    if os.geteuid() != 0:
+        return "the sandbox needs root on the host (it maps its users to unprivileged host ids)"
+    root = cleanup.sandboxes_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".probe-") as tmp:
+        (Path(tmp) / "fs").mkdir()
+        (Path(tmp) / "x11").mkdir()
+        (Path(tmp) / "stage").mkdir()
+        r, w = os.pipe()
+        spec = init_spec(
+            fs=Path(tmp) / "fs",
+            slot=MAX_SLOTS - 1,
+            stage=Path(tmp) / "stage",
+            x11_dir=Path(tmp) / "x11",
+            network=False,
+            disk_mb=16,
+            shm_mb=16,
+            status_fd=w,
+        )
+        proc = subprocess.Popen(init_argv(spec), pass_fds=(w,), stderr=subprocess.PIPE)
+        os.close(w)
+        try:
+            line = read_line(r, timeout)
+        finally:
+            os.close(r)
+            proc.kill()
+            _, err = proc.communicate()
+        try:
+            reply = json.loads(line) if line else {}
+        except ValueError:
+            reply = {}
+        if reply.get("ok"):
+            return None
+        return str(reply.get("error") or err.decode(errors="replace").strip()[-300:] or "no answer")

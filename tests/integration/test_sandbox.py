@@ -1,4 +1,4 @@
-"""Real sandbox: Xvfb + D-Bus + openbox + apps in bubblewrap, observed with mss, python-xlib and AT-SPI."""
+"""Real sandbox: Xvfb + an isolated machine (D-Bus, openbox, apps), observed with mss, python-xlib and AT-SPI."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _start_child() -> tuple[subprocess.Popen[str], dict[str, str], list[int]]:
     assert child.stdout is not None
     info = json.loads(child.stdout.readline())
     pids = cleanup.tagged_pids(info["id"])
-    assert len(pids) >= 5  # Xvfb, dbus, at-spi, openbox, bwrap/xterm, a11y worker ...
+    assert len(pids) >= 5  # Xvfb, dbus, at-spi, openbox, nsenter/xterm, a11y worker ...
     assert Path(f"/tmp/.X{info['display'][1:]}-lock").exists()
     return child, info, pids
 

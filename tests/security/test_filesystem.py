@@ -36,8 +36,17 @@ def test_host_folders_and_canaries_are_not_visible(sb: Sandbox, canaries: dict[s
 
 def test_writes_as_root_stay_inside_and_vanish(canaries: dict[str, Path]) -> None:
     tag = secrets.token_hex(4)
-    targets = [f"/srv/w-{tag}", f"/mnt/w-{tag}", f"/opt/w-{tag}", f"/root/w-{tag}", f"/tmp/w-{tag}",
-               f"/etc/w-{tag}", f"/usr/w-{tag}", f"/w-{tag}", f"{ROOT}/w-{tag}"]
+    targets = [
+        f"/srv/w-{tag}",
+        f"/mnt/w-{tag}",
+        f"/opt/w-{tag}",
+        f"/root/w-{tag}",
+        f"/tmp/w-{tag}",
+        f"/etc/w-{tag}",
+        f"/usr/w-{tag}",
+        f"/w-{tag}",
+        f"{ROOT}/w-{tag}",
+    ]
     with Sandbox(name="sec-w").start() as sb:
         script = " && ".join(f"mkdir -p $(dirname {t}) && echo x > {t}" for t in targets)
         r = sudo(sb, script + " && echo 127.0.0.9 evil >> /etc/hosts && rm -f /etc/passwd.bak && echo ok")
@@ -66,15 +75,22 @@ def test_root_inside_cannot_unmount_or_remount_its_way_out(sb: Sandbox) -> None:
 
 @pytest.mark.parametrize(
     "dest",
-    ["/root/trav-{tag}", "~/../../../../tmp/trav-{tag}", "../../../tmp/trav-{tag}", "/tmp/trav-{tag}",
-     "/srv/trav-{tag}", f"{ROOT}/trav-{{tag}}"],
+    [
+        "/root/trav-{tag}",
+        "~/../../../../tmp/trav-{tag}",
+        "../../../tmp/trav-{tag}",
+        "/tmp/trav-{tag}",
+        "/srv/trav-{tag}",
+        f"{ROOT}/trav-{{tag}}",
+    ],
 )
 def test_download_paths_resolve_inside(sb: Sandbox, tmp_path: Path, dest: str) -> None:
     tag = secrets.token_hex(4)
     dest = dest.format(tag=tag)
     (tmp_path / "src.txt").write_text("payload")
-    steps = parse_task({**BASE, "config": [{"type": "download", "parameters": {
-        "files": [{"url": "src.txt", "path": dest}]}}]}).config
+    steps = parse_task(
+        {**BASE, "config": [{"type": "download", "parameters": {"files": [{"url": "src.txt", "path": dest}]}}]}
+    ).config
     try:
         run_setup(sb, steps, SetupContext(base_dir=tmp_path))
     except SetupStepError as exc:  # /root, /srv are not writable for the sandbox's user
@@ -86,8 +102,9 @@ def test_download_paths_resolve_inside(sb: Sandbox, tmp_path: Path, dest: str) -
 
 def test_download_cannot_copy_host_files_in(sb: Sandbox, tmp_path: Path) -> None:
     for url in ("/etc/shadow", "file:///root/.bashrc", "../../../../etc/hostname", f"{ROOT}/pyproject.toml"):
-        steps = parse_task({**BASE, "config": [{"type": "download", "parameters": {
-            "files": [{"url": url, "path": "~/leak"}]}}]}).config
+        steps = parse_task(
+            {**BASE, "config": [{"type": "download", "parameters": {"files": [{"url": url, "path": "~/leak"}]}}]}
+        ).config
         with pytest.raises(SetupStepError) as err:
             run_setup(sb, steps, SetupContext(base_dir=tmp_path, assets_dir=tmp_path / "assets"))
         assert isinstance(err.value.__cause__, TaskError)

@@ -22,9 +22,10 @@ def _until_limit(sb: Sandbox, timeout: float = 90) -> SandboxLimitError:
 
 
 def test_fork_bomb_ends_only_its_sandbox() -> None:
-    with Sandbox(name="sec-bystander").start() as bystander, Sandbox(
-        name="sec-bomb", limits=SandboxLimits(pids=200)
-    ).start() as sb:
+    with (
+        Sandbox(name="sec-bystander").start() as bystander,
+        Sandbox(name="sec-bomb", limits=SandboxLimits(pids=200)).start() as sb,
+    ):
         sb.launch("bomb() { bomb | bomb & }; bomb", shell=True)
         err = _until_limit(sb)
         assert "process limit (200" in str(err)
@@ -39,9 +40,10 @@ def test_fork_bomb_ends_only_its_sandbox() -> None:
 
 def test_memory_hog_ends_only_its_sandbox() -> None:
     hog = "a = []\nwhile True:\n    a.append(bytearray(b'x' * (32 << 20)))\n"
-    with Sandbox(name="sec-bystander").start() as bystander, Sandbox(
-        name="sec-hog", limits=SandboxLimits(memory_mb=256)
-    ).start() as sb:
+    with (
+        Sandbox(name="sec-bystander").start() as bystander,
+        Sandbox(name="sec-hog", limits=SandboxLimits(memory_mb=256)).start() as sb,
+    ):
         sb.launch(["python3", "-c", hog])
         err = _until_limit(sb)
         assert "ran out of memory (limit 256 MiB)" in str(err)

@@ -77,8 +77,14 @@ def test_a_second_sandbox_is_out_of_reach(sb: Sandbox) -> None:
         mine = sb.env["DBUS_SESSION_BUS_ADDRESS"]
         assert bus.split(",")[1] != mine.split(",")[1]  # different bus (guid); the path is private to each
         names = sb.run(
-            ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
-             "org.freedesktop.DBus.ListNames"]
+            [
+                "dbus-send",
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.ListNames",
+            ]
         ).stdout
         assert "galculator" not in names.lower()
         assert "sqrt" not in {n.name for n in sb.a11y()[0]}

@@ -57,8 +57,16 @@ def test_key_bindings_only_open_a_terminal_inside(sb: Sandbox, tmp_path: Path) -
     from envs.actions import TypeText
 
     before_host = _host_pids_outside(sb)
-    for keys in (["alt", "f2"], ["alt", "f1"], ["winleft"], ["ctrl", "alt", "delete"], ["alt", "tab"],
-                 ["ctrl", "escape"], ["alt", "f3"], ["ctrl", "alt", "backspace"]):
+    for keys in (
+        ["alt", "f2"],
+        ["alt", "f1"],
+        ["winleft"],
+        ["ctrl", "alt", "delete"],
+        ["alt", "tab"],
+        ["ctrl", "escape"],
+        ["alt", "f3"],
+        ["ctrl", "alt", "backspace"],
+    ):
         before = {w.window_id for w in sb.windows()}
         sb.execute(Hotkey(keys=keys))
         sb.wait_settled()
