@@ -54,6 +54,9 @@ SANDBOX_HOME = iso.USER_HOME
 #: Where the sandbox's terminals log what they show (read by the ``vm_terminal_output`` getter).
 TERMINAL_LOG = f"{iso.RUN_DIR}/terminal.log"
 
+#: Root-window property the window manager sets when it is fully running (see ``_start_session``).
+WM_READY_PROP = "_STUDIO_WM_READY"
+
 _live: weakref.WeakSet[Sandbox] = weakref.WeakSet()
 _atexit_registered = False
 
@@ -242,7 +245,7 @@ class Sandbox(SandboxFiles):
     def _check_tools(self) -> None:
         needed = [("nsenter", "util-linux"), ("dbus-daemon", "dbus"), ("script", "bsdutils")]
         if not self.existing_display:
-            needed += [("Xvfb", "xvfb"), ("openbox", "openbox")]
+            needed += [("Xvfb", "xvfb"), ("openbox", "openbox"), ("xprop", "x11-utils")]
         for exe, pkg in needed:
             if shutil.which(exe) is None:
                 raise DisplayError(f"{exe} is not installed; install it with `sudo apt-get install {pkg}`")
@@ -427,7 +430,10 @@ class Sandbox(SandboxFiles):
         os.close(bus_w)
         wm = None
         if not self.existing_display:
-            argv = ["openbox", "--sm-disable", "--config-file", "/etc/xdg/openbox/rc.xml"]
+            # openbox announces itself (_NET_SUPPORTING_WM_CHECK) before it grabs its key bindings; its
+            # --startup command runs once it is fully running, so that is when ctrl+alt+t works.
+            ready = f"xprop -root -f {WM_READY_PROP} 8s -set {WM_READY_PROP} 1"
+            argv = ["openbox", "--sm-disable", "--config-file", "/etc/xdg/openbox/rc.xml", "--startup", ready]
             wm = self._inside_popen(argv, env=base, log="openbox")
         addr = read_line(bus_r, timeout=10.0)
         os.close(bus_r)
@@ -447,7 +453,7 @@ class Sandbox(SandboxFiles):
         wm_ready = wm is None
         a11y_ready = not has_launcher
         while time.monotonic() < deadline and not (wm_ready and a11y_ready):
-            wm_ready = wm_ready or self._windows.root_property("_NET_SUPPORTING_WM_CHECK") is not None
+            wm_ready = wm_ready or self._windows.root_property(WM_READY_PROP) is not None
             if not a11y_ready:
                 prop = self._windows.root_property("AT_SPI_BUS")
                 if prop is not None:

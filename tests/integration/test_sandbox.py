@@ -199,3 +199,36 @@ def test_close_is_idempotent_and_exception_cleans() -> None:
             raise RuntimeError("boom")
     sb.close()
     _assert_nothing_left(info, pids)
+
+
+def test_a_stop_between_two_actions_is_not_lost() -> None:
+    from envs.actions import Move, Wait
+    from studio.errors import ActionInterrupted
+
+    with Sandbox().start() as sb:
+        sb.execute(Move(x=10, y=10))
+        sb.stop()  # lands after the first action of a decision and before the second
+        with pytest.raises(ActionInterrupted):
+            sb.execute(Wait(seconds=5))
+        with pytest.raises(ActionInterrupted):
+            sb.execute(Move(x=20, y=20))  # still stopped: only the one who stopped may clear it
+        sb.clear_stop()
+        sb.execute(Move(x=30, y=30))
+
+
+def test_os_desktop_terminal_and_sudo() -> None:
+    """OSWorld's VM user: ctrl+alt+t opens a terminal inside; sudo takes 'password'; / and /etc are writable."""
+    from envs.actions import Hotkey
+
+    with Sandbox().start() as sb:
+        sb.execute(Hotkey(keys=["ctrl", "alt", "t"]))
+        deadline = time.monotonic() + 30
+        while not [w for w in sb.windows() if w.wm_class == "XTerm"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        r = sb.run("echo password | sudo -S -p '' sh -c 'mkdir /test && echo ok > /test/f && id -un'", shell=True)
+        assert r.stdout.strip() == "root", r.stderr
+        assert sb.run(["cat", "/test/f"]).stdout == "ok\n"
+        assert sb.run(["id", "-nG"]).stdout.split()[:1] == ["user"] and "sudo" in sb.run(["id", "-nG"]).stdout
+        assert sb.env["SHELL"] == sb.user_shell() == "/bin/bash"
+    assert not Path("/test/f").exists()
