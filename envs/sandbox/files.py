@@ -12,12 +12,9 @@ import itertools
 import re
 import subprocess
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
+from envs.sandbox.limits import SandboxLimits
 from studio.errors import SandboxError, SandboxLimitError
-
-if TYPE_CHECKING:
-    pass
 
 HOME = "/home/user"
 #: Largest file a getter reads out of a sandbox (bigger ones are an error, not a silent cut).
@@ -41,7 +38,7 @@ class SandboxFiles:
     """File operations of :class:`envs.sandbox.Sandbox` (mixed in; uses its ``run_bytes``)."""
 
     out_dir: Path
-    limits: object
+    limits: SandboxLimits
 
     def run_bytes(
         self,
@@ -66,7 +63,7 @@ class SandboxFiles:
         if res.returncode != 0:
             err = res.stderr.decode(errors="replace").strip()
             if "No space left" in err:
-                disk = getattr(self.limits, "disk_mb", "?")
+                disk = self.limits.disk_mb
                 raise SandboxLimitError(
                     f"cannot write {target} in the sandbox: its disk is full (writable layer of {disk} MiB); "
                     "free space inside or raise SandboxLimits.disk_mb"

@@ -33,6 +33,7 @@ import socket
 import stat
 import struct
 import sys
+from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -180,7 +181,7 @@ def unreadable_entries(top: str) -> list[str]:
     return out
 
 
-def build_root(spec: dict, userns_fd: int) -> str:
+def build_root(spec: dict[str, Any], userns_fd: int) -> str:
     """Build the sandbox's file system under ``spec['fs']``; return the new root's path."""
     base = int(spec["uid_base"])
     fs = spec["fs"]
@@ -256,7 +257,7 @@ def _loopback_up() -> None:
         fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sH", b"lo", flags | 1))  # SIOCSIFFLAGS, IFF_UP
 
 
-def become_init(spec: dict, root: str, userns_fd: int, alive_fd: int) -> None:
+def become_init(spec: dict[str, Any], root: str, userns_fd: int, alive_fd: int) -> None:
     """Pid 1 of the sandbox: enter the new root and the user namespace, then reap until the builder dies."""
     if spec["network"] is False:
         _loopback_up()
