@@ -123,7 +123,7 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 
 
 def get_vm_terminal_output(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
-    from envs.sandbox.core import TERMINAL_LOG
+    from envs.sandbox.session import TERMINAL_LOG
 
     data = sb.read_file(TERMINAL_LOG)
     if data is None:

@@ -36,26 +36,20 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from envs import cleanup
-from envs.frame import Frame, SettleTracker
-from envs.observation import A11yNode, Observation, WindowInfo
+from envs.observation import Observation
 from envs.sandbox import display as dsp
 from envs.sandbox import isolation as iso
 from envs.sandbox.files import SandboxFiles
 from envs.sandbox.limits import Cgroup, SandboxLimits
-from envs.sandbox.spawn import read_line, set_pdeathsig, spawner
+from envs.sandbox.observing import SandboxObserving
+from envs.sandbox.session import SandboxSession
+from envs.sandbox.spawn import set_pdeathsig, spawner
 from studio.errors import ActionError, DisplayError, IsolationError, ObservationError, SandboxError, SandboxLimitError
 
 if TYPE_CHECKING:
     from envs.a11y import A11yClient
     from envs.actions import Action
     from envs.windows import WindowLister
-
-SANDBOX_HOME = iso.USER_HOME
-#: Where the sandbox's terminals log what they show (read by the ``vm_terminal_output`` getter).
-TERMINAL_LOG = f"{iso.RUN_DIR}/terminal.log"
-
-#: Root-window property the window manager sets when it is fully running (see ``_start_session``).
-WM_READY_PROP = "_STUDIO_WM_READY"
 
 _live: weakref.WeakSet[Sandbox] = weakref.WeakSet()
 _atexit_registered = False
@@ -71,17 +65,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def terminal_argv() -> list[str]:
-    """The sandbox's terminal: the ``xterm`` profile, its shell wrapped by ``script`` into :data:`TERMINAL_LOG`."""
-    from envs.apps import load_profile
-
-    argv = list(load_profile("xterm").argv)
-    if "-e" in argv:
-        argv = argv[: argv.index("-e")]
-    return [*argv, "-e", "script", "--quiet", "--flush", "--append", TERMINAL_LOG]
-
-
-class Sandbox(SandboxFiles):
+class Sandbox(SandboxSession, SandboxObserving, SandboxFiles):
     """A private desktop in its own isolated machine; see the module docstring.
 
     Args:
@@ -372,151 +356,6 @@ class Sandbox(SandboxFiles):
             return (self.runtime_dir / f"{log}.log").read_text(errors="replace")[-n:].strip()
         return ""
 
-    def _start_init(self) -> int:
-        """Start the namespace builder; return the read end of its status pipe (see :meth:`_wait_init`)."""
-        assert self._slot is not None
-        rc = dsp.openbox_rc(terminal_argv(), "/etc/xdg/openbox/menu.xml")
-        bus = dsp.session_bus_conf(f"unix:path={iso.RUN_DIR}/bus", "/etc/dbus-1/studio-services")
-        iso.write_etc_stage(
-            self.runtime_dir / "stage", openbox_rc=rc, openbox_menu=dsp.OPENBOX_MENU, session_bus_conf=bus
-        )
-        r, w = os.pipe()
-        spec = iso.init_spec(
-            fs=self.runtime_dir / "fs",
-            slot=self._slot,
-            stage=self.runtime_dir / "stage",
-            x11_dir=self.runtime_dir / "x11",
-            network=self.network,
-            disk_mb=self.limits.disk_mb,
-            shm_mb=self.limits.shm_mb,
-            status_fd=w,
-        )
-        self._builder = self._popen(iso.init_argv(spec), env=self._host_env(), log="init", pass_fds=(w,))
-        os.close(w)
-        return r
-
-    def _wait_init(self, status_r: int) -> None:
-        import json
-
-        line = read_line(status_r, timeout=20.0)
-        os.close(status_r)
-        reply: dict[str, Any] = {}
-        with contextlib.suppress(ValueError):
-            reply = json.loads(line) if line else {}
-        if not reply.get("ok"):
-            why = reply.get("error") or self._log_tail("init") or "no answer in 20 s"
-            raise IsolationError(
-                f"the sandbox's namespaces could not be built: {why}. The sandbox needs root on the host, "
-                "user namespaces, idmapped mounts and overlayfs (Linux >= 5.19)"
-            )
-        self.init_pid = int(reply["pid"])
-        for k, v in (reply.get("times") or {}).items():
-            self.timings[f"init_{k}"] = float(v)
-        self._save_state()
-
-    def _start_session(self) -> None:
-        """D-Bus session, AT-SPI bus, openbox and the AT-SPI reader, inside the sandbox as its user.
-
-        openbox does not need the bus, so it starts at once; the AT-SPI bus launcher waits for the bus
-        address, and the AT-SPI reader (a Python process, the slowest start) for the AT-SPI bus.
-        """
-        t = time.monotonic()
-        base = self._session_env()
-        bus_r, bus_w = os.pipe()
-        conf = "--config-file=/etc/dbus-1/studio-session.conf"
-        bus = self._inside_popen(
-            ["dbus-daemon", conf, "--nofork", f"--print-address={bus_w}"], env=base, log="dbus", pass_fds=(bus_w,)
-        )
-        os.close(bus_w)
-        wm = None
-        if not self.existing_display:
-            # openbox announces itself (_NET_SUPPORTING_WM_CHECK) before it grabs its key bindings; its
-            # --startup command runs once it is fully running, so that is when ctrl+alt+t works.
-            ready = f"xprop -root -f {WM_READY_PROP} 8s -set {WM_READY_PROP} 1"
-            argv = ["openbox", "--sm-disable", "--config-file", "/etc/xdg/openbox/rc.xml", "--startup", ready]
-            wm = self._inside_popen(argv, env=base, log="openbox")
-        addr = read_line(bus_r, timeout=10.0)
-        os.close(bus_r)
-        if not addr:
-            raise DisplayError(f"dbus-daemon did not start (exit {bus.poll()}): {self._log_tail('dbus')}")
-        self._bus_address = addr
-        self.timings["dbus"] = time.monotonic() - t
-        base["DBUS_SESSION_BUS_ADDRESS"] = addr
-        launcher = "/usr/libexec/at-spi-bus-launcher"
-        has_launcher = os.path.exists(launcher)
-        if has_launcher:
-            self._inside_popen([launcher, "--launch-immediately", "--a11y=1"], env=base, log="atspi")
-        from envs.windows import WindowLister
-
-        self._windows = WindowLister(self.display)
-        deadline = time.monotonic() + 10
-        wm_ready = wm is None
-        a11y_ready = not has_launcher
-        while time.monotonic() < deadline and not (wm_ready and a11y_ready):
-            wm_ready = wm_ready or self._windows.root_property(WM_READY_PROP) is not None
-            if not a11y_ready:
-                prop = self._windows.root_property("AT_SPI_BUS")
-                if prop is not None:
-                    a11y_ready = True
-                    self._a11y_bus_address = prop.decode() if isinstance(prop, bytes) else str(prop)
-                    self._build_app_env()
-                    self._a11y_client()  # start the reader now: its start overlaps openbox's
-            if wm is not None and wm.poll() is not None:
-                raise DisplayError(f"openbox exited with {wm.returncode}: {self._log_tail('openbox')}")
-            time.sleep(0.005)
-        if not wm_ready:
-            raise DisplayError(f"openbox did not take over {self.display} in 10 s: {self._log_tail('openbox')}")
-        self.timings["desktop"] = time.monotonic() - t
-
-    def _attach_existing(self) -> None:
-        from envs.windows import WindowLister
-
-        self._windows = WindowLister(self.display)
-        self.width, self.height = self._windows.root_size()
-
-    def _session_env(self) -> dict[str, str]:
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
-            "HOME": SANDBOX_HOME,
-            "USER": iso.USER_NAME,
-            "LOGNAME": iso.USER_NAME,
-            "SHELL": self.user_shell(),
-            "TERM": "xterm-256color",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "TMPDIR": "/tmp",
-            "DISPLAY": self.display,
-            "XDG_RUNTIME_DIR": iso.RUN_DIR,
-            "XDG_CONFIG_HOME": f"{SANDBOX_HOME}/.config",
-            "XDG_DATA_HOME": f"{SANDBOX_HOME}/.local/share",
-            "XDG_CACHE_HOME": f"{SANDBOX_HOME}/.cache",
-            "XDG_SESSION_TYPE": "x11",
-            # Accessibility on: GTK3 loads atk-bridge unless NO_AT_BRIDGE=1 (never set); Qt needs these.
-            "GNOME_ACCESSIBILITY": "1",
-            "QT_ACCESSIBILITY": "1",
-            "QT_LINUX_ACCESSIBILITY_ALWAYS_ON": "1",
-            "GTK_A11Y": "atspi",  # GTK4 name; NO_AT_BRIDGE (GTK3 off switch) is left unset on purpose
-            cleanup.TAG_ENV: self.id,
-        }
-        return env
-
-    def user_shell(self) -> str:
-        """The sandbox user's login shell, from its entry in the sandbox's ``/etc/passwd``."""
-        passwd = self.runtime_dir / "stage" / "passwd"
-        with contextlib.suppress(OSError):
-            for line in passwd.read_text().splitlines():
-                fields = line.split(":")
-                if len(fields) >= 7 and fields[0] == iso.USER_NAME:
-                    return fields[6]
-        return iso.USER_SHELL
-
-    def _build_app_env(self) -> None:
-        env = self._session_env()
-        env["DBUS_SESSION_BUS_ADDRESS"] = self._bus_address
-        if self._a11y_bus_address:
-            env["AT_SPI_BUS_ADDRESS"] = self._a11y_bus_address
-        self.env = env
-
     # ------------------------------------------------------------------ running things inside
 
     def _require_started(self) -> None:
@@ -669,113 +508,6 @@ class Sandbox(SandboxFiles):
                 self._kill_inside()
         if self._limit_error is not None:
             raise SandboxLimitError(self._limit_error)
-
-    # ------------------------------------------------------------------ observation
-
-    def grab(self) -> Frame:
-        """Raw screenshot of this display (mss, XShm)."""
-        self._require_started()
-        if self._mss is None:
-            import mss
-
-            try:
-                factory = getattr(mss, "MSS", None) or mss.mss  # mss >= 10.2 deprecates mss.mss
-                self._mss = factory(display=self.display)
-            except Exception as exc:
-                raise ObservationError(f"mss cannot open display {self.display}: {exc}") from exc
-        try:
-            shot = self._mss.grab(self._mss.monitors[1] if len(self._mss.monitors) > 1 else self._mss.monitors[0])
-        except Exception as exc:
-            raise ObservationError(f"screenshot of {self.display} failed: {exc}") from exc
-        return Frame(shot.width, shot.height, bytes(shot.raw))
-
-    def windows(self) -> list[WindowInfo]:
-        """Mapped top-level windows: title, WM_CLASS class, root-relative geometry, focus."""
-        self._require_started()
-        if self._windows is None:
-            from envs.windows import WindowLister
-
-            self._windows = WindowLister(self.display)
-        return self._windows.list()
-
-    def activate_window(self, title_substring: str, *, strict: bool = False, by_class: bool = False) -> bool:
-        """Raise and focus the top-most window whose title (or class) matches; False when none matches."""
-        from envs.windows import match_window
-
-        win = match_window(self.windows(), title_substring, strict=strict, by_class=by_class)
-        if win is None:
-            return False
-        assert self._windows is not None
-        self._windows.activate(win.window_id)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline and self._windows.active_window() != win.window_id:
-            time.sleep(0.01)
-        return True
-
-    def _a11y_client(self) -> A11yClient:
-        if self._a11y is None or not self._a11y.alive():
-            from envs.a11y import A11yClient, worker_argv_inside
-
-            self._a11y = A11yClient(
-                self.env,
-                spawn=lambda argv, e: self._inside_popen(
-                    argv, env=e, log="a11y", stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-                ),
-                argv=worker_argv_inside(),
-            )
-        return self._a11y
-
-    def a11y(self, *, max_nodes: int = 1500, timeout: float = 3.0) -> tuple[list[A11yNode], bool]:
-        """The linearized accessibility table (showing, meaningful nodes) and whether it was truncated."""
-        self._require_started()
-        return self._a11y_client().tree(max_nodes=max_nodes, timeout=timeout, screen=(self.width, self.height))
-
-    def wait_settled(self, *, timeout: float = 3.0, interval: float = 0.05, stable: int = 3) -> float:
-        """Wait until ``stable`` consecutive grabs show no change (or ``timeout``); return seconds waited."""
-        t0 = time.monotonic()
-        tracker = SettleTracker(stable=stable)
-        while True:
-            if tracker.feed(self.grab().thumbnail()):
-                break
-            if time.monotonic() - t0 >= timeout or self._stop_event.is_set():
-                break
-            time.sleep(interval)
-        return time.monotonic() - t0
-
-    def observe(self, *, a11y: bool = True) -> Observation:
-        """Screenshot (PNG) + a11y table + window list, with seconds per part in ``timings``.
-
-        Raises:
-            SandboxLimitError: the sandbox hit its memory or process limit (its episode is over).
-        """
-        self.check_limits()
-        t = time.monotonic()
-        frame = self.grab()
-        t_grab = time.monotonic()
-        png = frame.to_png()
-        t_png = time.monotonic()
-        nodes: list[A11yNode] = []
-        truncated = False
-        if a11y:
-            nodes, truncated = self.a11y()
-        t_a11y = time.monotonic()
-        wins = self.windows()
-        t_win = time.monotonic()
-        return Observation(
-            screenshot_png=png,
-            width=frame.width,
-            height=frame.height,
-            a11y_nodes=nodes,
-            windows=wins,
-            timings={
-                "screenshot": t_png - t,
-                "grab": t_grab - t,
-                "png": t_png - t_grab,
-                "a11y": t_a11y - t_png,
-                "windows": t_win - t_a11y,
-            },
-            a11y_truncated=truncated,
-        )
 
     # ------------------------------------------------------------------ actions
 

@@ -12,6 +12,7 @@ import itertools
 import re
 import subprocess
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from envs.sandbox.limits import SandboxLimits
 from studio.errors import SandboxError, SandboxLimitError
@@ -40,16 +41,18 @@ class SandboxFiles:
     out_dir: Path
     limits: SandboxLimits
 
-    def run_bytes(
-        self,
-        argv: list[str],
-        *,
-        input: bytes | None = None,
-        timeout: float = 30,
-        cwd: str | None = None,
-        root: bool = False,
-    ) -> subprocess.CompletedProcess[bytes]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by Sandbox; declared for type checkers only (no stubs in the MRO)
+
+        def run_bytes(
+            self,
+            argv: list[str],
+            *,
+            input: bytes | None = None,
+            timeout: float = 30,
+            cwd: str | None = None,
+            root: bool = False,
+        ) -> subprocess.CompletedProcess[bytes]:
+            raise NotImplementedError
 
     def write_file(self, path: str, data: bytes, *, timeout: float = 60) -> None:
         """Write ``data`` to ``path`` inside the sandbox as its user (parent directories are created).
