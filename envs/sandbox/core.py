@@ -312,7 +312,7 @@ class Sandbox(SandboxSession, SandboxObserving, SandboxFiles):
                     stdout=stdout if stdout is not None else logf,
                     stderr=stderr if stderr is not None else logf,
                     pass_fds=pass_fds,
-                    process_group=0,
+                    start_new_session=True,  # no controlling terminal of ours inside (TIOCSTI)
                     preexec_fn=preexec,
                     close_fds=True,
                     text=text,

@@ -109,3 +109,18 @@ def test_two_sandboxes_share_no_process_or_id(sb: Sandbox) -> None:
         assert "other-secret-proc" not in sudo(sb, "ps -eo args").stdout
         sudo(sb, "pkill -f other-secret-proc; true")
         assert "other-secret-proc" in other.run(["ps", "-eo", "args"]).stdout
+
+
+def test_no_process_inside_shares_the_studios_terminal(sb: Sandbox) -> None:
+    """TIOCSTI on an inherited controlling terminal would type into the studio's shell: there is none."""
+    mine = os.getsid(0)
+    for pid in _inside_pids(sb):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        assert int(fields[3]) != mine, _comm(pid)  # session id
+        assert int(fields[4]) == 0, _comm(pid)  # tty_nr: no controlling terminal
+    r = sb.run("exec 3</dev/tty && echo OPENED || echo refused", shell=True)
+    assert "OPENED" not in r.stdout
