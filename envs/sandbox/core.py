@@ -36,6 +36,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from envs import cleanup
+from envs.errors import ActionError, DisplayError, IsolationError, ObservationError, SandboxError, SandboxLimitError
 from envs.observation import Observation
 from envs.sandbox import display as dsp
 from envs.sandbox import isolation as iso
@@ -44,7 +45,6 @@ from envs.sandbox.limits import Cgroup, SandboxLimits
 from envs.sandbox.observing import SandboxObserving
 from envs.sandbox.session import SandboxSession
 from envs.sandbox.spawn import set_pdeathsig, spawner
-from studio.errors import ActionError, DisplayError, IsolationError, ObservationError, SandboxError, SandboxLimitError
 
 if TYPE_CHECKING:
     from envs.a11y import A11yClient

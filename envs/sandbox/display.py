@@ -21,8 +21,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from envs import cleanup
+from envs.errors import DisplayError
 from envs.sandbox.spawn import read_line
-from studio.errors import DisplayError
 
 FIRST_DISPLAY = 100
 LAST_DISPLAY = FIRST_DISPLAY + 400

@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from envs.errors import SandboxError, SandboxLimitError
 from envs.sandbox.limits import SandboxLimits
-from studio.errors import SandboxError, SandboxLimitError
 
 HOME = "/home/user"
 #: Largest file a getter reads out of a sandbox (bigger ones are an error, not a silent cut).

@@ -51,7 +51,7 @@ SHARED_CACHES = ("/var/cache/fontconfig",)
 
 def _slot_file(n: int) -> Path:
     # Plain files in the sandboxes root (never a folder there: leftover cleanup treats folders as sandboxes).
-    return cleanup.sandboxes_root() / f".slot-{n}"
+    return cleanup.sandboxes_root() / f"{cleanup.SLOT_PREFIX}{n}"
 
 
 def claim_slot(sandbox_id: str) -> int:
@@ -65,7 +65,7 @@ def claim_slot(sandbox_id: str) -> int:
         with os.fdopen(fd, "w") as f:
             f.write(sandbox_id)
         return n
-    from studio.errors import IsolationError
+    from envs.errors import IsolationError
 
     raise IsolationError(
         f"all {MAX_SLOTS} sandbox id ranges are taken; remove stale .slot-* files in {cleanup.sandboxes_root()}"
@@ -78,14 +78,6 @@ def release_slot(slot: int, sandbox_id: str) -> None:
     with contextlib.suppress(OSError):
         if path.read_text() == sandbox_id:
             path.unlink()
-
-
-def release_slots_of(sandbox_id: str) -> None:
-    """Free every slot held by ``sandbox_id`` (cleanup after a crash)."""
-    for path in cleanup.sandboxes_root().glob(".slot-*"):
-        with contextlib.suppress(OSError, ValueError):
-            if path.read_text() == sandbox_id:
-                path.unlink()
 
 
 def _root_layout() -> tuple[dict[str, str], list[str]]:

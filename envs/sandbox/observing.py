@@ -10,9 +10,9 @@ import subprocess
 import time
 from typing import TYPE_CHECKING, Any
 
+from envs.errors import ObservationError
 from envs.frame import Frame, SettleTracker
 from envs.observation import A11yNode, Observation, WindowInfo
-from studio.errors import ObservationError
 
 if TYPE_CHECKING:
     import threading

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envs import cleanup
+from envs.errors import DisplayError, IsolationError
 from envs.sandbox import display as dsp
 from envs.sandbox import isolation as iso
 from envs.sandbox.limits import SandboxLimits
 from envs.sandbox.spawn import read_line
-from studio.errors import DisplayError, IsolationError
 
 if TYPE_CHECKING:
     from envs.a11y import A11yClient

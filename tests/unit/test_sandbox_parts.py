@@ -58,7 +58,9 @@ def test_slots_are_exclusive_and_released(tmp_path: Path, monkeypatch: pytest.Mo
     assert a != b
     isolation.release_slot(a, "not-a")  # someone else's release does nothing
     assert isolation.claim_slot("c") not in (a, b)
-    isolation.release_slots_of("a")
+    from envs import cleanup
+
+    cleanup.release_slots_of("a")
     assert isolation.claim_slot("d") == a
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # plain files: leftover cleanup skips them
 
