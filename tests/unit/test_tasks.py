@@ -104,7 +104,7 @@ class FakeSandbox:
     def _read_file(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
         import base64
 
-        host = self.host_path(argv[4])
+        host = self._map(argv[4])
         if not host.is_file():
             return subprocess.CompletedProcess(argv, 3, "", "")
         return subprocess.CompletedProcess(argv, 0, base64.b64encode(host.read_bytes()).decode(), "")
