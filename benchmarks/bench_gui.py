@@ -4,7 +4,7 @@
    the counts are shown and the first page of the Examples list is loaded ("usable"). Reports seconds from
    process start, and seconds from ``main()`` entry.
 2. Live view: two real explorer rollouts on galculator; frames/s per visible sandbox and the UI-thread stall
-   (max delay of a 10 ms QTimer) while they run. Needs Xvfb/bubblewrap (the sandbox) and runs Qt offscreen.
+   (max delay of a 10 ms QTimer) while they run. Needs Xvfb and the sandbox and runs Qt offscreen.
 
     .venv/bin/python benchmarks/bench_gui.py [--examples 10000] [--workspace DIR] [--skip-live]
     .venv/bin/python benchmarks/bench_gui.py --skip-start --live-seconds 600    # a soak run: fps, stalls, RSS

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from envs.errors import ObservationError
@@ -28,16 +29,32 @@ def _default_spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str
     return subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
+#: The system interpreter inside a sandbox (the venv is not visible there); it needs Debian's python3-gi.
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def worker_argv_inside() -> list[str]:
+    """Command line of the AT-SPI reader inside a sandbox: the system python3 running the worker's source.
+
+    The worker uses only the standard library and ``gi`` (Debian ``python3-gi`` + ``gir1.2-atspi-2.0``), so
+    neither the venv nor the project checkout has to be visible inside the sandbox.
+    """
+    source = Path(__file__).with_name("a11y_worker.py").read_text(encoding="utf-8")
+    return [SYSTEM_PYTHON, "-I", "-c", source]
+
+
 class A11yClient:
     """Talks to one ``python -m envs.a11y_worker`` process.
 
     Args:
         env: environment of the worker (DISPLAY, DBUS_SESSION_BUS_ADDRESS, AT_SPI_BUS_ADDRESS of the sandbox).
         spawn: how to start the process (the sandbox passes its tracked, PDEATHSIG spawner).
+        argv: the worker's command line (default: this interpreter, ``-m envs.a11y_worker``).
     """
 
-    def __init__(self, env: dict[str, str], spawn: Spawn | None = None) -> None:
+    def __init__(self, env: dict[str, str], spawn: Spawn | None = None, argv: list[str] | None = None) -> None:
         self._env = dict(env)
+        self._argv = argv or [sys.executable, "-m", "envs.a11y_worker"]
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self._env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self._spawn = spawn or _default_spawn
@@ -47,7 +64,7 @@ class A11yClient:
         self._start()
 
     def _start(self) -> None:
-        self._proc = self._spawn([sys.executable, "-m", "envs.a11y_worker"], self._env)
+        self._proc = self._spawn(self._argv, self._env)
         self._buf = b""
 
     def alive(self) -> bool:
@@ -113,9 +130,7 @@ class A11yClient:
             timeout=timeout + 5.0,
         )
         nodes = [
-            A11yNode(
-                id=i, role=r[0], name=r[1], text=r[2], x=int(r[3]), y=int(r[4]), w=int(r[5]), h=int(r[6])
-            )
+            A11yNode(id=i, role=r[0], name=r[1], text=r[2], x=int(r[3]), y=int(r[4]), w=int(r[5]), h=int(r[6]))
             for i, r in enumerate(reply["nodes"])
         ]
         return nodes, bool(reply.get("truncated"))

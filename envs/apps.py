@@ -6,7 +6,7 @@ lives on the system. Adding an app means adding one file::
     name = "mousepad"
     description = "Text editor ..."
     apt_package = "mousepad"          # named in AppNotInstalledError
-    argv = ["mousepad"]               # run inside bubblewrap; extra args are appended
+    argv = ["mousepad"]               # run inside the sandbox; extra args are appended
     wm_class = "Mousepad"             # ready = a mapped window with this WM_CLASS (class or instance)
     a11y_app = "mousepad"             # optional: also wait for this AT-SPI application name ("" = don't)
     docs = ["man:mousepad", "/usr/share/help/C/mousepad/", "assets:docs/mousepad/"]  # man page, path or assets:

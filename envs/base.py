@@ -2,7 +2,7 @@
 
 ``observe()`` is optional (a default that raises ``NotImplementedError``).
 
-Implementations: :class:`envs.desktop.DesktopEnv` (real Xvfb + bubblewrap sandbox) and
+Implementations: :class:`envs.desktop.DesktopEnv` (real Xvfb + isolated sandbox) and
 :class:`envs.replay.ReplayEnv` (recorded frames, for fast tests of everything above the env).
 """
 

@@ -21,6 +21,8 @@ from typing import Any
 ROOT_ENV = "STUDIO_SANDBOX_ROOT"
 TAG_ENV = "STUDIO_SANDBOX_ID"
 STATE_FILE = "state.json"
+#: Lock files of sandbox id ranges (``<root>/.slot-<n>`` holding the sandbox id; see envs.sandbox.isolation).
+SLOT_PREFIX = ".slot-"
 
 
 def sandboxes_root() -> Path:
@@ -121,6 +123,14 @@ def remove_display_files(display_num: int, server_pid: int | None = None) -> Non
         Path(f"/tmp/.X11-unix/X{display_num}").unlink()
 
 
+def release_slots_of(sandbox_id: str) -> None:
+    """Free every id range (slot lock file) held by ``sandbox_id`` (cleanup after a crash)."""
+    for path in sandboxes_root().glob(SLOT_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            if path.read_text() == sandbox_id:
+                path.unlink()
+
+
 def read_state(sandbox_dir: Path) -> dict[str, Any] | None:
     try:
         data = json.loads((sandbox_dir / STATE_FILE).read_text())
@@ -146,6 +156,12 @@ def destroy(sandbox_dir: Path, state: dict[str, Any] | None) -> None:
     display_num = (state or {}).get("display_num")
     if isinstance(display_num, int) and (state or {}).get("owns_display"):
         remove_display_files(display_num, (state or {}).get("xvfb_pid"))
+    from envs.sandbox.limits import remove_dir
+
+    for cg in (state or {}).get("cgroups") or []:
+        if Path(cg).name.startswith("studio-"):
+            remove_dir(Path(cg))
+    release_slots_of(tag)
     shutil.rmtree(sandbox_dir, ignore_errors=True)
 
 
@@ -160,7 +176,7 @@ def clean_leftovers(root: Path | None = None, *, min_age: float = 5.0) -> list[s
     if not root.is_dir():
         return removed
     for d in root.iterdir():
-        if not d.is_dir():
+        if not d.is_dir() or d.name.startswith("."):
             continue
         state = read_state(d)
         if state is None:

@@ -1,4 +1,4 @@
-"""DesktopEnv: the Env contract over a real sandbox (Xvfb + D-Bus + openbox + apps in bubblewrap).
+"""DesktopEnv: the Env contract over a real sandbox (Xvfb + an isolated machine: D-Bus, openbox, apps).
 
 ``reset(task)`` starts a fresh :class:`envs.sandbox.Sandbox`, runs the task's config (launching its
 ``related_apps`` profiles if the config starts nothing itself), waits until the screen settles and observes.
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
+
+#: OSWorld ``related_apps`` that are the desktop itself: nothing is launched (the agent opens a terminal
+#: with ctrl+alt+t, as on OSWorld's Ubuntu VM).
+DESKTOP_APPS = frozenset({"os", "ubuntu", "desktop"})
 
 #: OSWorld ``related_apps`` names -> our app profiles.
 APP_ALIASES = {
@@ -147,6 +151,8 @@ class DesktopEnv(Env):
             seed_related_apps(sb, task.related_apps)
             if not launches_app(task.config):
                 for app in task.related_apps:
+                    if app in DESKTOP_APPS:
+                        continue
                     profile = app_profile_for(app)
                     if profile:
                         start_app(sb, profile)

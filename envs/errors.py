@@ -8,6 +8,8 @@
     ├── SandboxError
     │   ├── AppNotInstalledError    an app profile's binary is missing (names the apt package)
     │   ├── DisplayError            Xvfb / openbox / D-Bus could not start
+    │   ├── IsolationError          the sandbox's namespaces / file system could not be built
+    │   ├── SandboxLimitError       a memory, process or disk limit ended the sandbox's episode
     │   └── ObservationError        screenshot / a11y / window list failed
     ├── ActionError                 model output that is not an allowed action (says what was refused)
     │   └── ActionInterrupted       a stop request cut an action short
@@ -15,7 +17,8 @@
         ├── TaskFileError           task JSON that does not parse or validate (names file and field)
         ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
         ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
-        └── OfflineError            the task needs the network, which the sandbox does not have
+        ├── OfflineError            the task needs the network, which the sandbox does not have
+        └── SetupStepError          a config / postconfig step failed (names phase, number and type)
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ __all__ = [
     "AppNotInstalledError",
     "ConfigError",
     "DisplayError",
+    "IsolationError",
     "ObservationError",
     "OfflineError",
     "SandboxError",
+    "SandboxLimitError",
+    "SetupStepError",
     "StudioError",
     "TaskError",
     "TaskFileError",
@@ -55,6 +61,14 @@ class AppNotInstalledError(SandboxError):
 
 class DisplayError(SandboxError):
     """Xvfb, openbox or the D-Bus session failed to start."""
+
+
+class IsolationError(SandboxError):
+    """The sandbox's namespaces, uid map or file system could not be built (needs root and kernel >= 5.19)."""
+
+
+class SandboxLimitError(SandboxError):
+    """A sandbox hit its memory, process-count or disk limit; its episode ends."""
 
 
 class ObservationError(SandboxError):
@@ -87,3 +101,13 @@ class UnsafeTaskError(TaskError):
 
 class OfflineError(TaskError):
     """The task needs network access the sandbox does not have."""
+
+
+class SetupStepError(TaskError):
+    """A task's config or postconfig step failed; ``phase``, ``number`` (1-based) and ``step_type`` say which."""
+
+    def __init__(self, message: str, *, phase: str = "config", number: int = 0, step_type: str = "") -> None:
+        super().__init__(message)
+        self.phase = phase
+        self.number = number
+        self.step_type = step_type

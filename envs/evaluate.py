@@ -107,7 +107,7 @@ def _evaluate(sb: Sandbox, task: Task, last_action: Action | str | None, ctx: Se
         if name != "infeasible":
             _metric(name)  # fail fast on unknown metrics, before any postconfig runs
     if ev.postconfig:
-        run_setup(sb, ev.postconfig, ctx)
+        run_setup(sb, ev.postconfig, ctx, phase="postconfig")
     if funcs == ["infeasible"]:
         return EvalResult(float(is_fail(last_action)), [("infeasible", float(is_fail(last_action)))])
     if is_fail(last_action):

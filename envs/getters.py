@@ -8,6 +8,8 @@
 ``rule_relativeTime``  ``rules`` with dates relative to today filled in (``{Year}``, ``{Month}``, ...)
 ``vm_command_line``    ``command``, ``shell``: stdout of the command run INSIDE the sandbox
 ``vm_command_error``   ``command``, ``shell``: stderr of the command run inside the sandbox
+``vm_terminal_output`` what the sandbox's terminals (ctrl+alt+t, the ``xterm`` app) showed, escape codes
+                       removed (OSWorld reads the focused terminal's text; ours logs every terminal)
 ``accessibility_tree`` the linearized a11y table (TSV: id, role, name, text, position, size)
 ``vm_window_title``    title of the focused window ("" if none)
 ``window_titles``      list of all window titles (ours)
@@ -20,6 +22,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,6 +119,20 @@ def get_cache_file(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str 
     return str(local) if local.is_file() else None
 
 
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def get_vm_terminal_output(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
+    from envs.sandbox.session import TERMINAL_LOG
+
+    data = sb.read_file(TERMINAL_LOG)
+    if data is None:
+        return ""
+    text = _ANSI.sub("", data.decode("utf-8", errors="replace")).replace("\r\n", "\n").replace("\r", "")
+    lines = [ln for ln in text.split("\n") if not ln.startswith("Script started") and not ln.startswith("Script done")]
+    return "\n".join(lines)
+
+
 def get_vm_command_line(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
     return str(_run(sb, spec).stdout or "")
 
@@ -180,6 +197,7 @@ GETTERS: dict[str, Getter] = {
     "vm_file": get_vm_file,
     "vm_command_line": get_vm_command_line,
     "vm_command_error": get_vm_command_error,
+    "vm_terminal_output": get_vm_terminal_output,
     "accessibility_tree": get_accessibility_tree,
     "vm_window_title": get_vm_window_title,
     "window_titles": get_window_titles,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 #: Largest file a getter copies out of the sandbox.
 MAX_FILE_BYTES = 64 << 20
 
-_READ_SCRIPT = 'test -f "$1" || exit 3; head -c "$2" "$1" | base64 -w0'
+_READ_SCRIPT = 'test -f "$1" || exit 3; test -r "$1" || exit 4; head -c "$2" "$1" | base64 -w0'
 
 
 def read_sandbox_file(sb: Sandbox, path: str) -> bytes | None:

@@ -23,7 +23,16 @@ Supported step types (OSWorld names, plus our ``launch_app``):
   ``chromium`` (and ``launch`` of ``google-chrome``/``chromium``) starts the browser with DevTools on a pipe
   (:mod:`envs.browser`); ``--remote-debugging-port`` arguments are dropped.
 
-``~`` and ``/home/user`` in paths mean the sandbox's private home.
+``~`` and ``/home/user`` in paths mean the sandbox's private home; relative paths are under it. Paths name
+files *inside the sandbox*: ``download`` writes through a process in the sandbox (as its user), so ``..``,
+absolute paths and symlinks resolve in the sandbox's own file system and never reach the host.
+``download`` sources are read on the host, but only from the task file's folder and the assets folder
+(plus ``SetupContext.source_dirs``): a task file cannot copy an arbitrary host file into the sandbox.
+
+Failures follow OSWorld's ``SetupController.setup``: steps run in order; the first step that raises stops
+the setup with :class:`~studio.errors.SetupStepError` naming its phase (``config`` or ``postconfig``, counted
+separately), its number (1-based, of how many) and its type; the task does not run (or is not scored). A
+command that merely exits non-zero is logged and the setup continues, as in OSWorld.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from envs.errors import AppNotInstalledError, OfflineError, TaskError, UnsupportedTaskTypeError
+from envs.errors import AppNotInstalledError, OfflineError, SetupStepError, TaskError, UnsupportedTaskTypeError
 from envs.mirror import Mirror, is_network_url
 from envs.tasks import ASSETS_DIR
 
@@ -457,9 +466,7 @@ def step_download(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> Non
         if not isinstance(f, dict) or "url" not in f or "path" not in f:
             raise TaskError(f"download entry {f!r} needs both 'url' and 'path'")
         src = resolve_local_source(str(f["url"]), ctx)
-        dest = Path(sb.host_path(str(f["path"])))
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        sb.write_file(str(f["path"]), src.read_bytes())
 
 
 StepFn = Callable[["Sandbox", dict[str, Any], SetupContext], None]
@@ -480,21 +487,33 @@ SETUP_TYPES: dict[str, StepFn] = {
 }
 
 
-def run_setup(sb: Sandbox, steps: list[ConfigStep], ctx: SetupContext | None = None) -> None:
-    """Run ``steps`` in order.
+def run_setup(sb: Sandbox, steps: list[ConfigStep], ctx: SetupContext | None = None, *, phase: str = "config") -> None:
+    """Run ``steps`` in order (``phase`` is ``"config"`` or ``"postconfig"``, named in errors).
 
     Raises:
         UnsupportedTaskTypeError: before running anything, if a step type is unknown.
+        SetupStepError: the first step that failed (phase, 1-based number, type; the cause is chained).
     """
     ctx = ctx or SetupContext()
-    for i, step in enumerate(steps):
+    n = len(steps)
+    for i, step in enumerate(steps, 1):
         if step.type not in SETUP_TYPES:
             raise UnsupportedTaskTypeError(
                 f"config step {i} has unsupported type '{step.type}'; supported: {', '.join(sorted(SETUP_TYPES))}"
             )
-    for step in steps:
-        log.debug("setup step %s %s", step.type, step.parameters)
-        SETUP_TYPES[step.type](sb, step.parameters, ctx)
+    for i, step in enumerate(steps, 1):
+        log.debug("%s step %d/%d %s %s", phase, i, n, step.type, step.parameters)
+        try:
+            SETUP_TYPES[step.type](sb, step.parameters, ctx)
+        except UnsupportedTaskTypeError as exc:  # a support question, not a failure: keep its type
+            raise UnsupportedTaskTypeError(f"{phase} step {i}/{n} ('{step.type}'): {exc}") from exc
+        except Exception as exc:
+            raise SetupStepError(
+                f"{phase} step {i}/{n} ('{step.type}') failed: {type(exc).__name__}: {exc}",
+                phase=phase,
+                number=i,
+                step_type=step.type,
+            ) from exc
 
 
 def launches_app(steps: list[ConfigStep]) -> bool:

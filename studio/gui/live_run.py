@@ -44,29 +44,40 @@ class FrameSource(Protocol):
 
 
 class DisplayFrameSource:
-    """Grabs an X display with its own ``mss`` handle (created in the polling thread on first grab)."""
+    """Grabs an X display with its own ``mss`` handle (created in the polling thread on first grab).
+
+    ``grab`` and ``close`` hold one lock, so a close from another thread waits for a grab in flight instead
+    of freeing the handle under it; after ``close`` every grab returns None.
+    """
 
     def __init__(self, display: str) -> None:
         self.display = display
         self._mss: Any = None
+        self._lock = threading.Lock()
+        self._closed = False
 
     def grab(self) -> FrameLike | None:
         import mss
 
         from envs.frame import Frame
 
-        if self._mss is None:
-            factory = getattr(mss, "MSS", None) or mss.mss
-            self._mss = factory(display=self.display)
-        mon = self._mss.monitors[1] if len(self._mss.monitors) > 1 else self._mss.monitors[0]
-        shot = self._mss.grab(mon)
-        return Frame(shot.width, shot.height, bytes(shot.raw))
+        with self._lock:
+            if self._closed:
+                return None
+            if self._mss is None:
+                factory = getattr(mss, "MSS", None) or mss.mss
+                self._mss = factory(display=self.display)
+            mon = self._mss.monitors[1] if len(self._mss.monitors) > 1 else self._mss.monitors[0]
+            shot = self._mss.grab(mon)
+            return Frame(shot.width, shot.height, bytes(shot.raw))
 
     def close(self) -> None:
-        if self._mss is not None:
-            with contextlib.suppress(Exception):
-                self._mss.close()
-            self._mss = None
+        with self._lock:
+            self._closed = True
+            if self._mss is not None:
+                with contextlib.suppress(Exception):
+                    self._mss.close()
+                self._mss = None
 
 
 class EnvFrameSource:
@@ -75,25 +86,29 @@ class EnvFrameSource:
     def __init__(self, env: Any) -> None:
         self.env = env
         self._src: DisplayFrameSource | None = None
+        self._lock = threading.Lock()  # grab (poll thread) vs close (the job's thread)
 
     def grab(self) -> FrameLike | None:
         display = str(getattr(self.env, "display", "") or "")
         if not display:
             return None
-        if self._src is None or self._src.display != display:
-            if self._src is not None:
+        with self._lock:
+            if self._src is None or self._src.display != display:
+                if self._src is not None:
+                    self._src.close()
+                self._src = DisplayFrameSource(display)
+            try:
+                return self._src.grab()
+            except Exception:  # noqa: BLE001 - the sandbox went away between the check and the grab
                 self._src.close()
-            self._src = DisplayFrameSource(display)
-        try:
-            return self._src.grab()
-        except Exception:  # noqa: BLE001 - the sandbox went away between the check and the grab
-            self._src.close()
-            self._src = None
-            return None
+                self._src = None
+                return None
 
     def close(self) -> None:
-        if self._src is not None:
-            self._src.close()
+        with self._lock:
+            if self._src is not None:
+                self._src.close()
+                self._src = None
 
 
 class ThreadExecutor(Executor):

@@ -38,7 +38,7 @@ from studio.workspace.migrate import SCHEMA_VERSION, check_version, migrate
 from studio.workspace.schema import TABLES, arrow_schema, from_row, json_fields, to_row
 from studio.workspace.sql import and_, where_eq
 
-# LanceDB warns on every fork. Ours are subprocess fork+exec (Xvfb, bubblewrap, xdotool): the child runs no
+# LanceDB warns on every fork. Ours are subprocess fork+exec (Xvfb, nsenter, xdotool): the child runs no
 # LanceDB code before exec, so the deadlock it warns about cannot happen. Multiprocessing uses "spawn".
 warnings.filterwarnings("ignore", message="lancedb fork support is experimental", category=RuntimeWarning)
 

@@ -34,7 +34,7 @@ def test_galculator_buttons_are_named_buttons_inside_its_window(sb: Sandbox) -> 
 
 
 def test_mousepad_text_is_read_through_the_text_interface(sb: Sandbox) -> None:
-    sb.host_path("~/note.txt").write_text("Grüße 42\n日本語", encoding="utf-8")
+    sb.write_file("~/note.txt", "Grüße 42\n日本語".encode())
     sb.launch_app("mousepad", ["/home/user/note.txt"])
     env = {**os.environ, "DISPLAY": sb.display}
     sb.wait_settled()

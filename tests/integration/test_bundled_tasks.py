@@ -1,6 +1,6 @@
 """Every bundled task in assets/tasks/: its solution file scores 1.0 and doing nothing scores 0.0.
 
-Real sandboxes (Xvfb + openbox + bubblewrap + the real apps); each run starts a fresh sandbox.
+Real sandboxes (Xvfb + openbox + the isolated sandbox + the real apps); each run starts a fresh sandbox.
 Also checks ``studio task run`` end to end as a subprocess (one JSON object on stdout, exit 0).
 """
 
@@ -19,8 +19,8 @@ from studio.commands.task import run_task
 
 pytestmark = pytest.mark.integration
 
-if shutil.which("Xvfb") is None or shutil.which("bwrap") is None:  # pragma: no cover - setup problem
-    pytest.skip("needs Xvfb and bubblewrap (run `make test` to install them)", allow_module_level=True)
+if shutil.which("Xvfb") is None or shutil.which("nsenter") is None:  # pragma: no cover - setup problem
+    pytest.skip("needs Xvfb and util-linux nsenter (run `make test` to install them)", allow_module_level=True)
 
 TASK_FILES = sorted(BUNDLED_TASKS_DIR.rglob("*.json"))
 

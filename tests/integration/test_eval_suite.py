@@ -1,6 +1,6 @@
 """The bundled evaluation suite (assets/eval) is solvable, and ``studio eval`` works end to end.
 
-Every task runs ONCE in a fresh real sandbox (Xvfb + openbox + bubblewrap + the real app): evaluated untouched
+Every task runs ONCE in a fresh real sandbox (Xvfb + openbox + the isolated sandbox + the real app): evaluated untouched
 it must score 0.0 (the no-op agent's score), then its ``.actions`` solution is replayed and it must score 1.0.
 Two sandboxes run at once (spawned worker processes) to keep the whole suite inside a CI budget.
 """
@@ -21,8 +21,8 @@ from studio.pipeline.eval.runner import EVAL_SUITE_DIR, Solvability, check_suite
 
 pytestmark = pytest.mark.integration
 
-if shutil.which("Xvfb") is None or shutil.which("bwrap") is None:  # pragma: no cover - setup problem
-    pytest.skip("needs Xvfb and bubblewrap (run `make test` to install them)", allow_module_level=True)
+if shutil.which("Xvfb") is None or shutil.which("nsenter") is None:  # pragma: no cover - setup problem
+    pytest.skip("needs Xvfb and util-linux nsenter (run `make test` to install them)", allow_module_level=True)
 
 TASK_FILES = sorted(EVAL_SUITE_DIR.rglob("*.json"))
 

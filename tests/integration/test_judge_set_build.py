@@ -1,4 +1,4 @@
-"""A labelled judge set built from bundled tasks in real sandboxes (Xvfb + bubblewrap + the real apps)."""
+"""A labelled judge set built from bundled tasks in real sandboxes (Xvfb + namespaces + the real apps)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from studio.pipeline.eval.judge_set import load_set
 
 pytestmark = pytest.mark.integration
 
-if shutil.which("Xvfb") is None or shutil.which("bwrap") is None:  # pragma: no cover - setup problem
-    pytest.skip("needs Xvfb and bubblewrap (run `make test` to install them)", allow_module_level=True)
+if shutil.which("Xvfb") is None or shutil.which("nsenter") is None:  # pragma: no cover - setup problem
+    pytest.skip("needs Xvfb and nsenter (util-linux) (run `make test` to install them)", allow_module_level=True)
 
 
 def test_build_labels_recorded_solutions_with_state_changes(tmp_path: Path) -> None:

@@ -32,8 +32,8 @@ ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.integration
 
-if shutil.which("Xvfb") is None or shutil.which("bwrap") is None:  # pragma: no cover - setup problem
-    pytest.skip("needs Xvfb and bubblewrap (run `make test` to install them)", allow_module_level=True)
+if shutil.which("Xvfb") is None or shutil.which("nsenter") is None:  # pragma: no cover - setup problem
+    pytest.skip("needs Xvfb and nsenter (util-linux) (run `make test` to install them)", allow_module_level=True)
 
 # the helpers below run on Ray workers, which cannot import this test module: ship them by value
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -1,4 +1,4 @@
-"""Real sandbox: Xvfb + D-Bus + openbox + apps in bubblewrap, observed with mss, python-xlib and AT-SPI."""
+"""Real sandbox: Xvfb + an isolated machine (D-Bus, openbox, apps), observed with mss, python-xlib and AT-SPI."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _start_child() -> tuple[subprocess.Popen[str], dict[str, str], list[int]]:
     assert child.stdout is not None
     info = json.loads(child.stdout.readline())
     pids = cleanup.tagged_pids(info["id"])
-    assert len(pids) >= 5  # Xvfb, dbus, at-spi, openbox, bwrap/xterm, a11y worker ...
+    assert len(pids) >= 5  # Xvfb, dbus, at-spi, openbox, nsenter/xterm, a11y worker ...
     assert Path(f"/tmp/.X{info['display'][1:]}-lock").exists()
     return child, info, pids
 
@@ -126,9 +126,13 @@ def test_apps_have_private_home_tmp_and_no_network() -> None:
         r = sb.run("echo hello > ~/probe.txt && echo tmp > /tmp/t.txt && echo $HOME && pwd", shell=True)
         assert r.returncode == 0, r.stderr
         assert r.stdout.split() == ["/home/user", "/home/user"]
-        assert (sb.home / "probe.txt").read_text() == "hello\n"
-        assert sb.host_path("~/probe.txt") == sb.home / "probe.txt"
-        assert sb.host_path("/tmp/t.txt").read_text() == "tmp\n"
+        assert sb.read_file("~/probe.txt") == b"hello\n"
+        assert sb.read_file("/tmp/t.txt") == b"tmp\n"
+        copy = sb.copy_out("probe.txt")
+        assert copy is not None and copy.read_bytes() == b"hello\n" and copy.is_relative_to(sb.runtime_dir)
+        sb.write_file("~/sub/dir/w.txt", b"written")
+        assert sb.run(["cat", "/home/user/sub/dir/w.txt"]).stdout == "written"
+        assert sb.read_file("~/missing") is None and sb.read_file("/dev/zero") is None
         assert not Path("/root/probe.txt").exists() and not Path("/tmp/t.txt").exists()
         # Only loopback inside, and connecting out fails.
         ifaces = sb.run(["cat", "/proc/net/dev"]).stdout
@@ -195,3 +199,36 @@ def test_close_is_idempotent_and_exception_cleans() -> None:
             raise RuntimeError("boom")
     sb.close()
     _assert_nothing_left(info, pids)
+
+
+def test_a_stop_between_two_actions_is_not_lost() -> None:
+    from envs.actions import Move, Wait
+    from studio.errors import ActionInterrupted
+
+    with Sandbox().start() as sb:
+        sb.execute(Move(x=10, y=10))
+        sb.stop()  # lands after the first action of a decision and before the second
+        with pytest.raises(ActionInterrupted):
+            sb.execute(Wait(seconds=5))
+        with pytest.raises(ActionInterrupted):
+            sb.execute(Move(x=20, y=20))  # still stopped: only the one who stopped may clear it
+        sb.clear_stop()
+        sb.execute(Move(x=30, y=30))
+
+
+def test_os_desktop_terminal_and_sudo() -> None:
+    """OSWorld's VM user: ctrl+alt+t opens a terminal inside; sudo takes 'password'; / and /etc are writable."""
+    from envs.actions import Hotkey
+
+    with Sandbox().start() as sb:
+        sb.execute(Hotkey(keys=["ctrl", "alt", "t"]))
+        deadline = time.monotonic() + 30
+        while not [w for w in sb.windows() if w.wm_class == "XTerm"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        r = sb.run("echo password | sudo -S -p '' sh -c 'mkdir /test && echo ok > /test/f && id -un'", shell=True)
+        assert r.stdout.strip() == "root", r.stderr
+        assert sb.run(["cat", "/test/f"]).stdout == "ok\n"
+        assert sb.run(["id", "-nG"]).stdout.split()[:1] == ["user"] and "sudo" in sb.run(["id", "-nG"]).stdout
+        assert sb.env["SHELL"] == sb.user_shell() == "/bin/bash"
+    assert not Path("/test/f").exists()

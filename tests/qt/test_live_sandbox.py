@@ -1,4 +1,4 @@
-"""Live view against a real sandbox (Xvfb + openbox + galculator in bubblewrap), explorer policy."""
+"""Live view against a real sandbox (Xvfb + openbox + galculator in the sandbox), explorer policy."""
 
 from __future__ import annotations
 

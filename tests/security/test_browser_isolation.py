@@ -15,8 +15,8 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-if shutil.which("Xvfb") is None or shutil.which("bwrap") is None or shutil.which("chromium") is None:
-    pytest.skip("needs Xvfb, bubblewrap and chromium (run `make test` to install them)", allow_module_level=True)
+if shutil.which("Xvfb") is None or shutil.which("nsenter") is None or shutil.which("chromium") is None:
+    pytest.skip("needs Xvfb, nsenter (util-linux) and chromium (run `make test` to install them)", allow_module_level=True)
 
 PORTS = (9222, 1337, 18767)
 

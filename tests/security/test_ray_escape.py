@@ -23,8 +23,8 @@ from studio.pipeline.rollout.ray_executor import RayExecutor
 pytestmark = pytest.mark.integration
 ray = pytest.importorskip("ray")
 
-if shutil.which("Xvfb") is None or shutil.which("bwrap") is None:  # pragma: no cover - setup problem
-    pytest.skip("needs Xvfb and bubblewrap (run `make test` to install them)", allow_module_level=True)
+if shutil.which("Xvfb") is None or shutil.which("nsenter") is None:  # pragma: no cover - setup problem
+    pytest.skip("needs Xvfb and nsenter (util-linux) (run `make test` to install them)", allow_module_level=True)
 
 
 def _probe(ports: list[int]) -> str:

@@ -81,6 +81,8 @@ THIRD_PARTY_PRIVATE = {
     # pyautogui binds its X display at import; the input driver points it at the sandbox's display.
     ("envs.input", "_pyautogui_x11"),
     ("envs.input", "_display"),
+    # os._exit is the documented way for a forked child (the sandbox's namespace builder) to end.
+    ("envs.sandbox.nsinit", "_exit"),
     # LanceDB's import builds ~500 pydantic validators; their defaults are switched to deferred while it loads.
     ("studio.workspace.lancedb_import", "_config"),
     ("studio.workspace.lancedb_import", "_internal"),

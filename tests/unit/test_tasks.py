@@ -26,6 +26,7 @@ from studio.errors import (
     ActionError,
     OfflineError,
     SandboxError,
+    SetupStepError,
     TaskError,
     TaskFileError,
     UnsupportedTaskTypeError,
@@ -58,14 +59,31 @@ class FakeSandbox:
     def close(self) -> None:
         self.closed = True
 
-    def host_path(self, path: str) -> Path:
+    def _map(self, path: str) -> Path:
+        """The fake's stand-in for the sandbox's file system: home and /tmp only (the real one runs inside)."""
         if path == "~" or path.startswith("~/"):
             return self.home / path[2:]
         if path.startswith("/home/user"):
             return self.home / path[len("/home/user") :].lstrip("/")
         if path.startswith("/tmp"):
             return self.tmp / path[len("/tmp") :].lstrip("/")
-        return Path(path)
+        if not path.startswith("/"):
+            return self.home / path
+        raise AssertionError(f"the fake sandbox has no {path}")
+
+    def write_file(self, path: str, data: bytes) -> None:
+        self.calls.append(("write_file", path))
+        dest = self._map(path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+
+    def read_file(self, path: str) -> bytes | None:
+        p = self._map(path)
+        return p.read_bytes() if p.is_file() else None
+
+    def copy_out(self, path: str) -> Path | None:
+        p = self._map(path)
+        return p if p.is_file() else None
 
     def launch(self, argv: Any, *, shell: bool = False, cwd: str | None = None) -> None:
         self.calls.append(("launch", argv))
@@ -86,7 +104,7 @@ class FakeSandbox:
     def _read_file(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
         import base64
 
-        host = self.host_path(argv[4])
+        host = self._map(argv[4])
         if not host.is_file():
             return subprocess.CompletedProcess(argv, 3, "", "")
         return subprocess.CompletedProcess(argv, 0, base64.b64encode(host.read_bytes()).decode(), "")
@@ -257,6 +275,8 @@ def test_setup_steps(sb: FakeSandbox, tmp_path: Path) -> None:
     assert (sb.home / "in" / "data.csv").read_text() == "a,b\n1,2\n"
     assert (sb.home / "b.csv").exists()
     assert sb.calls == [
+        ("write_file", "~/in/data.csv"),
+        ("write_file", "/home/user/b.csv"),
         ("launch_app", ("gnumeric", ["/home/user/in/data.csv"])),
         ("launch_app", ("mousepad", ["/home/user/notes.txt"])),
         ("launch", ["xterm", "-e", "ls ~"]),
@@ -287,8 +307,9 @@ def test_execute_python_pyautogui_is_parsed_not_run(sb: FakeSandbox) -> None:
             ],
         }
     )
-    with pytest.raises(ActionError):
+    with pytest.raises(SetupStepError, match=r"config step 1/1 \('execute'\) failed: ActionError") as err:
         run_setup(sb, bad.config)
+    assert isinstance(err.value.__cause__, ActionError)
     assert [c for c in sb.calls if c[0] == "run"] == []
 
 
@@ -304,8 +325,9 @@ def test_download_http_is_offline_error(sb: FakeSandbox, tmp_path: Path) -> None
             ],
         }
     ).config
-    with pytest.raises(OfflineError, match="not in the offline mirror"):
+    with pytest.raises(SetupStepError, match="not in the offline mirror") as err:
         run_setup(sb, steps, SetupContext(mirror=Mirror(tmp_path / "mirror")))
+    assert isinstance(err.value.__cause__, OfflineError) and err.value.number == 1
 
 
 def test_download_missing_local_source(sb: FakeSandbox, tmp_path: Path) -> None:

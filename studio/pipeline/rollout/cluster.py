@@ -3,7 +3,7 @@
 A node offers sandboxes by declaring a custom resource, ``ray start --address HEAD:6379
 --resources='{"sandbox": 4}'`` (the name is ``[executor] sandbox_resource``). Before any sandbox is placed,
 :func:`check_nodes` runs :func:`probe_node` pinned to each such node; the probe reports the node's studio version
-and a fingerprint of its code, the system binaries a sandbox needs, and whether bubblewrap works there. A node
+and a fingerprint of its code, the system binaries a sandbox needs, and whether a sandbox can be built there. A node
 whose studio differs from the driver's or that misses something is refused, and the message names it (host, IP
 and node id) and says how to fix it. ``studio doctor --ray ADDRESS`` prints the same reports.
 
@@ -17,23 +17,16 @@ import hashlib
 import os
 import shutil
 import socket
-import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from envs.sandbox.isolation import SANDBOX_BINARIES
 from studio.errors import ClusterError
 
 #: Binaries a sandbox needs on a node -> the Debian package that has it (``studio doctor`` checks these too).
-NODE_BINARIES = {
-    "Xvfb": "xvfb",
-    "openbox": "openbox",
-    "dbus-daemon": "dbus-x11",
-    "bwrap": "bubblewrap",
-    "xdotool": "xdotool",
-    "xwininfo": "x11-utils",
-}
+NODE_BINARIES = SANDBOX_BINARIES
 #: Object store of a Ray started by the studio on this machine (screenshots pass through it, briefly).
 LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
 PROBE_TIMEOUT_S = 60.0
@@ -55,7 +48,7 @@ class NodeReport:
     host: str = ""
     version: str = ""
     fingerprint: str = ""
-    missing: list[str] = field(default_factory=list)  # "Xvfb (apt-get install xvfb)", "bubblewrap: ..."
+    missing: list[str] = field(default_factory=list)  # "Xvfb (apt-get install xvfb)", "cannot build a sandbox: ..."
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -85,32 +78,12 @@ def probe_node() -> dict[str, Any]:
     import studio
 
     missing = [f"{b} (apt-get install {pkg})" for b, pkg in NODE_BINARIES.items() if shutil.which(b) is None]
-    if shutil.which("bwrap"):
-        try:
-            proc = subprocess.run(
-                [
-                    "bwrap",
-                    "--ro-bind",
-                    "/",
-                    "/",
-                    "--dev",
-                    "/dev",
-                    "--proc",
-                    "/proc",
-                    "--unshare-net",
-                    "--die-with-parent",
-                    "true",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=20,
-            )
-            if proc.returncode != 0:
-                missing.append(
-                    f"bubblewrap cannot create a sandbox: {proc.stderr.strip()[:160]} (user namespaces must be allowed)"
-                )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            missing.append(f"bubblewrap did not run: {exc}")
+    if not missing:
+        from envs.sandbox.isolation import probe
+
+        why = probe()
+        if why is not None:
+            missing.append(f"cannot build a sandbox: {why}")
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),

@@ -5,7 +5,7 @@ local executors, so ``studio rollout``, ``studio run``, ``studio eval`` and the 
 
 - **Placement.** Every node that declares the sandbox resource (``ray start --resources='{"sandbox": N}'``) is
   checked first (:mod:`~studio.pipeline.rollout.cluster`: same studio version and code, system binaries,
-  bubblewrap); refused nodes get no work and are named in :attr:`RayExecutor.notes`. Each sandbox is a
+  a working sandbox); refused nodes get no work and are named in :attr:`RayExecutor.notes`. Each sandbox is a
   :class:`~studio.pipeline.rollout.ray_worker.SandboxWorker` actor pinned to a fit node and holding one unit of
   the resource, so a node never runs more sandboxes than it declares.
 - **Streaming.** ``SandboxWorker.run`` is a Ray streaming generator; the driver waits on all of them at once and
