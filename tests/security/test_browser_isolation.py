@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 if shutil.which("Xvfb") is None or shutil.which("nsenter") is None or shutil.which("chromium") is None:
-    pytest.skip("needs Xvfb, nsenter (util-linux) and chromium (run `make test` to install them)", allow_module_level=True)
+    pytest.skip("needs Xvfb, nsenter and chromium (`make test` installs them)", allow_module_level=True)
 
 PORTS = (9222, 1337, 18767)
 
