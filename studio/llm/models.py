@@ -89,6 +89,7 @@ class LocalModel:
     package: str | None = None
     parts: PartPackages | None = None
 
+
 LOCAL_MODELS: dict[str, LocalModel] = {
     m.name: m
     for m in (
