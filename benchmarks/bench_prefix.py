@@ -52,12 +52,15 @@ def _backward_messages(app: str, trajectory: str) -> list[dict]:
     return [{"role": "user", "content": msgs[0]["content"] + "\n\n" + schema_instruction(InstructionReply)}]
 
 
+MAX_TOKENS = 96
+
+
 def _call(llm: Any, messages: list[dict], schema: Any) -> tuple[float, int]:
     from studio.llm.local_provider import translate_response_format
     from studio.llm.structured import json_schema_format
 
     t0 = time.perf_counter()
-    out = llm.create_chat_completion(messages=messages, max_tokens=96, temperature=0.0, seed=1,
+    out = llm.create_chat_completion(messages=messages, max_tokens=MAX_TOKENS, temperature=0.0, seed=1,
                                      response_format=translate_response_format(json_schema_format(schema)))  # fmt: skip
     return time.perf_counter() - t0, int(out["usage"]["prompt_tokens"])
 
@@ -66,7 +69,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="local/qwen2.5-coder-1.5b")
     ap.add_argument("--tasks", type=int, default=1, help="recorded trajectories judged (3 candidates each)")
+    ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="generated tokens per call")
     args = ap.parse_args()
+    globals()["MAX_TOKENS"] = args.max_tokens
     os.environ.setdefault("STUDIO_LOCAL_PROMPT_CACHE_MB", "0")  # scenarios switch the cache on themselves
     import llama_cpp
     from bench_roles import changed, trajectory_text
@@ -82,7 +87,8 @@ def main() -> None:
     scenarios = [("old layout", "old", False, False), ("new layout", "new", False, False),
                  ("new layout, other role between", "new", True, False),
                  ("new layout, other role between, RAM state cache", "new", True, True)]  # fmt: skip
-    print(f"model {args.model}, {args.tasks} trajectory(ies) x 3 judge prompts, threads {llm.n_threads}")
+    print(f"model {args.model}, {args.tasks} trajectory(ies) x 3 judge prompts, {args.max_tokens} tokens out, "
+          f"threads {llm.n_threads}, load average {os.getloadavg()[0]:.1f}")
     print("\n| scenario | judge calls | judge prompt tokens | judge seconds | s per judge call |")
     print("|---|---|---|---|---|")
     for label, layout, between, ram in scenarios:
