@@ -203,3 +203,34 @@ def test_no_cache_option_on_eval_and_demo() -> None:
     for cmd in ("eval", "demo"):
         out = runner.invoke(app, [cmd, "--help"], env={"COLUMNS": "200"}).output
         assert "--no-cache" in out, cmd
+
+
+def test_loader_limits_prompt_threads_and_keeps_a_prompt_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One Llama per file, prompt evaluation on the same thread count, a RAM prompt-state cache (fake llama_cpp)."""
+    import sys
+    import types
+
+    from studio.llm import local_provider
+
+    made: list[dict] = []
+
+    class FakeLlama:
+        def __init__(self, **kw: object) -> None:
+            made.append(kw)
+            self.cache: object = None
+
+        def set_cache(self, cache: object) -> None:
+            self.cache = cache
+
+    fake = types.SimpleNamespace(Llama=FakeLlama, LlamaRAMCache=lambda capacity_bytes: ("ram", capacity_bytes))
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake)
+    monkeypatch.setattr(local_provider, "_loaded", {})
+    monkeypatch.setenv("STUDIO_LOCAL_THREADS", "1")
+    monkeypatch.setenv("STUDIO_LOCAL_PROMPT_CACHE_MB", "64")
+    monkeypatch.setattr(local_provider, "gguf_path", lambda name: Path(f"/models/{name}.gguf"))
+    a = local_provider.get_llama("qwen2.5-coder-1.5b")
+    assert local_provider.get_llama("qwen2.5-coder-1.5b") is a and len(made) == 1  # loaded once
+    assert made[0]["n_threads"] == made[0]["n_threads_batch"] == 1
+    assert a.cache == ("ram", 64 << 20)
+    b = local_provider.get_llama("qwen2.5-coder-0.5b")  # a second model loads beside the first
+    assert b is not a and len(local_provider._loaded) == 2
