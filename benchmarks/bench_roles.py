@@ -209,7 +209,8 @@ def run_task_writer(r: Runner, data: dict, limit: int) -> Score:
 
 
 def trajectory_text(task: dict) -> str:
-    from studio.pipeline.stages.backward import Step, clean_steps, render_trajectory
+    from studio.pipeline.stages.backward import clean_steps, render_trajectory
+    from studio.records import Step
 
     steps = clean_steps([Step(**st) for st in task["steps"]])
     return render_trajectory(steps, task.get("final_observation"))
@@ -270,10 +271,10 @@ class _Ex:
 
 
 def run_query_writer(r: Runner, data: dict, limit: int) -> Score:
-    from studio.pipeline.agent.policies import load_prompt
+    from studio.pipeline.prompts import load_prompt
 
     s = Score()
-    template = load_prompt("query_writer.v1")
+    template, _ = load_prompt("query_writer.v1")
     for task in data["tasks"][:limit]:
         obs = task["steps"][0]["observation_text"]
         prompt = template.format(instruction=task["instruction"], history="(none yet)", observation=obs[:3000])

@@ -33,9 +33,9 @@ DOCS = {"galculator": "man:galculator", "mousepad": "man:mousepad"}
 
 def capture(task_rel: str) -> dict:
     from envs.tasks import ASSETS_DIR, load_task, solution_path
+    from studio.pipeline.agent.factory import make_env
     from studio.pipeline.agent.policies import ScriptedPolicy
     from studio.pipeline.rollout.episode import RolloutJob, StepEvent, run_episode
-    from studio.pipeline.run import make_env
 
     task = load_task(ASSETS_DIR / "eval" / f"{task_rel}.json")
     lines = solution_path(task).read_text(encoding="utf-8").splitlines()  # type: ignore[union-attr]
@@ -44,9 +44,10 @@ def capture(task_rel: str) -> dict:
     steps: list[dict] = []
 
     def emit(ev: object) -> None:
-        if isinstance(ev, StepEvent) and ev.action_code not in ("", "DONE") and "sleep" not in ev.action_code:
-            steps.append({"index": ev.index, "observation_text": ev.observation_text,
-                          "action_code": ev.action_code, "reason": ""})  # fmt: skip
+        st = ev.step if isinstance(ev, StepEvent) else None
+        if st is not None and st.action_code not in ("", "DONE") and "sleep" not in st.action_code:
+            steps.append({"index": st.index, "observation_text": st.observation_text,
+                          "action_code": st.action_code, "reason": ""})  # fmt: skip
 
     env = make_env(job)
     try:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from studio.errors import ConfigError
 
-LOCAL_MODEL = "local/smollm2"
+LOCAL_MODEL = "local/qwen2.5-coder-1.5b"  # every chat role's default (BENCHMARKS.md, "Offline models per role")
 CONFIG_NAME = "studio.toml"
 
 
@@ -284,7 +284,7 @@ temperature = 0.0
 max_tokens = 256
 
 [roles.query_writer]
-model = "local/qwen2.5-coder-0.5b"
+model = "local/qwen2.5-coder-1.5b"
 max_tokens = 64
 
 [roles.embedder]
