@@ -207,7 +207,7 @@ def file_sha256(path: Path | str, progress: Progress | None = None) -> str:
     return digest
 
 
-def _write_record(path: Path, value: dict) -> None:
+def _write_record(path: Path, value: dict[str, object]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
