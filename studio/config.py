@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from studio.errors import ConfigError
 
-LOCAL_MODEL = "local/smollm2"
+LOCAL_MODEL = "local/qwen2.5-coder-1.5b"  # every chat role's default (BENCHMARKS.md, "Offline models per role")
 CONFIG_NAME = "studio.toml"
 
 
@@ -249,36 +249,42 @@ DEFAULT_TOML = '''\
 # environment variable (e.g. "OPENAI_API_KEY") or rely on litellm's standard variables.
 schema_version = 1
 
-# Every role is a litellm model string. The default, "local/smollm2", is SmolLM2-135M-Instruct
-# running in-process (offline, no key). Examples for hosted models:
+# Every role is a litellm model string. The defaults run offline, in-process, with no key (installed by
+# `make setup`, see `python -m studio.llm.models list`); each role's model was chosen by measurement
+# (BENCHMARKS.md, "Offline models per role"):
+#   local/qwen2.5-coder-1.5b   Qwen2.5-Coder-1.5B-Instruct Q4_K_M (2.2 GB RAM)
+#   local/qwen2.5-coder-0.5b   Qwen2.5-Coder-0.5B-Instruct Q4_K_M (0.9 GB RAM, about twice as fast)
+#   local/smollm2              SmolLM2-135M-Instruct (fast, proves the plumbing, writes poor data)
+# Examples for hosted models:
 #   model = "openai/gpt-4o-mini"                      # OPENAI_API_KEY
 #   model = "anthropic/claude-3-5-sonnet-20241022"    # ANTHROPIC_API_KEY
 #   model = "gemini/gemini-1.5-flash"                 # GEMINI_API_KEY
 #   model = "openai/Qwen2.5-7B-Instruct"              # any OpenAI-compatible server (vLLM, Ollama, llama.cpp)
 #   api_base = "http://127.0.0.1:8000/v1"
+#   revision = "2026-12-01"   # part of the cache key: change it when the server's model behind a name changes
 [roles.task_writer]
-model = "local/smollm2"
+model = "local/qwen2.5-coder-1.5b"
 temperature = 0.7
 max_tokens = 384
 
 [roles.actor]
-model = "local/smollm2"
+model = "local/qwen2.5-coder-1.5b"
 temperature = 0.0
 max_tokens = 256
 
 [roles.backward_writer]
-model = "local/smollm2"
+model = "local/qwen2.5-coder-1.5b"
 temperature = 0.2
 max_tokens = 256
 
 # The committee: add more [[roles.judges]] tables for more judges.
 [[roles.judges]]
-model = "local/smollm2"
+model = "local/qwen2.5-coder-1.5b"
 temperature = 0.0
 max_tokens = 256
 
 [roles.query_writer]
-model = "local/smollm2"
+model = "local/qwen2.5-coder-1.5b"
 max_tokens = 64
 
 [roles.embedder]

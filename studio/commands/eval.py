@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         max_steps: Annotated[int, typer.Option(min=1, max=200, help="Steps of model/explorer agents.")] = 15,
         fresh: Annotated[bool, typer.Option("--fresh", help="Ignore results already in --out.")] = False,
         ray: RayOpt = None,
+        no_cache: Annotated[bool, typer.Option(
+            "--no-cache", help="Ignore cached model answers (calls the models again).")] = False,
     ) -> None:
         """Evaluate agents on a task suite; write results.jsonl, report.md and plots."""
         from studio.pipeline.agent.factory import make_env, make_policy, workspace_config
@@ -56,7 +58,8 @@ def register(app: typer.Typer) -> None:
         apply_ray_option(config, ray, parallel=parallel if parallel > 1 else None)
         executor = make_executor(make_env, make_policy, parallel=parallel, config=config)
         run = run_suite(suite_dir, agent, out_dir, workspace=workspace, parallel=parallel, limit=limit,
-                        max_steps=max_steps, resume=not fresh, on_result=progress, executor=executor)
+                        max_steps=max_steps, resume=not fresh, on_result=progress, executor=executor,
+                        use_cache=not no_cache)
         for note in getattr(executor, "notes", []):
             typer.secho(f"cluster: {note}", fg=typer.colors.YELLOW, err=True)
         for s in summarize_results(run.results).values():

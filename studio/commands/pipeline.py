@@ -220,6 +220,7 @@ def register(app: typer.Typer) -> None:
             "demo-workspace"),
         gui: Annotated[bool, typer.Option(
             "--gui/--no-gui", help="Open the GUI afterwards if a display exists.")] = True,
+        no_cache: NoCacheOpt = False,
     ) -> None:
         """Create a small demo workspace with the bundled apps and run the whole pipeline offline."""
         import os
@@ -228,12 +229,12 @@ def register(app: typer.Typer) -> None:
 
         path = prepare_demo_workspace(workspace)
         typer.secho(f"demo workspace: {path}", fg=typer.colors.CYAN)
-        run_stages(path, ["docs", "tasks", "verify"])
+        run_stages(path, ["docs", "tasks", "verify"], no_cache=no_cache)
         from studio.pipeline.demo import add_bundled_tasks
 
         for note in add_bundled_tasks(path):
             typer.secho(note, fg=typer.colors.YELLOW)
-        run_stages(path, ["rollouts", "backward", "committee"])
+        run_stages(path, ["rollouts", "backward", "committee"], no_cache=no_cache)
         typer.secho(f"\nDone. Workspace: {path.resolve()}", fg=typer.colors.GREEN)
         typer.echo(f"  browse it:   studio gui {path}")
         typer.echo(f"  inspect it:  studio info {path}   |   studio costs {path}")

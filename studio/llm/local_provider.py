@@ -162,9 +162,7 @@ def _text_messages(messages: list[dict]) -> list[dict]:
     for m in messages:
         content = m.get("content")
         if isinstance(content, list):
-            content = "\n".join(
-                p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
-            )
+            content = "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
         out.append({"role": m.get("role", "user"), "content": content or ""})
     return out
 
@@ -175,13 +173,9 @@ def _run(model: str, messages: list[dict], optional_params: dict) -> dict:
     entry = _entry(model)
     with entry.lock:
         try:
-            return entry.llm.create_chat_completion(
-                messages=_text_messages(messages), **_llama_kwargs(optional_params)
-            )
+            return entry.llm.create_chat_completion(messages=_text_messages(messages), **_llama_kwargs(optional_params))
         except ValueError as exc:  # e.g. "Requested tokens (9000) exceed context window of 8192"
-            raise litellm.BadRequestError(
-                message=str(exc), model=f"local/{model}", llm_provider=PROVIDER
-            ) from exc
+            raise litellm.BadRequestError(message=str(exc), model=f"local/{model}", llm_provider=PROVIDER) from exc
 
 
 def _fill(model_response: Any, out: dict, model: str) -> Any:
@@ -237,11 +231,7 @@ def _make_handler_class() -> type:
                         "text": text,
                         "is_finished": finish is not None,
                         "finish_reason": finish or "",
-                        "usage": (
-                            {"prompt_tokens": 0, "completion_tokens": n, "total_tokens": n}
-                            if finish
-                            else None
-                        ),
+                        "usage": ({"prompt_tokens": 0, "completion_tokens": n, "total_tokens": n} if finish else None),
                         "index": 0,
                         "tool_use": None,
                     }

@@ -89,6 +89,7 @@ class LocalModel:
     package: str | None = None
     parts: PartPackages | None = None
 
+
 LOCAL_MODELS: dict[str, LocalModel] = {
     m.name: m
     for m in (
@@ -206,7 +207,7 @@ def file_sha256(path: Path | str, progress: Progress | None = None) -> str:
     return digest
 
 
-def _write_record(path: Path, value: dict) -> None:
+def _write_record(path: Path, value: dict[str, object]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)

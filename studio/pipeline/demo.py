@@ -1,4 +1,9 @@
-"""The demo configuration: small enough to finish in a few minutes on 2 cores with the offline model."""
+"""The demo configuration: the offline Qwen models on two apps, sized to finish in about 15 minutes on 2 quiet cores.
+
+Every role keeps its measured default (BENCHMARKS.md, "Offline models per role"); the demo only makes the run
+small: two apps, one task each from the model (more only when time allows: ``max_tasks``), short rollouts and a
+few spans per trajectory, so a reader sees real tasks, backward instructions and verdicts with rationales soon.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,14 @@ DEMO_EDITS = {
     "max_sections_per_app = 4": "max_sections_per_app = 2",
     "tasks_per_section = 3        # the paper's \"exemplify 3 tasks\"":
         "tasks_per_section = 3        # the paper's \"exemplify 3 tasks\"",
-    "max_tasks = 8": "max_tasks = 4",
+    "max_tasks = 8": "max_tasks = 2",
     'policy = "model"             # model | explorer (model-free random walk over a11y elements)':
         'policy = "model+explorer"    # model | explorer | model+explorer (explorer acts when the model\'s '
         'answer is unusable)',
-    "max_steps = 8": "max_steps = 5",
+    "max_steps = 8": "max_steps = 4",
     "max_len = 4                  # the paper found < 5 step examples most useful":
         "max_len = 3                  # the paper found < 5 step examples most useful",
-    "max_per_trajectory = 12": "max_per_trajectory = 3",
+    "max_per_trajectory = 12": "max_per_trajectory = 2",
 }
 
 
@@ -49,8 +54,8 @@ def prepare_demo_workspace(path: Path) -> Path:
 def add_bundled_tasks(path: Path, per_app: int = 2) -> list[str]:
     """Give every demo app that still has no task the instructions of its bundled tasks that need no files.
 
-    The offline 135M model often writes nothing the self-instruct filters keep (echoes of its prompt, JSON
-    fragments); without tasks the demo would stop before the rollouts. Tasks added here are marked
+    The offline model may write nothing the self-instruct filters keep for an app (SmolLM2-135M often did;
+    the Qwen defaults rarely do); without tasks the demo would stop before the rollouts. Tasks added here are marked
     ``origin="file"`` and named in the returned notes, so the data says where they came from. Idempotent: an app
     that has tasks (from the model or an earlier call) gets none.
     """

@@ -12,7 +12,7 @@ from studio.workspace import Task, Workspace
 def test_demo_config_is_valid_and_small() -> None:
     cfg = parse_config(demo_toml(), "demo")
     assert cfg.sandbox.apps == ["galculator", "mousepad"]
-    assert cfg.pipeline.max_tasks == 4 and cfg.pipeline.policy == "model+explorer"
+    assert cfg.pipeline.max_tasks == 2 and cfg.pipeline.policy == "model+explorer"
 
 
 def test_apps_without_tasks_get_bundled_ones_that_need_no_files(tmp_path: Path) -> None:

@@ -169,7 +169,12 @@ def model_completer(req: AgentRequest, role: str = "actor", *, stage: str | None
     Raises:
         PipelineError: the agent has no workspace.
     """
-    return completer(_workspace_of(req), role, stage=stage or f"eval:{req.agent}")
+    return completer(_workspace_of(req), role, stage=stage or f"eval:{req.agent}", use_cache=use_cache_of(req))
+
+
+def use_cache_of(req: AgentRequest) -> bool:
+    """False when the run asked to ignore cached model answers (``studio eval --no-cache``)."""
+    return bool(req.options.get("use_cache", True))
 
 
 def _workspace_of(req: AgentRequest) -> str:
@@ -194,7 +199,7 @@ def _solution_agent(req: AgentRequest) -> Policy:
 
 
 def _baseline_agent(req: AgentRequest) -> Policy:
-    return actor_policy(_workspace_of(req), stage=f"eval:{req.agent}", name=req.agent)
+    return actor_policy(_workspace_of(req), stage=f"eval:{req.agent}", name=req.agent, use_cache=use_cache_of(req))
 
 
 def _explorer_agent(req: AgentRequest) -> Policy:
@@ -331,6 +336,7 @@ def run_suite(
     executor: Executor | None = None,
     on_result: Callable[[TaskResult], None] | None = None,
     report: bool = True,
+    use_cache: bool = True,
 ) -> SuiteRun:
     """Run every agent on every task of ``suite``; write results.jsonl, report.md and plots to ``out_dir``.
 
@@ -347,6 +353,7 @@ def run_suite(
             ``[executor]`` config says.
         on_result: Called with each TaskResult as it lands.
         report: Write report.md and plots at the end.
+        use_cache: False calls the models again instead of answering from the workspace's cache (``--no-cache``).
 
     Raises:
         PipelineError: unknown agent, empty suite. Task-level failures are recorded, never raised.
@@ -398,7 +405,7 @@ def run_suite(
             meta[tid] = (agent, task)
             req = AgentRequest(agent=agent, mode=mode, task_id=task.id,
                                task_path=str(task.path) if task.path else None, workspace=ws, max_steps=steps,
-                               seed=zlib.crc32(task.id.encode()))
+                               seed=zlib.crc32(task.id.encode()), options={"use_cache": use_cache})
             jobs.append(RolloutJob(trajectory_id=tid, task=task, app=task_app(task), policy=agent_spec(req),
                                    max_steps=steps, width=width, height=height, evaluate=True))
 

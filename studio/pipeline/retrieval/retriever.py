@@ -548,6 +548,7 @@ def rag_agent(req: Any) -> Policy:
     """
     from studio.llm.embedders import make_embedder
     from studio.pipeline.agent.factory import actor_policy, completer, workspace_config
+    from studio.pipeline.eval.runner import use_cache_of
     from studio.workspace import Workspace
 
     if req.workspace is None:
@@ -560,9 +561,10 @@ def rag_agent(req: Any) -> Policy:
     ws = Workspace.open(req.workspace, readonly=True)
     writer = None
     if mode in ("model", "both"):
-        writer = ModelQueryWriter(completer(req.workspace, "query_writer", stage=f"eval:{req.agent}:query"))
+        writer = ModelQueryWriter(completer(req.workspace, "query_writer", stage=f"eval:{req.agent}:query",
+                                            use_cache=use_cache_of(req)))
     retriever = Retriever.from_config(ws, cfg, embedder=embedder, query_writer=writer, mode=mode)
-    base = actor_policy(req.workspace, stage=f"eval:{req.agent}", spec=cfg.roles.actor)
+    base = actor_policy(req.workspace, stage=f"eval:{req.agent}", spec=cfg.roles.actor, use_cache=use_cache_of(req))
     return RetrievalAugmentedPolicy(base, retriever, mode=mode, name=req.agent)
 
 
