@@ -11,7 +11,7 @@ exists).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +19,10 @@ from studio.status import StatusRule, display
 
 #: Example statuses shown in the Examples view (:func:`studio.status.display` names).
 EXAMPLE_STATUSES = ("accepted", "needs_review", "rejected", "disputed", "pending")
+
+#: Committee outcomes that need a person: judges disagree, or only an advisory judge (or the verifier) said yes.
+#: The review queue holds the examples with one of these statuses that no person has reviewed yet.
+QUEUE_STATUSES = frozenset({"disputed", "needs_review", "needs review"})
 
 
 @dataclass
@@ -118,6 +122,7 @@ class ExampleRow:
     judges: list[str] = field(default_factory=list)
     edited: str = ""  # the reviewer's edited instruction, if any
     check: float | None = None  # the trajectory's check score (None: its task had no validated check)
+    reviewed: bool = False  # a person has reviewed it (its status is theirs)
 
     @property
     def check_text(self) -> str:
@@ -143,6 +148,7 @@ class ReviewRow:
     instruction: str
     reviewer: str
     time: float
+    id: str = ""
 
 
 @dataclass
@@ -154,9 +160,18 @@ class ExampleFilter:
     kind: str = ""
     judge: str = ""
     search: str = ""
+    queue: bool = False  # only the review queue: QUEUE_STATUSES, not yet reviewed by a person
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.status, self.app, self.kind, self.judge, self.search, self.queue)
+
+    def empty(self) -> bool:
+        return not any(self.key())
 
     def matches(self, ex: ExampleRow) -> bool:
         if self.status and ex.status != self.status:
+            return False
+        if self.queue and (ex.reviewed or ex.status not in QUEUE_STATUSES):
             return False
         if self.app and ex.app != self.app:
             return False
@@ -221,9 +236,11 @@ class GuiData(Protocol):
     def facets(self) -> dict[str, list[str]]: ...  # apps, kinds, judges present
     def verdicts(self, example_id: str) -> list[VerdictRow]: ...
     def reviews(self, example_id: str) -> list[ReviewRow]: ...
-    def add_review(
-        self, example_id: str, decision: str, instruction: str = "", reviewer: str = ""
-    ) -> None: ...
+    def add_review(self, example_id: str, decision: str, instruction: str = "", reviewer: str = "") -> str: ...
+    def add_reviews(self, example_ids: list[str], decision: str, reviewer: str = "") -> list[str]: ...
+    def remove_reviews(self, review_ids: list[str]) -> int: ...
+    def example_ids(self, flt: ExampleFilter) -> list[str]: ...
+    def review_progress(self, flt: ExampleFilter) -> tuple[int, int]: ...  # (reviewed, total) under flt
     def search(self, query: str, k: int = 10) -> list[SearchHit]: ...
 
 
@@ -241,6 +258,8 @@ class MemoryData:
         self.review_rows: dict[str, list[ReviewRow]] = {}
         self.blobs: dict[str, bytes] = {}
         self.cost_rows: list[CostRow] = []
+        self._review_seq = 0
+        self._committee: dict[str, str] = {}
 
     def counts(self) -> Counts:
         c = Counts(
@@ -310,18 +329,55 @@ class MemoryData:
     def reviews(self, example_id: str) -> list[ReviewRow]:
         return list(self.review_rows.get(example_id, []))
 
-    def add_review(self, example_id: str, decision: str, instruction: str = "", reviewer: str = "") -> None:
+    def add_review(self, example_id: str, decision: str, instruction: str = "", reviewer: str = "") -> str:
         import time
 
         check_review(decision, instruction)
+        self._review_seq += 1
+        rid = f"review-{self._review_seq}"
         self.review_rows.setdefault(example_id, []).append(
-            ReviewRow(example_id, decision, instruction, reviewer or default_reviewer(), time.time())
+            ReviewRow(example_id, decision, instruction, reviewer or default_reviewer(), time.time(), rid)
         )
+        self._restatus(example_id)
+        return rid
+
+    def add_reviews(self, example_ids: list[str], decision: str, reviewer: str = "") -> list[str]:
+        if decision == "edit":
+            raise _review_error("a bulk review can accept or reject; edit examples one at a time")
+        check_review(decision, "")
+        return [self.add_review(eid, decision, "", reviewer) for eid in example_ids]
+
+    def remove_reviews(self, review_ids: list[str]) -> int:
+        drop = set(review_ids)
+        n = 0
+        for eid, rows in self.review_rows.items():
+            keep = [r for r in rows if r.id not in drop]
+            if len(keep) != len(rows):
+                n += len(rows) - len(keep)
+                self.review_rows[eid] = keep
+                self._restatus(eid)
+        return n
+
+    def _restatus(self, example_id: str) -> None:
+        from studio.status import latest_edit
+
+        reviews = [
+            {"decision": r.decision, "edited_instruction": r.instruction, "when": r.time}
+            for r in self.review_rows.get(example_id, [])
+        ]
         for ex in self.example_rows:
             if ex.id == example_id:
-                ex.status = display(StatusRule().status((), [{"decision": decision}]))
-                if decision == "edit":
-                    ex.edited = instruction
+                committee = self._committee.setdefault(ex.id, ex.status)  # the status before any review
+                ex.reviewed = bool(reviews)
+                ex.status = display(StatusRule().status((), reviews)) if reviews else committee
+                ex.edited = latest_edit(reviews)
+
+    def example_ids(self, flt: ExampleFilter) -> list[str]:
+        return [e.id for e in self._filtered(flt)]
+
+    def review_progress(self, flt: ExampleFilter) -> tuple[int, int]:
+        rows = self._filtered(replace(flt, queue=False))
+        return sum(1 for e in rows if e.reviewed), len(rows)
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         words = [w for w in query.lower().split() if w]
@@ -333,6 +389,12 @@ class MemoryData:
                 hits.append(SearchHit(ex.id, ex.instruction, float(score), "observation", ex.kind))
         hits.sort(key=lambda h: -h.score)
         return hits[:k]
+
+
+def _review_error(message: str) -> Exception:
+    from studio.errors import WorkspaceError
+
+    return WorkspaceError(message)
 
 
 def check_review(decision: str, instruction: str) -> None:

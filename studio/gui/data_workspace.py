@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.gui.data import (
+    QUEUE_STATUSES,
     CostRow,
     Counts,
     DocumentRow,
@@ -58,7 +59,7 @@ class WorkspaceData:
         return self.index
 
     def _filter_ids(self, flt: ExampleFilter) -> list[str]:
-        fkey = (flt.status, flt.app, flt.kind, flt.judge, flt.search)
+        fkey = flt.key()
         with self._lock:
             index = self._refresh_index()
             if fkey in self._filtered:
@@ -69,6 +70,8 @@ class WorkspaceData:
                 if flt.app and r["app"] != flt.app or flt.kind and r["kind"] != flt.kind:
                     continue
                 if flt.status and index.status(r["id"]) != flt.status:
+                    continue
+                if flt.queue and (r["id"] in index.reviewed or index.status(r["id"]) not in QUEUE_STATUSES):
                     continue
                 if flt.judge and flt.judge not in index.judges.get(r["id"], ()):
                     continue
@@ -82,7 +85,7 @@ class WorkspaceData:
 
     @staticmethod
     def _empty(flt: ExampleFilter) -> bool:
-        return not (flt.status or flt.app or flt.kind or flt.judge or flt.search)
+        return flt.empty()
 
     # ---------------------------------------------------------------- GuiData
 
@@ -269,6 +272,7 @@ class WorkspaceData:
                     sorted(index.judges.get(e.id, ())),
                     index.by_id.get(e.id, {}).get("edited", ""),
                     scores.get(e.trajectory_id),
+                    reviewed=e.id in index.reviewed,
                 )
             )
         return out
@@ -290,24 +294,63 @@ class WorkspaceData:
 
     def reviews(self, example_id: str) -> list[ReviewRow]:
         return [
-            ReviewRow(r.example_id, r.decision, r.edited_instruction, r.who, r.when)
+            ReviewRow(r.example_id, r.decision, r.edited_instruction, r.who, r.when, r.id)
             for r in self.ws.reviews_of(example_id)
         ]
 
-    def add_review(self, example_id: str, decision: str, instruction: str = "", reviewer: str = "") -> None:
-        """Store a review through a short-lived writer (verdicts stay as the judges wrote them)."""
+    def add_review(self, example_id: str, decision: str, instruction: str = "", reviewer: str = "") -> str:
+        """Store a review through a short-lived writer (verdicts stay as the judges wrote them); its id."""
+        check_review(decision, instruction)
+        return self._write_reviews([example_id], decision, instruction, reviewer)[0]
+
+    def add_reviews(self, example_ids: list[str], decision: str, reviewer: str = "") -> list[str]:
+        """One accept/reject review per example, in one write (a bulk action); their ids, for undo."""
+        if decision == "edit":
+            from studio.errors import WorkspaceError
+
+            raise WorkspaceError("a bulk review can accept or reject; edit examples one at a time")
+        check_review(decision, "")
+        return self._write_reviews(example_ids, decision, "", reviewer)
+
+    def _write_reviews(self, example_ids: list[str], decision: str, instruction: str, reviewer: str) -> list[str]:
         from studio.workspace import Review, Workspace
 
-        check_review(decision, instruction)
-        with Workspace.open(self.path) as ws:
-            ws.add_review(
-                Review(
-                    example_id=example_id,
-                    decision=decision,  # type: ignore[arg-type]
-                    edited_instruction=instruction if decision == "edit" else "",
-                    who=reviewer or default_reviewer(),
-                )
+        who = reviewer or default_reviewer()
+        reviews = [
+            Review(
+                example_id=eid,
+                decision=decision,  # type: ignore[arg-type]
+                edited_instruction=instruction if decision == "edit" else "",
+                who=who,
             )
+            for eid in example_ids
+        ]
+        with Workspace.open(self.path) as ws:
+            return ws.add_reviews(reviews)
+
+    def remove_reviews(self, review_ids: list[str]) -> int:
+        """Undo: delete these reviews (the examples get back the status they had before them)."""
+        from studio.workspace import Workspace
+
+        with Workspace.open(self.path) as ws:
+            return ws.remove_reviews(review_ids)
+
+    def example_ids(self, flt: ExampleFilter) -> list[str]:
+        """Every example id under ``flt`` in list order (for a bulk action on the whole filtered list)."""
+        with self._lock:
+            index = self._refresh_index()
+            if self._empty(flt):
+                return [r["id"] for r in index.rows]
+            return list(self._filter_ids(flt))
+
+    def review_progress(self, flt: ExampleFilter) -> tuple[int, int]:
+        """(examples a person reviewed, examples) under ``flt`` without its queue flag: the "reviewed N of M"."""
+        from dataclasses import replace
+
+        ids = self.example_ids(replace(flt, queue=False))
+        with self._lock:
+            reviewed = self.index.reviewed
+            return sum(1 for i in ids if i in reviewed), len(ids)
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         """The pipeline's retrieval (observation BM25 + dense, with why each matched) when its index exists;

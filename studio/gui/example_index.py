@@ -1,10 +1,10 @@
 """:class:`ExampleIndex`: what the GUI needs to filter and count examples (status, judges, edited text), kept up
 to date by reading only the rows added since the last refresh (no Qt).
 
-Examples, verdicts and reviews are only ever appended to the workspace, so the index remembers how many rows
-of each table it has read and the id of the last one. A refresh that sees a new table version reads the rows
-past that point
-(``Workspace.scan(offset=...)``) and recomputes the status of the examples they touch. If a table shrank or
+Examples and verdicts are only ever appended to the workspace, and reviews too except for a reviewer's undo,
+so the index remembers how many rows of each table it has read and the id of the last one. A refresh that sees
+a new table version reads the rows past that point (``Workspace.scan(offset=...)``) and recomputes the status of
+the examples they touch. If a table shrank (an undo) or
 its boundary row is no longer the one remembered (a rewrite, a migration), the index starts over. At 100k
 examples a full build is a few seconds of Python on a worker thread, which also slows the UI thread (they
 share the GIL); following a running pipeline costs only the new rows.
@@ -44,6 +44,7 @@ class ExampleIndex:
         self._votes: dict[str, list[tuple[str, str, bool | None]]] = {}  # (judge, criterion, vote)
         self._reviews: dict[str, list[dict[str, Any]]] = {}  # per example, in table order
         self._edit: dict[str, str] = {}  # the latest edit's text
+        self.reviewed: set[str] = set()  # examples a person has reviewed
         self._seen: dict[str, tuple[int, str | None]] = {t: (0, None) for t in TABLES}
         self._versions: dict[str, int] = {}  # table versions at the last refresh
         self._status_counts: Counter[str] | None = None
@@ -129,6 +130,7 @@ class ExampleIndex:
         ):
             self._reviews.setdefault(eid, []).append({"decision": decision, "edited_instruction": text, "when": when})
             touched.add(eid)
+        self.reviewed |= touched
         for eid in touched:
             self._edit[eid] = latest_edit(self._reviews[eid])
             if eid in self.by_id:

@@ -597,6 +597,29 @@ class Workspace:
     def add_review(self, review: Review) -> str:
         return self.add(review)[0]
 
+    def add_reviews(self, reviews: Sequence[Review]) -> list[str]:
+        """Append several reviews in one write (a reviewer's bulk accept/reject); returns their ids."""
+        return self.add(reviews)
+
+    def remove_reviews(self, review_ids: Sequence[str]) -> int:
+        """Delete the reviews with these ids (a reviewer's undo); returns how many existed.
+
+        Reviews are the one table a person writes; removing a review brings back the status the example had
+        before it (the latest remaining review, else the committee's). Verdicts are never touched.
+        """
+        self.check_writable()
+        ids = [str(i) for i in review_ids]
+        if not ids:
+            return 0
+        where = where_eq(id=ids)
+        with self._mutex:
+            table = self.table(Review.table)
+            n = table.count_rows(where)
+            if n:
+                table.delete(where)
+                self._note_write(Review.table)
+        return int(n)
+
     def add_ledger_records(self, records: Iterable[dict[str, Any]]) -> int:
         """Append ledger rows (dicts with ``LedgerEntry``'s fields; unknown keys are ignored) to ``ledger.jsonl``."""
         from studio.llm.ledger import record_from_dict
@@ -768,4 +791,3 @@ class Workspace:
             "screenshots": self.blobs.count(),
             "disk": self.disk_usage(),
         }
-

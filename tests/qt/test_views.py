@@ -83,14 +83,23 @@ def test_trajectory_shows_the_screen_after_its_last_action(qtbot: Any, window: A
     assert panel.a11y.rowCount() == 1
 
 
+def show_all(qtbot: Any, view: Any, n: int = 4) -> None:
+    """The Examples view opens on the review queue; switch it to every example."""
+    view.status_box.setCurrentIndex(view.status_box.findData(""))
+    qtbot.waitUntil(lambda: view.model.loaded == n, timeout=10000)
+
+
 def test_examples_filters_verdicts_and_span(qtbot: Any, window: Any) -> None:
     view = window.show_view("examples")
-    qtbot.waitUntil(lambda: view.model.loaded == 4, timeout=10000)
+    # the review queue comes first: the one disputed example
+    qtbot.waitUntil(lambda: view.model.total == 1 and view.model.loaded == 1, timeout=10000)
+    assert view.model.row(0).status == "disputed"
+    show_all(qtbot, view)
     qtbot.waitUntil(lambda: view.judge_box.count() == 3, timeout=10000)
     view.status_box.setCurrentIndex(view.status_box.findData("disputed"))
     qtbot.waitUntil(lambda: view.model.total == 1 and view.model.loaded == 1, timeout=10000)
     assert view.model.row(0).instruction == "Press the times button"
-    view.status_box.setCurrentIndex(0)
+    view.status_box.setCurrentIndex(view.status_box.findData(""))
     view.kind_box.setCurrentIndex(view.kind_box.findData("replicate"))
     qtbot.waitUntil(lambda: view.model.total == 1 and view.model.loaded == 1, timeout=10000)
     assert view.model.row(0).kind == "replicate"
@@ -123,7 +132,8 @@ def test_review_is_stored_and_verdicts_kept(qtbot: Any, tmp_path: Any) -> None:
     w = MainWindow(tmp_path / "ws", poll_ms=200)
     qtbot.addWidget(w)
     view = w.show_view("examples")
-    qtbot.waitUntil(lambda: view.model.loaded == 4, timeout=20000)
+    qtbot.waitUntil(lambda: view.model.loaded >= 1, timeout=20000)
+    show_all(qtbot, view)
     row = next(r for r in range(4) if view.model.row(r).id == ids["examples"][1])  # the rejected one
     view.table.selectRow(row)
     qtbot.waitUntil(lambda: view.verdicts.rowCount() == 8, timeout=10000)
