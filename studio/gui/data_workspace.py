@@ -43,6 +43,9 @@ class WorkspaceData:
         self.ws = Workspace.open(path, readonly=True)
         self.path = self.ws.path
         self._lock = threading.RLock()
+        # Reviews are written through a short-lived writer; fast keyboard reviews run on several worker threads,
+        # and a second writer in this process would be refused by the workspace lock, so they take turns.
+        self._write_lock = threading.Lock()
         self._filtered: dict[tuple[Any, ...], list[str]] = {}
         self._embedder: Any = None
         self.index = ExampleIndex(self.ws)
@@ -325,14 +328,14 @@ class WorkspaceData:
             )
             for eid in example_ids
         ]
-        with Workspace.open(self.path) as ws:
+        with self._write_lock, Workspace.open(self.path) as ws:
             return ws.add_reviews(reviews)
 
     def remove_reviews(self, review_ids: list[str]) -> int:
         """Undo: delete these reviews (the examples get back the status they had before them)."""
         from studio.workspace import Workspace
 
-        with Workspace.open(self.path) as ws:
+        with self._write_lock, Workspace.open(self.path) as ws:
             return ws.remove_reviews(review_ids)
 
     def example_ids(self, flt: ExampleFilter) -> list[str]:
