@@ -22,7 +22,7 @@ EXAMPLE_STATUSES = ("accepted", "needs_review", "rejected", "disputed", "pending
 
 #: Committee outcomes that need a person: judges disagree, or only an advisory judge (or the verifier) said yes.
 #: The review queue holds the examples with one of these statuses that no person has reviewed yet.
-QUEUE_STATUSES = frozenset({"disputed", "needs_review", "needs review"})
+QUEUE_STATUSES = frozenset({"disputed", "needs_review"})
 
 
 @dataclass
