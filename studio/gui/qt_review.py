@@ -48,11 +48,13 @@ class ReviewBar(QWidget):
         self.legend.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.accept_button, self.reject_button):
+        for w in (self.accept_button, self.reject_button, self.undo_button):
             row.addWidget(w)
-        row.addWidget(self.edit_line, 1)
-        row.addWidget(self.edit_button)
-        row.addWidget(self.undo_button)
+        row.addStretch(1)
+        edit = QHBoxLayout()
+        edit.setContentsMargins(0, 0, 0, 0)
+        edit.addWidget(self.edit_line, 1)
+        edit.addWidget(self.edit_button)
         who = QHBoxLayout()
         who.setContentsMargins(0, 0, 0, 0)
         who.addWidget(QLabel("reviewer:"))
@@ -62,6 +64,7 @@ class ReviewBar(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(row)
+        lay.addLayout(edit)
         lay.addLayout(who)
         lay.addWidget(self.legend)
 
