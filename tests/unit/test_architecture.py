@@ -262,3 +262,15 @@ def test_no_private_names_across_modules() -> None:
                     continue
                 offenders.append(f"{mod}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == [], f"private names used across modules (make them public or move the code): {offenders}"
+
+
+def test_test_files_have_unique_basenames() -> None:
+    """tests/ has no __init__.py files: pytest refuses to collect two test modules with one basename."""
+    seen: dict[str, str] = {}
+    dupes = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        rel = str(path.relative_to(ROOT))
+        if path.name in seen:
+            dupes.append(f"{seen[path.name]} and {rel}")
+        seen[path.name] = rel
+    assert dupes == [], f"rename one of each pair: {dupes}"
