@@ -164,13 +164,17 @@ class RetrievalConfig(_Strict):
     max_query_terms: int = Field(default=32, ge=1, description="salient observation tokens in a BM25 query")
 
 
+#: Task statuses rolled out by default, in this order.
+TASK_CHECK_ORDER: tuple[Literal["proven", "verified", "unverified"], ...] = ("proven", "verified", "unverified")
+
+
 class VerifyConfig(_Strict):
     """Executable task checks (``studio.pipeline.stages.task_check``)."""
 
     write_checks: bool = Field(default=True, description="the task writer writes config + evaluator per task")
     solutions: bool = Field(default=True, description="... and a solution (pyautogui lines) that proves it")
     rollout: list[Literal["proven", "verified", "unverified"]] = Field(
-        default_factory=lambda: ["proven", "verified", "unverified"],
+        default_factory=lambda: list(TASK_CHECK_ORDER),
         description="task statuses rolled out, in this order (a pending check counts as unverified)",
     )
     require_check: bool = Field(

@@ -158,14 +158,14 @@ class ExamplesView(BaseView):
         self._shortcuts = bind_shortcuts(
             self,
             {
-                "next example": lambda: self.move(1),
-                "previous example": lambda: self.move(-1),
+                "next example": lambda: self.move_selection(1),
+                "previous example": lambda: self.move_selection(-1),
                 "accept (every selected example)": lambda: self.review("accept"),
                 "reject (every selected example)": lambda: self.review("reject"),
                 "edit the instruction (Enter saves, Esc cancels)": self.start_edit,
                 "next step on the filmstrip": lambda: self.step(1),
                 "previous step on the filmstrip": lambda: self.step(-1),
-                "select the next example too (bulk)": lambda: self.move(1, extend=True),
+                "select the next example too (bulk)": lambda: self.move_selection(1, extend=True),
                 "undo the last review action": self.undo,
                 "toggle the needs-review queue": self.toggle_queue,
                 "search instructions": self.search.setFocus,
@@ -281,7 +281,7 @@ class ExamplesView(BaseView):
 
     # ---------------------------------------------------------------- keyboard
 
-    def move(self, delta: int, *, extend: bool = False) -> None:
+    def move_selection(self, delta: int, *, extend: bool = False) -> None:
         """Select the next (``delta`` 1) or previous example; ``extend`` keeps the selection (bulk)."""
         n = self.model.rowCount()
         if n == 0:
@@ -389,7 +389,7 @@ class ExamplesView(BaseView):
         ids = [ex.id for _r, ex in examples]
         what = f"{decision} {len(ids)} example{'s' if len(ids) != 1 else ''}"
         if len(ids) == 1 and decision != "edit":
-            self.move(1)  # on to the next one; an edit stays to be looked at
+            self.move_selection(1)  # on to the next one; an edit stays to be looked at
         self.table.setFocus()
 
         def save() -> list[str]:

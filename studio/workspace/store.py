@@ -597,7 +597,7 @@ class Workspace:
     def add_review(self, review: Review) -> str:
         return self.add(review)[0]
 
-    def add_reviews(self, reviews: Sequence[Review]) -> list[str]:
+    def add_reviews(self, reviews: Sequence[Review]) -> builtins.list[str]:
         """Append several reviews in one write (a reviewer's bulk accept/reject); returns their ids."""
         return self.add(reviews)
 

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from studio.errors import (
     ActionError,
@@ -53,7 +53,7 @@ IMPORTED_DIR = "imported"  # under the workspace: copies of imported tasks and t
 
 
 def _rows(ws: Workspace, table: str, names: list[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = cast("list[dict[str, Any]]", ws.columns(table, names))
+    rows: list[dict[str, Any]] = ws.columns(table, names)
     return rows
 
 
