@@ -59,7 +59,10 @@ def test_three_stages_with_the_local_model(tmp_path):
         [doc, Sec("empty", "")], bind_model(client, "task_writer", SPEC, "tasks"), app="mousepad", n=3
     )
     assert [s.doc_id for s in tasks.skipped] == ["empty"]
-    assert tasks.tasks or tasks.failures
+    # SmolLM2 proves the plumbing, not the quality: under self_instruct.v3 it may write only tasks the filter
+    # drops (each with its reason), which is as much an end-to-end pass as a kept task or a recorded failure
+    assert tasks.tasks or tasks.failures or tasks.dropped
+    assert all(d.reason for d in tasks.dropped)
     assert all(t.doc_id == "d1" and t.prompt_version == "self_instruct.v3" for t in tasks.tasks)
     assert all(f.raw or f.error.startswith("model call failed") for f in tasks.failures)
 
