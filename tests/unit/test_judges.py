@@ -228,7 +228,8 @@ judge_accuracy_floor = 0.7
     assert cfg.advisory_judges() == frozenset({"local/smollm2"})
     with pytest.raises(ConfigError, match="method"):
         parse_config('[[roles.judges]]\nmethod = "vibes"\n')
-    assert judge_labels([JudgeSpec(), JudgeSpec()]) == ["local/smollm2", "local/smollm2#2"]
+    default = JudgeSpec().model  # the default judge model (whichever it is): two of them get numbered labels
+    assert judge_labels([JudgeSpec(), JudgeSpec()]) == [default, f"{default}#2"]
 
 
 # ----------------------------------------------------------------------------------------- scoring math
