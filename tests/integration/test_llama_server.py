@@ -87,7 +87,7 @@ def test_openai_compatible_server_plain(server, tmp_path, monkeypatch):
     res = client.complete("actor", spec, [{"role": "user", "content": "Say hello."}], stage="rollout")
     assert res.text and 0 < res.completion_tokens <= 12 and res.prompt_tokens > 0
     rec = ledger.records[0]
-    assert rec.model == "openai/smollm2" and rec.error is None and rec.cost == 0.0
+    assert rec.model == "openai/smollm2" and not rec.error and rec.cost == 0.0
 
 
 def test_openai_compatible_server_structured(server, tmp_path):
