@@ -32,7 +32,7 @@ from studio.pipeline.stages.self_instruct import (
     SectionLike,
     SkippedItem,
     clean_task,
-    is_near_duplicate,
+    screen_task,
     task_id,
     task_problem,
     truncate_doc,
@@ -207,13 +207,9 @@ def write_checked_tasks(
         for item in reply.value.tasks:
             raw_instruction = item.get("instruction", "") if isinstance(item, dict) else item
             instruction = clean_task(str(raw_instruction))
-            problem = task_problem(instruction)
-            if problem:
-                result.dropped.append(DroppedTask(section.id, str(raw_instruction), problem))
-                continue
-            dup = next((k for k in kept if is_near_duplicate(instruction, k)), None)
-            if dup is not None:
-                result.dropped.append(DroppedTask(section.id, instruction, f"duplicate of: {dup}"))
+            drop = screen_task(section.id, str(raw_instruction), instruction, task_problem(instruction), kept)
+            if drop is not None:
+                result.dropped.append(drop)
                 continue
             if max_tasks is not None and len(result.tasks) >= max_tasks:
                 break

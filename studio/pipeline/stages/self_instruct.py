@@ -137,6 +137,21 @@ _QUOTES = "\"'`\u201c\u201d\u2018\u2019"
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
+
+def screen_task(
+    doc_id: str, raw: str, instruction: str, problem: str | None, kept: Sequence[str]
+) -> DroppedTask | None:
+    """Why a written task is dropped (its ``problem``, or a near duplicate of one already ``kept``), else None.
+
+    The one filter of both task writers (plain and checked, :mod:`studio.pipeline.stages.checked_tasks`).
+    """
+    if problem:
+        return DroppedTask(doc_id, raw, problem)
+    dup = next((k for k in kept if is_near_duplicate(instruction, k)), None)
+    if dup is not None:
+        return DroppedTask(doc_id, instruction, f"duplicate of: {dup}")
+    return None
+
 def clean_task(text: str) -> str:
     """Strip list numbering, bullets, surrounding quotes and extra whitespace from one task."""
     t = " ".join(str(text).split())
@@ -284,12 +299,9 @@ def generate_tasks(
             problem = task_problem(instruction)
             if problem is None and echoes_prompt(instruction, _prompt_without_docs(messages, section.text)):
                 problem = "echoes the prompt"
-            if problem:
-                result.dropped.append(DroppedTask(section.id, str(raw_task), problem))
-                continue
-            dup = next((k for k in kept if is_near_duplicate(instruction, k)), None)
-            if dup is not None:
-                result.dropped.append(DroppedTask(section.id, instruction, f"duplicate of: {dup}"))
+            drop = screen_task(section.id, str(raw_task), instruction, problem, kept)
+            if drop is not None:
+                result.dropped.append(drop)
                 continue
             if max_tasks is not None and len(result.tasks) >= max_tasks:
                 break
