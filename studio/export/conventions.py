@@ -35,6 +35,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from envs.actions import (
+    Click,
+    ClickElement,
+    Done,
+    Drag,
+    Fail,
+    Hotkey,
+    Key,
+    KeyDown,
+    KeyUp,
+    MouseDown,
+    MouseUp,
+    Move,
+    Scroll,
+    TypeText,
+    Wait,
+)
 from studio.errors import ConfigError
 
 COORDS: tuple[str, ...] = ("pixels", "0-1", "0-1000", "resized")
@@ -227,7 +244,7 @@ def step_actions(action_code: str, stored: Sequence[dict[str, Any]], observation
     Falls back to the stored action dicts when the code does not parse.
     """
     from envs.action_parser import parse_action_text
-    from envs.actions import Click, ClickElement, action_from_dict
+    from envs.actions import action_from_dict
     from studio.errors import ActionError
 
     try:
@@ -282,8 +299,6 @@ class ActionWriter:
         """A copy of ``a`` with its absolute coordinates mapped (relative offsets scaled)."""
         from dataclasses import replace
 
-        from envs.actions import Click, Drag, MouseDown, MouseUp, Move, Scroll
-
         if self.conv.coords == "pixels":
             return a
         if isinstance(a, Move):
@@ -316,24 +331,6 @@ class ActionWriter:
     # ---------------------------------------------------------------- computer_13
 
     def computer_13(self, a: Any) -> list[dict[str, Any]]:
-        from envs.actions import (
-            Click,
-            ClickElement,
-            Done,
-            Drag,
-            Fail,
-            Hotkey,
-            Key,
-            KeyDown,
-            KeyUp,
-            MouseDown,
-            MouseUp,
-            Move,
-            Scroll,
-            TypeText,
-            Wait,
-        )
-
         m = self.mapped(a)
 
         def act(kind: str, **params: Any) -> dict[str, Any]:
@@ -383,23 +380,6 @@ class ActionWriter:
         return f"'({x},{y})'"
 
     def uitars(self, a: Any) -> str:
-        from envs.actions import (
-            Click,
-            Done,
-            Drag,
-            Fail,
-            Hotkey,
-            Key,
-            KeyDown,
-            KeyUp,
-            MouseDown,
-            MouseUp,
-            Move,
-            Scroll,
-            TypeText,
-            Wait,
-        )
-
         m = self.mapped(a)
         if isinstance(m, Click):
             name = {(1, "left"): "click", (2, "left"): "left_double", (1, "right"): "right_single"}.get(
@@ -438,23 +418,6 @@ class ActionWriter:
     # ---------------------------------------------------------------- Smol2Operator
 
     def smol(self, a: Any) -> str:
-        from envs.actions import (
-            Click,
-            Done,
-            Drag,
-            Fail,
-            Hotkey,
-            Key,
-            KeyDown,
-            KeyUp,
-            MouseDown,
-            MouseUp,
-            Move,
-            Scroll,
-            TypeText,
-            Wait,
-        )
-
         m = self.mapped(a)
         if isinstance(m, Click):
             name = {(1, "left"): "click", (2, "left"): "double_click", (1, "right"): "right_click"}.get(
