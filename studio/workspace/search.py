@@ -24,7 +24,7 @@ from studio.workspace.schema import from_row
 from studio.workspace.sql import where_eq
 
 if TYPE_CHECKING:
-    from studio.workspace.store import Workspace
+    from studio.workspace.tables import TableStore
 
 VECTOR_TABLE = "example_vectors"
 VECTOR_INDEX_MIN_ROWS = 50_000
@@ -52,7 +52,7 @@ def create_fts(table: Any, column: str) -> None:
     table.create_index(column, config=FTS(), replace=True)
 
 
-def fts(ws: Workspace, cls: type[Record], query: str, k: int) -> list[tuple[Record, float]]:
+def fts(ws: TableStore, cls: type[Record], query: str, k: int) -> list[tuple[Record, float]]:
     """``(record, bm25 score)`` best first; an empty query returns nothing."""
     if not query.strip():
         return []
@@ -71,7 +71,7 @@ def _as_matrix(vectors: Any) -> Any:
     return arr
 
 
-def _check_embedder(ws: Workspace, embedder: str | None, dim: int) -> None:
+def _check_embedder(ws: TableStore, embedder: str | None, dim: int) -> None:
     known = ws.meta.get("embedder")
     if not known:
         return
@@ -84,25 +84,20 @@ def _check_embedder(ws: Workspace, embedder: str | None, dim: int) -> None:
         )
 
 
-def add_vectors(ws: Workspace, example_ids: Sequence[str], vectors: Any, embedder: str) -> None:
+def add_vectors(ws: TableStore, example_ids: Sequence[str], vectors: Any, embedder: str) -> None:
     """Store vectors for examples already in the workspace (rows are copied next to their vector)."""
     ids = list(example_ids)
     found: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        found.update(
-            (r["id"], r)
-            for r in ws.columns(
-                "examples", list(Example.model_fields), where=where_eq(id=chunk)
-            )
-        )
+        found.update((r["id"], r) for r in ws.columns("examples", list(Example.model_fields), where=where_eq(id=chunk)))
     missing = [x for x in ids if x not in found]
     if missing:
         raise WorkspaceError(f"no example with id(s) {missing[:5]} in {ws.path}; add the examples first")
     add_vector_rows(ws, [found[x] for x in ids], vectors, embedder)
 
 
-def add_vector_rows(ws: Workspace, rows: list[dict[str, Any]], vectors: Any, embedder: str) -> None:
+def add_vector_rows(ws: TableStore, rows: list[dict[str, Any]], vectors: Any, embedder: str) -> None:
     """Append ``example_vectors`` rows: the example's stored columns plus its vector.
 
     The example columns are copied so a vector search answers in one query (no second lookup by id).
@@ -141,7 +136,7 @@ def create_vector_index(table: Any, rows: int, column: str = "vector") -> None:
     table.create_index(column, config=config)
 
 
-def _vector_hits(ws: Workspace, vector: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:
+def _vector_hits(ws: TableStore, vector: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:
     arr = _as_matrix(vector)
     if not ws.meta.get("embedder") and ws.readonly:
         ws.refresh_meta()  # the writer may have stored the first vectors since this reader opened
@@ -160,7 +155,7 @@ def _vector_hits(ws: Workspace, vector: Any, k: int, embedder: str | None) -> li
     return [(from_row(Example, r), float(r["_distance"])) for r in q.to_list()]
 
 
-def vector(ws: Workspace, vector: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:
+def vector(ws: TableStore, vector: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:
     return _vector_hits(ws, vector, k, embedder)
 
 
@@ -184,7 +179,7 @@ def rrf(first: Sequence[str], second: Sequence[str], k: int = RRF_K) -> list[tup
     return list(zip(fused["id"].to_pylist(), fused["_relevance_score"].to_pylist(), strict=True))
 
 
-def hybrid(ws: Workspace, query: str, vector_: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:
+def hybrid(ws: TableStore, query: str, vector_: Any, k: int, embedder: str | None) -> list[tuple[Example, float]]:
     """Text and vector hits fused by :func:`rrf` (text first on ties), the best ``k``."""
     text = fts(ws, Example, query, k * 2)
     dense = _vector_hits(ws, vector_, k * 2, embedder)

@@ -375,10 +375,10 @@ def test_derived_tables_public_api(tmp_path: Path) -> None:
 def test_optimize_builds_scalar_indexes_without_deprecated_calls(tmp_path, monkeypatch) -> None:
     import warnings
 
-    import studio.workspace.store as store
+    import studio.workspace.tables as tables
     from studio.workspace import Verdict, Workspace
 
-    monkeypatch.setattr(store, "SCALAR_INDEX_MIN_ROWS", 10)
+    monkeypatch.setattr(tables, "SCALAR_INDEX_MIN_ROWS", 10)
     with Workspace.init(tmp_path / "ws") as ws:
         ws.add_verdicts([Verdict(example_id=f"e{i}", judge="j", criterion="aligned", vote=True) for i in range(20)])
         with warnings.catch_warnings():
