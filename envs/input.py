@@ -102,8 +102,10 @@ def needs_xdotool(text: str) -> bool:
 
 #: Seconds between moving onto a target and pressing (see ``_click``).
 CLICK_SETTLE = 0.03
-#: Seconds between two presses of the same key when typing text (see ``_type``).
-REPEAT_GAP = 0.15
+#: Seconds between two presses of the same key when typing text (see ``_type``). galculator shows a key's button
+#: pressed and un-presses it from a ~100 ms GLib timer; a second press of that key before the timer has run is
+#: ignored. 0.15 s lost keys when both cores were busy (the timer runs late), so the gap leaves ~3x the timer.
+REPEAT_GAP = 0.3
 
 
 class InputDriver:
