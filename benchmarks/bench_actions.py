@@ -37,7 +37,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--n", type=int, default=200, help="repetitions per action (xdotool rows use n/10)")
+    ap.add_argument("--n", type=int, default=200, help="repetitions per action (keymap-binding rows use n/10)")
     ap.add_argument("--size", default="1280x800")
     args = ap.parse_args()
 
@@ -56,8 +56,8 @@ def main() -> None:
             ("scroll 1 notch", lambda i: Scroll(-1), args.n),
             ("drag (0 s, 5 steps)", lambda i: Drag(10, 10, 300, 300, duration=0.0), args.n),
             ("type 'hello' (pyautogui)", lambda i: TypeText("hello"), args.n),
-            ("type 'héllo' (xdotool)", lambda i: TypeText("héllo"), max(5, args.n // 10)),
-            ("type '<b>' (xdotool)", lambda i: TypeText("<b>"), max(5, args.n // 10)),
+            ("type 'héllo' (keymap binding)", lambda i: TypeText("héllo"), max(5, args.n // 10)),
+            ("type '<b>' (keymap binding)", lambda i: TypeText("<b>"), max(5, args.n // 10)),
         ]
         print(f"InputDriver.execute on bare Xvfb {display} {args.size} (ms)")
         print(f"{'action':28s} {'n':>5s} {'median':>8s} {'p95':>8s}")

@@ -1,4 +1,4 @@
-"""Execute typed actions on one X display: pyautogui for pointer and keys, ``xdotool type`` for hard text.
+"""Execute typed actions on one X display: pyautogui for pointer and keys, keycode bindings for hard text.
 
 Design notes:
 
@@ -13,9 +13,9 @@ Design notes:
   keymap, so it holds for all of them.
 * ``pyautogui.PAUSE = 0`` and ``pyautogui.FAILSAFE = False``: the stop event replaces the corner fail-safe.
 * **Text.** pyautogui types ``<`` as ``>`` on this keymap and silently drops non-ASCII. Text made only of
-  printable ASCII (plus newline/tab) without ``<`` goes key by key through ``pyautogui.write``; anything else
-  goes through ``xdotool type --delay <ms> -- TEXT`` with ``DISPLAY`` set, in chunks of :data:`XDOTOOL_CHUNK`
-  characters. The xdotool process is polled and killed when a stop is requested.
+  printable ASCII (plus newline/tab) without ``<`` goes key by key through ``pyautogui.write``; in other text
+  the characters the keymap lacks are bound to spare keycodes that stay bound (:mod:`envs.keymap_type`;
+  ``xdotool type`` restores the keymap after every key, which lost characters when both cores were busy).
 * **Stop.** ``execute(action, stop)`` checks the event between sub-steps (each key of typed text, each
   scroll notch, each drag step, each 20 ms slice of a wait or interval) and raises
   :class:`~studio.errors.ActionInterrupted` within 100 ms of the event being set. An interrupted drag
@@ -28,7 +28,6 @@ Design notes:
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +52,7 @@ from envs.actions import (
     Wait,
 )
 from envs.errors import ActionError, ActionInterrupted, DisplayError
+from envs.keymap_type import KeymapTyper
 
 _X_LOCK = threading.RLock()
 """Guards pyautogui's module-global X connection (swapped per driver) and its import."""
@@ -61,10 +61,10 @@ _pyautogui: Any = None
 _x11: Any = None
 
 SLICE = 0.02  # seconds: granularity of stop checks while sleeping
-XDOTOOL_CHUNK = 16  # characters per `xdotool type` call
-# Inter-key delay of `xdotool type`. Measured: at xdotool's default 12 ms an xterm lost a remapped
-# (non-keymap) character in 3 of 10 lines right after other typing; at 20-50 ms none in 50 lines.
-XDOTOOL_DELAY_MS = 30
+# Seconds (times :func:`load_factor`) an app gets to read a key typed through a keycode binding before that keycode
+# may be bound to another character (see envs.keymap_type). xdotool, which restores the keymap after every key, lost
+# characters at 12 ms on a quiet machine and at 120 ms with both cores busy.
+REBIND_SETTLE = 1.0
 DRAG_STEP = 0.01  # seconds per drag step
 MIN_DRAG_STEPS = 5  # a zero-duration drag still moves in steps: apps want motion with the button down
 KEY_ALIASES = {"command": "win", "option": "alt", "optionleft": "altleft", "optionright": "altright"}
@@ -95,15 +95,33 @@ def _load_pyautogui(display: str) -> tuple[Any, Any]:
         return _pyautogui, _x11
 
 
-def needs_xdotool(text: str) -> bool:
+def needs_binding(text: str) -> bool:
     """True if pyautogui would mangle ``text``: ``<``, non-ASCII, control characters except newline/tab."""
     return any(c not in _PYAUTOGUI_SAFE_CHARS for c in text)
 
 
 #: Seconds between moving onto a target and pressing (see ``_click``).
 CLICK_SETTLE = 0.03
-#: Seconds between two presses of the same key when typing text (see ``_type``).
+#: Seconds (times :func:`load_factor`) between two presses of the same key when typing text (see ``_type``).
+#: galculator shows a key's button pressed and un-presses it from a ~100 ms GLib timer; a second press of that key
+#: before the timer has run is ignored. With both cores busy the timer runs late and a fixed 0.15 s lost keys.
 REPEAT_GAP = 0.15
+#: Ceiling of :func:`load_factor`.
+MAX_LOAD_FACTOR = 4.0
+
+
+def load_factor() -> float:
+    """How many times slower than on a quiet machine apps now react: the 1-minute load average per core, 1..4.
+
+    Input that races an app's own processing (a key read after its temporary binding was removed, a repeated key
+    arriving before galculator un-pressed its button) is spaced by this factor: on a quiet machine nothing changes;
+    with both cores busy (load 16 on 2 cores) xterm lost remapped characters typed 30 ms apart.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return 1.0
+    return min(MAX_LOAD_FACTOR, max(1.0, load / (os.cpu_count() or 1)))
 
 
 class InputDriver:
@@ -126,7 +144,7 @@ class InputDriver:
             self._xd = xdisplay.Display(display)
         except (XDisplayError, OSError, ValueError) as exc:
             raise DisplayError(f"cannot open X display {display}: {exc}") from exc
-        self._env = {**os.environ, "DISPLAY": display}
+        self._typer = KeymapTyper(self._xd, _X_LOCK)
         self._closed = False
 
     # ---- public
@@ -134,6 +152,7 @@ class InputDriver:
         """Close this driver's X connection. Idempotent."""
         if not self._closed:
             self._closed = True
+            self._typer.close()
             try:
                 self._xd.close()
             except Exception:  # noqa: BLE001 - the server may already be gone
@@ -169,7 +188,7 @@ class InputDriver:
 
         Raises:
             ActionInterrupted: ``stop`` was set before or during the action.
-            ActionError: invalid action, unknown element, a key X11 cannot send, or xdotool failed.
+            ActionError: invalid action, unknown element, or a key X11 cannot send.
         """
         from envs.action_parser import validate_action
 
@@ -273,8 +292,8 @@ class InputDriver:
             self._pg_call(fn, notch)
 
     def _type(self, a: TypeText, stop: threading.Event | None) -> None:
-        if needs_xdotool(a.text):
-            self._xdotool_type(a, stop)
+        if needs_binding(a.text):
+            self._keymap_type(a, stop)
             return
         for i, ch in enumerate(a.text):
             self._check(stop, a)
@@ -282,41 +301,30 @@ class InputDriver:
                 self._sleep(a.interval, stop, a)
             elif i and ch == a.text[i - 1]:
                 # galculator animates a pressed button ~0.1 s and ignores the same key meanwhile: "1000" became "100"
-                self._sleep(REPEAT_GAP, stop, a)
+                self._sleep(REPEAT_GAP * load_factor(), stop, a)
             self._pg_call("write", ch)
 
-    def _xdotool_type(self, a: TypeText, stop: threading.Event | None) -> None:
-        delay_ms = max(1, round(a.interval * 1000)) if a.interval else XDOTOOL_DELAY_MS
-        text = a.text
-        for start in range(0, len(text), XDOTOOL_CHUNK):
-            self._check(stop, a)
-            chunk = text[start:start + XDOTOOL_CHUNK]
-            try:
-                proc = subprocess.Popen(["xdotool", "type", "--delay", str(delay_ms), "--", chunk],
-                                        env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            except FileNotFoundError as exc:
-                raise ActionError("xdotool is not installed; it types text pyautogui cannot "
-                                  "(apt install xdotool)") from exc
-            while True:
-                try:
-                    proc.wait(timeout=SLICE)
-                    break
-                except subprocess.TimeoutExpired:
-                    if stop is not None and stop.is_set():
-                        proc.kill()
-                        proc.wait()
-                        raise ActionInterrupted("type action interrupted by a stop request") from None
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            if proc.stderr:
-                proc.stderr.close()
-            if proc.returncode != 0:
-                raise ActionError(f"xdotool type failed on display {self.display} "
-                                  f"(exit {proc.returncode}): {err.strip()[:200]}")
+    def _keymap_type(self, a: TypeText, stop: threading.Event | None) -> None:
+        """Type text pyautogui cannot (``<``, accents, CJK): missing characters through keycode bindings."""
+        factor = load_factor()
+
+        def gap(prev: str, ch: str) -> float:
+            if not prev:
+                return 0.0
+            if a.interval:
+                return a.interval
+            return REPEAT_GAP * factor if ch == prev else 0.0
+
+        self._typer.type(
+            a.text, plain=_PYAUTOGUI_SAFE_CHARS.__contains__, press_plain=lambda ch: self._pg_call("write", ch),
+            gap=gap, settle=REBIND_SETTLE * factor,
+            check=lambda: self._check(stop, a), sleep=lambda s: self._sleep(s, stop, a),
+        )
 
     def _key(self, a: Key, stop: threading.Event | None) -> None:
-        if len(a.key) == 1 and needs_xdotool(a.key):  # '<' (pyautogui sends '>')
+        if len(a.key) == 1 and needs_binding(a.key):  # '<' (pyautogui sends '>')
             for _ in range(a.presses):
-                self._xdotool_type(TypeText(a.key), stop)
+                self._keymap_type(TypeText(a.key), stop)
             return
         k = self._x11_key(a.key)
         for _ in range(a.presses):
