@@ -7,7 +7,7 @@ Document       a documentation chunk (one section of a man page, help page, Mark
 Task           a task instruction and where it came from
 Trajectory     one rollout: its lifecycle ``status`` and how the episode ended (``outcome``)
 Step           one finished step of a rollout (the screen *before* its action, the action, the thought)
-Example        an instruction written backward for a span of a trajectory
+Example        an instruction for a span of a trajectory, written backward by a model or made by a person
 Verdict        one judge's vote on one criterion of one example (``vote=None``: the judge abstained)
 Review         a person's decision on an example (accept / reject / edit)
 LedgerEntry    one model call's cost (the ledger row)
@@ -73,6 +73,8 @@ class Document(Record):
 #: ``pending`` (it has a check that was not validated yet). See ``studio.pipeline.stages.task_check``.
 CheckStatus = Literal["proven", "verified", "unverified", "pending"]
 CHECK_STATUSES: tuple[str, ...] = ("proven", "verified", "unverified", "pending")
+#: Who wrote an example's instruction: the backward writer (a model) or a person who trimmed a trajectory.
+ExampleOrigin = Literal["backward", "human"]
 
 
 class Task(Record):
@@ -161,6 +163,10 @@ class Example(Record):
     exclusive, like a slice); ``step_indices`` are the steps shown to the model (after duplicate dropping);
     ``kind="replicate"`` instructions read "Replicate the following: 1) ... 2) ...". ``raw`` keeps the model's
     reply text.
+
+    ``origin`` is ``"backward"`` for the backward writer's examples and ``"human"`` for one a person made by
+    trimming a trajectory (``author`` names them; ids start with ``h-``, so no model's re-run maps onto it and
+    backward construction skips its span and kind). See :mod:`studio.workspace.human`.
     """
 
     table: ClassVar[str] = "examples"
@@ -174,6 +180,8 @@ class Example(Record):
     app: str = ""
     raw: str = ""
     created: float = Field(default_factory=now)
+    origin: ExampleOrigin = "backward"
+    author: str = ""
 
 
 class Verdict(Record):

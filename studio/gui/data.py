@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.status import StatusRule, display
+
+if TYPE_CHECKING:
+    from studio.pipeline.progress import RunProgress
 
 #: Example statuses shown in the Examples view (:func:`studio.status.display` names).
 EXAMPLE_STATUSES = ("accepted", "needs_review", "rejected", "disputed", "pending")
@@ -54,6 +57,7 @@ class CostRow:
     prompt_tokens: int
     completion_tokens: int
     cost: float
+    last: float = 0.0  # Unix time of the latest call (the Overview shows which stage is calling models now)
 
 
 @dataclass
@@ -75,6 +79,15 @@ class TaskRow:
     app: str = ""
     check_status: str = ""  # proven | verified | unverified | pending (see studio.records.CheckStatus)
     check_reason: str = ""
+    runs: int = 0  # finished trajectories of this task
+    score: float | None = None  # the latest scored run's check score (None: never scored)
+
+    @property
+    def check_text(self) -> str:
+        """``proven`` / ``verified`` / ``unverified: <reason>`` / ``pending``: what the task list shows."""
+        if self.check_status == "unverified" and self.check_reason:
+            return f"unverified: {self.check_reason}"
+        return self.check_status or "unverified"
 
 
 @dataclass
@@ -123,6 +136,13 @@ class ExampleRow:
     edited: str = ""  # the reviewer's edited instruction, if any
     check: float | None = None  # the trajectory's check score (None: its task had no validated check)
     reviewed: bool = False  # a person has reviewed it (its status is theirs)
+    origin: str = "backward"  # backward (a model wrote it) | human (a person made it by trimming a trajectory)
+    author: str = ""
+
+    @property
+    def by(self) -> str:
+        """Who wrote the instruction: ``model`` or the person who made the example."""
+        return f"made by {self.author or 'a person'}" if self.origin == "human" else "model"
 
     @property
     def check_text(self) -> str:
@@ -139,6 +159,23 @@ class VerdictRow:
     criterion: str
     vote: bool | None  # None = the judge abstained (failed or malformed answer)
     rationale: str
+
+
+@dataclass
+class JudgeInfo:
+    """A configured judge: its label (as on its verdicts), measured accuracy and whether it is advisory."""
+
+    label: str
+    model: str
+    method: str = ""
+    accuracy: float | None = None  # balanced accuracy measured by `studio judge-eval` (None: not measured)
+    advisory: bool = False  # measured below pipeline.judge_accuracy_floor: its vote alone never accepts
+
+    @property
+    def mark(self) -> str:
+        """``acc 0.81`` / ``acc 0.52 · advisory`` / ``not measured``: shown next to the judge's votes."""
+        acc = "not measured" if self.accuracy is None else f"acc {self.accuracy:.2f}"
+        return f"{acc} · advisory" if self.advisory else acc
 
 
 @dataclass
@@ -242,6 +279,15 @@ class GuiData(Protocol):
     def example_ids(self, flt: ExampleFilter) -> list[str]: ...
     def review_progress(self, flt: ExampleFilter) -> tuple[int, int]: ...  # (reviewed, total) under flt
     def search(self, query: str, k: int = 10) -> list[SearchHit]: ...
+    def count_tasks(self) -> int: ...
+    def tasks(self, offset: int, limit: int) -> list[TaskRow]: ...  # every task, documents or not
+    def judges(self) -> list[JudgeInfo]: ...
+    def make_example(
+        self, trajectory_id: str, start: int, end: int, instruction: str, author: str, kind: str = "instruction"
+    ) -> str: ...  # the new example's id (origin human, with the author's accept review)
+    def suggest_instruction(self, trajectory_id: str, start: int, end: int, kind: str = "instruction") -> str: ...
+    def run_progress(self) -> RunProgress | None: ...  # the running (or last) pipeline run's stage progress
+    def rollout_job(self, task_id: str, policy: str, max_steps: int | None = None) -> Any: ...  # "run it"
 
 
 class MemoryData:
@@ -258,6 +304,11 @@ class MemoryData:
         self.review_rows: dict[str, list[ReviewRow]] = {}
         self.blobs: dict[str, bytes] = {}
         self.cost_rows: list[CostRow] = []
+        self.judge_rows: list[JudgeInfo] = []
+        #: ``(trajectory_id, start, end, kind) -> instruction``: what :meth:`suggest_instruction` answers
+        #: (benchmarks and fast tests; the workspace asks the backward writer).
+        self.suggestions: dict[tuple[str, int, int, str], str] = {}
+        self.progress: RunProgress | None = None
         self._review_seq = 0
         self._committee: dict[str, str] = {}
 
@@ -378,6 +429,46 @@ class MemoryData:
     def review_progress(self, flt: ExampleFilter) -> tuple[int, int]:
         rows = self._filtered(replace(flt, queue=False))
         return sum(1 for e in rows if e.reviewed), len(rows)
+
+    def count_tasks(self) -> int:
+        return len(self.task_rows)
+
+    def tasks(self, offset: int, limit: int) -> list[TaskRow]:
+        return self.task_rows[offset : offset + limit]
+
+    def judges(self) -> list[JudgeInfo]:
+        return list(self.judge_rows)
+
+    def make_example(
+        self, trajectory_id: str, start: int, end: int, instruction: str, author: str, kind: str = "instruction"
+    ) -> str:
+        from studio.workspace.human import check_made, made_example_id
+
+        text = check_made(instruction, author, kind)
+        indices = [s.index for s in self.step_rows.get(trajectory_id, []) if not s.final]
+        if not indices or start >= end or start < min(indices) or end - 1 > max(indices):
+            raise _review_error(f"the span {start}:{end} is not within the recorded steps of {trajectory_id}")
+        app = next((t.app for t in self.trajectory_rows if t.id == trajectory_id), "")
+        eid = made_example_id()
+        self.example_rows.append(
+            ExampleRow(eid, text, kind, trajectory_id, start, end - 1, app, "pending", origin="human", author=author)
+        )
+        self.add_review(eid, "accept", "", author)
+        return eid
+
+    def suggest_instruction(self, trajectory_id: str, start: int, end: int, kind: str = "instruction") -> str:
+        found = self.suggestions.get((trajectory_id, start, end, kind))
+        if found is None:
+            from studio.errors import ModelError
+
+            raise ModelError("no suggestion for this span; type the instruction")
+        return found
+
+    def run_progress(self) -> RunProgress | None:
+        return self.progress
+
+    def rollout_job(self, task_id: str, policy: str, max_steps: int | None = None) -> Any:
+        raise _review_error("running a task needs a workspace: open one (File > Open workspace)")
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         words = [w for w in query.lower().split() if w]

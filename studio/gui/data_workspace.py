@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.gui.data import (
     QUEUE_STATUSES,
@@ -21,6 +21,7 @@ from studio.gui.data import (
     DocumentRow,
     ExampleFilter,
     ExampleRow,
+    JudgeInfo,
     ReviewRow,
     SearchHit,
     StepRow,
@@ -32,6 +33,9 @@ from studio.gui.data import (
 )
 from studio.gui.example_index import ExampleIndex
 from studio.llm.ledger import LEDGER_NAME, LedgerTail
+
+if TYPE_CHECKING:
+    from studio.pipeline.progress import RunProgress
 
 
 class WorkspaceData:
@@ -137,6 +141,7 @@ class WorkspaceData:
                 row.prompt_tokens += int(r.prompt_tokens or 0)
                 row.completion_tokens += int(r.completion_tokens or 0)
                 row.cost += float(r.cost or 0.0)
+                row.last = max(row.last, float(r.time or 0.0))
             return [replace(self._costs[k]) for k in sorted(self._costs)]
 
     def count_documents(self) -> int:
@@ -153,10 +158,91 @@ class WorkspaceData:
     def tasks_for(self, document_id: str) -> list[TaskRow]:
         from studio.workspace import Task
 
+        return self._task_rows(self.ws.list(Task, document_id=document_id, limit=None))
+
+    def count_tasks(self) -> int:
+        return self.ws.count("tasks")
+
+    def tasks(self, offset: int, limit: int) -> list[TaskRow]:
+        """Every task (self-instructed, bundled, backward or imported with ``studio tasks import``), paged."""
+        from studio.workspace import Task
+
+        return self._task_rows(self.ws.list(Task, offset=offset, limit=limit))
+
+    def _task_rows(self, tasks: list[Any]) -> list[TaskRow]:
+        """Task rows with their finished runs and the latest run's check score."""
+        from studio.records import FINISHED
+        from studio.workspace.sql import where_eq
+
+        runs: dict[str, list[tuple[float, float | None]]] = {}
+        ids = [t.id for t in tasks]
+        if ids:
+            for r in self.ws.columns(
+                "trajectories", ["task_id", "status", "score", "started"], where=where_eq(task_id=ids)
+            ):
+                if r["status"] in FINISHED:
+                    runs.setdefault(r["task_id"], []).append((r["started"] or 0.0, r["score"]))
+        rows = []
+        for t in tasks:
+            mine = sorted(runs.get(t.id, []), key=lambda x: x[0])
+            scores = [sc for _when, sc in mine if sc is not None]
+            rows.append(
+                TaskRow(
+                    t.id,
+                    t.instruction,
+                    t.origin,
+                    t.document_id,
+                    t.section,
+                    t.app,
+                    t.check_status,
+                    t.check_reason,
+                    runs=len(mine),
+                    score=scores[-1] if scores else None,
+                )
+            )
+        return rows
+
+    def judges(self) -> list[JudgeInfo]:
+        """The configured judges with their measured accuracy and advisory mark (``studio.toml``'s judges)."""
+        from studio.config import judge_labels
+
+        cfg = self.ws.config
+        specs = cfg.roles.judges
+        advisory = cfg.advisory_judges()
         return [
-            TaskRow(t.id, t.instruction, t.origin, t.document_id, t.section, t.app, t.check_status, t.check_reason)
-            for t in self.ws.list(Task, document_id=document_id, limit=None)
+            JudgeInfo(label, spec.model, spec.method, spec.accuracy, label in advisory)
+            for label, spec in zip(judge_labels(specs), specs, strict=True)
         ]
+
+    def make_example(
+        self, trajectory_id: str, start: int, end: int, instruction: str, author: str, kind: str = "instruction"
+    ) -> str:
+        """Store an example a person made from steps ``[start, end)`` (:func:`studio.workspace.human.make_example`,
+        through a short-lived writer like reviews); its id."""
+        from studio.workspace import Workspace
+        from studio.workspace.human import make_example
+
+        with self._write_lock, Workspace.open(self.path) as ws:
+            example, _review = make_example(ws, trajectory_id, start, end, instruction, author, kind=kind)
+        return example.id
+
+    def rollout_job(self, task_id: str, policy: str, max_steps: int | None = None) -> Any:
+        """The rollout job that runs task ``task_id`` in a sandbox (:func:`studio.gui.task_run.rollout_job`)."""
+        from studio.gui.task_run import rollout_job
+
+        return rollout_job(self.ws, task_id, policy, max_steps)
+
+    def run_progress(self) -> RunProgress | None:
+        """Stage progress of the pipeline run writing this workspace (or the last one): ``run-progress.json``."""
+        from studio.pipeline.progress import read_progress
+
+        return read_progress(self.path)
+
+    def suggest_instruction(self, trajectory_id: str, start: int, end: int, kind: str = "instruction") -> str:
+        """The backward writer's instruction for steps ``[start, end)`` (a model call: seconds to minutes)."""
+        from studio.gui.trim import suggest_instruction
+
+        return suggest_instruction(self.ws, trajectory_id, start, end, kind)
 
     def count_trajectories(self) -> int:
         return self.ws.count("trajectories")
@@ -250,10 +336,7 @@ class WorkspaceData:
                 ids = self._filter_ids(flt)[offset : offset + limit]
         if not ids:
             return []
-        rows = {
-            e.id: e
-            for e in self.ws.list(Example, id=list(ids), limit=len(ids))
-        }
+        rows = {e.id: e for e in self.ws.list(Example, id=list(ids), limit=len(ids))}
         trajs = sorted({e.trajectory_id for e in rows.values()})
         scored = self.ws.columns("trajectories", ["id", "score"], where=where_eq(id=trajs))
         scores = {r["id"]: r["score"] for r in scored}
@@ -276,6 +359,8 @@ class WorkspaceData:
                     index.by_id.get(e.id, {}).get("edited", ""),
                     scores.get(e.trajectory_id),
                     reviewed=e.id in index.reviewed,
+                    origin=e.origin,
+                    author=e.author,
                 )
             )
         return out

@@ -31,7 +31,7 @@ from studio.gui.qt_review import ReviewBar, UndoStack, bind_shortcuts
 from studio.gui.qt_trajectories import TrajectoryPanel
 
 if TYPE_CHECKING:
-    from studio.gui.data import Counts, ExampleRow, ReviewRow, VerdictRow
+    from studio.gui.data import Counts, ExampleRow, JudgeInfo, ReviewRow, VerdictRow
 
 STATUS_COLORS = {
     "accepted": QColor(46, 160, 67),
@@ -83,6 +83,7 @@ class ExamplesView(BaseView):
                 Column("status", lambda e: e.status),
                 Column("check", lambda e: e.check_text, tooltip=lambda e: "the trajectory's task check"),
                 Column("kind", lambda e: e.kind),
+                Column("by", lambda e: e.by, tooltip=lambda e: "who wrote the instruction"),
                 Column("app", lambda e: e.app),
                 Column("span", lambda e: f"{e.start}–{e.end}", align_right=True),
                 Column("instruction", lambda e: e.edited or e.instruction, tooltip=lambda e: e.instruction),
@@ -100,9 +101,11 @@ class ExamplesView(BaseView):
         self.instruction = QLabel("Select an example.")
         self.instruction.setWordWrap(True)
         self.instruction.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.verdicts = QTableWidget(0, 4)
-        self.verdicts.setHorizontalHeaderLabels(["judge", "criterion", "vote", "rationale"])
+        self.verdicts = QTableWidget(0, 5)
+        self.verdicts.setHorizontalHeaderLabels(["judge", "criterion", "vote", "rationale", "judge's accuracy"])
+        self.verdicts.horizontalHeader().moveSection(4, 1)  # shown next to the judge; the rationale stays last
         setup_table(self.verdicts)
+        self.judge_info: dict[str, JudgeInfo] = {}
         self.reviews_label = QLabel("")
         self.reviews_label.setWordWrap(True)
         self.bar = ReviewBar()
@@ -114,6 +117,7 @@ class ExamplesView(BaseView):
         self._queue_seen = False
         self._reselect: int | None = None
         self.panel = TrajectoryPanel(pool)
+        self.panel.show_compare(True)  # the span's steps: the screens before and after, the change boxed
 
         detail = QWidget()
         dl = QVBoxLayout(detail)
@@ -184,7 +188,11 @@ class ExamplesView(BaseView):
             return
         self.panel.data = self.data
         self.pool.submit(self.data.facets, on_result=self._on_facets, name="reading example facets")
+        self.pool.submit(self.data.judges, on_result=self._on_judges, name="reading the judges' accuracy")
         self.apply_filter()
+
+    def _on_judges(self, judges: list[JudgeInfo]) -> None:
+        self.judge_info = {j.label: j for j in judges}
 
     def _on_facets(self, facets: dict[str, list[str]]) -> None:
         for box, key in ((self.app_box, "app"), (self.kind_box, "kind"), (self.judge_box, "judge")):
@@ -232,7 +240,7 @@ class ExamplesView(BaseView):
             return
         edited = f"<br><i>edited:</i> {ex.edited}" if ex.edited else ""
         self.instruction.setText(
-            f"<b>{ex.kind}</b> · {ex.status} · steps {ex.start}–{ex.end} of "
+            f"<b>{ex.kind}</b> · {ex.by} · {ex.status} · steps {ex.start}–{ex.end} of "
             f"{ex.trajectory_id}{' · check ' + ex.check_text if ex.check_text else ''}<br>{ex.instruction}{edited}"
         )
         self.edit_line.setText(ex.edited or ex.instruction)
@@ -257,14 +265,18 @@ class ExamplesView(BaseView):
             label = "abstained" if v.vote is None else ("yes" if v.vote else "no")
             vote = QTableWidgetItem(label)
             vote.setForeground(STATUS_COLORS["pending" if v.vote is None else ("accepted" if v.vote else "rejected")])
-            for c, item in enumerate(
-                (
-                    QTableWidgetItem(v.judge),
-                    QTableWidgetItem(v.criterion),
-                    vote,
-                    QTableWidgetItem(v.rationale),
-                )
-            ):
+            info = self.judge_info.get(v.judge)
+            mark = QTableWidgetItem(info.mark if info else "not configured now")
+            judge = QTableWidgetItem(v.judge)
+            if info is not None and info.advisory:
+                font = judge.font()
+                font.setItalic(True)
+                for item in (judge, mark):
+                    item.setFont(font)
+                    item.setToolTip(
+                        "advisory: measured below pipeline.judge_accuracy_floor; its yes alone never accepts"
+                    )
+            for c, item in enumerate((judge, QTableWidgetItem(v.criterion), vote, QTableWidgetItem(v.rationale), mark)):
                 if c == 3:
                     item.setToolTip(v.rationale)
                 self.verdicts.setItem(r, c, item)

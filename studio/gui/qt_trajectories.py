@@ -1,6 +1,8 @@
 """Trajectories: the list (lazy, 100k rows), and for the selected one a filmstrip of steps, the full screenshot
-with the action drawn on it, the a11y table, REASON, the action code, what the action changed on the screen
-(values, focus, windows; :mod:`envs.changes`), timings, the outcome and score.
+with the action drawn on it (or the screens before and after it with the change boxed), the a11y table, REASON,
+the action code, what the action changed on the screen (values, focus, windows; :mod:`envs.changes`), timings,
+the outcome and score; and the trim bar (:mod:`studio.gui.qt_trim`): select a span on the filmstrip and make an
+example of it.
 
 :class:`TrajectoryPanel` (filmstrip + step detail) is reused by the Examples view, which highlights a span.
 """
@@ -95,8 +97,15 @@ class TrajectoryPanel(QWidget):
         self.detail.addTab(self.reason, "Step")
         self.detail.addTab(self.a11y, "A11y table")
         self.detail.addTab(self.timings, "Timings")
+        from studio.gui.qt_compare import StepCompare
+
+        self.compare = StepCompare(pool)
+        self.views = QTabWidget()  # the step's screen, or its screens before and after with the change boxed
+        self.views.addTab(self.screen, "Screen")
+        self.views.addTab(self.compare, "Before / after")
+        self.views.currentChanged.connect(lambda _i: self._refresh_views())
         self.split = QSplitter(Qt.Orientation.Horizontal)
-        self.split.addWidget(self.screen)
+        self.split.addWidget(self.views)
         self.split.addWidget(self.detail)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
@@ -172,8 +181,6 @@ class TrajectoryPanel(QWidget):
     def select_step(self, row: int) -> None:
         if not (0 <= row < len(self.steps)) or self.data is None:
             return
-        from studio.gui.data import overlay_actions
-
         step = self.steps[row]
         if step.final:
             text = ["The screen after the last action", "", "(where the run ended; no action of its own)"]
@@ -204,6 +211,24 @@ class TrajectoryPanel(QWidget):
         self.timings.setPlainText(
             "\n".join(f"{k:<12} {v * 1000:8.1f} ms" for k, v in sorted(step.timings.items())) or "no timings recorded"
         )
+        self._refresh_views()
+        self.step_changed.emit(row)
+
+    def show_compare(self, on: bool = True) -> None:
+        """Show the before / after comparison (True) or the single screen with the action drawn (False)."""
+        self.views.setCurrentWidget(self.compare if on else self.screen)
+
+    def _refresh_views(self) -> None:
+        """Load what the tab on screen shows for the current step (the other tab loads when it is shown)."""
+        row = self.filmstrip.currentRow()
+        if not (0 <= row < len(self.steps)) or self.data is None:
+            return
+        if self.views.currentWidget() is self.compare:
+            self.compare.show_step(self.data, self.steps, row)
+            return
+        from studio.gui.data import overlay_actions
+
+        step = self.steps[row]
         actions = overlay_actions(step.actions, step.action_code)
         gen = self._gen
         data = self.data
@@ -216,7 +241,6 @@ class TrajectoryPanel(QWidget):
             on_result=lambda img: self._on_image(gen, row, img, actions, step.width),
             name="loading the screenshot",
         )
-        self.step_changed.emit(row)
 
     def _on_image(self, gen: int, row: int, image: QImage, actions: list[dict[str, Any]], width: int) -> None:
         if gen == self._gen and self.filmstrip.currentRow() == row:
@@ -251,6 +275,12 @@ class TrajectoriesView(BaseView):
         self.table.setModel(self.model)
         setup_table(self.table)
         self.panel = TrajectoryPanel(pool)
+        from studio.gui.qt_trim import TrimBar
+
+        self.trim = TrimBar(self.panel)
+        panel_lay = self.panel.layout()
+        assert isinstance(panel_lay, QVBoxLayout)
+        panel_lay.insertWidget(panel_lay.indexOf(self.panel.filmstrip) + 1, self.trim)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.panel)
@@ -288,3 +318,4 @@ class TrajectoriesView(BaseView):
             f"outcome <b>{t.status}</b> · score {_score(t) or '–'} · {t.n_steps} steps"
         )
         self.panel.show_trajectory(t.id, header)
+        self.trim.clear()

@@ -19,6 +19,8 @@ History:
        ``check_info`` (old tasks: no check, ``unverified`` with the reason "no check").
     5: ``steps.changes``, what each action changed on the screen (old rows read None; readers compute it
        from the stored observations).
+    6: ``examples.origin`` and ``examples.author`` (and the same columns in ``example_vectors``, which copies
+       the example's columns): who wrote the instruction. Old rows are ``backward`` with no author.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import pyarrow as pa
 
 from studio.errors import SchemaVersionError, WorkspaceError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def check_version(meta: dict[str, Any], path: Path) -> int:
@@ -97,7 +99,25 @@ def _v4_to_v5(db: Any) -> None:
             table.add_columns([pa.field("changes", pa.string())])  # nulls: old rows read None
 
 
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+def _v5_to_v6(db: Any) -> None:
+    names = _table_names(db)
+    for name in ("examples", "example_vectors"):
+        if name in names:
+            table = db.open_table(name)
+            defaults = {"origin": "'backward'", "author": "''"}
+            new = {col: sql for col, sql in defaults.items() if col not in table.schema.names}
+            if new:
+                table.add_columns(new)
+
+
+MIGRATIONS: dict[int, Callable[[Any], None]] = {
+    0: _v0_to_v1,
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+    5: _v5_to_v6,
+}
 
 
 def _table_names(db: Any) -> list[str]:
