@@ -142,11 +142,17 @@ def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False
 
         apply_ray_option(cfg.executor, ray, parallel=parallel)
         client = ModelClient.for_workspace(ws.path, use_cache=not no_cache)
-        with _progress() as progress:
-            observer = RichObserver(progress)
-            ctx = RunContext(ws=ws, cfg=cfg, client=client, observer=observer, stop=stop,  # type: ignore[arg-type]
-                             sources=sources)
-            summaries = run_pipeline(ctx, stages)
+        from studio.pipeline.progress import ProgressFile, TeeObserver
+
+        progress_file = ProgressFile(ws.path)  # the GUI's Overview follows the stages through it
+        try:
+            with _progress() as progress:
+                observer = TeeObserver(RichObserver(progress), progress_file)
+                ctx = RunContext(ws=ws, cfg=cfg, client=client, observer=observer,  # type: ignore[arg-type]
+                                 stop=stop, sources=sources)
+                summaries = run_pipeline(ctx, stages)
+        finally:
+            progress_file.close()
         _print_summary(ws, summaries, stop.is_set())
         return summaries
 

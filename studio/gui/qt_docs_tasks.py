@@ -1,6 +1,7 @@
 """Documents and tasks: the ingested documents with their sections; the tasks generated from each, with their
 provenance (origin: self-instruct / file / backward, source document and section) and their check status
-(proven / verified / unverified / pending; the reason in the tooltip)."""
+(proven / verified / unverified / pending; the reason in the tooltip). The **All tasks** tab lists every task,
+imported ones too, with its check status, runs and score, and runs one live (:mod:`studio.gui.qt_tasks`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QTableView,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -64,10 +66,20 @@ class DocsTasksView(BaseView):
         split.setStretchFactor(1, 3)
         split.setSizes([480, 720])
         self.count_label = QLabel("")
+        docs = QWidget()
+        dl = QVBoxLayout(docs)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addWidget(self.count_label)
+        dl.addWidget(split, 1)  # the tables take the height, not the label
+        from studio.gui.qt_tasks import TasksPanel
+
+        self.all_tasks = TasksPanel(pool)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(docs, "Documents")
+        self.tabs.addTab(self.all_tasks, "All tasks")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.count_label)
-        lay.addWidget(split, 1)  # the tables take the height, not the label
+        lay.addWidget(self.tabs, 1)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur.row()))
         self.model.total_changed.connect(lambda n: self.count_label.setText(f"{n:,} documents"))
         self._current = ""
@@ -75,10 +87,13 @@ class DocsTasksView(BaseView):
     def load(self) -> None:
         if self.data is not None:
             self.model.set_source(self.data.count_documents, self.data.documents)
+            self.all_tasks.load(self.data)
 
     def on_counts(self, counts: Counts, changed: set[str]) -> None:
         if "documents" in changed:
             self.model.refresh()
+        if changed & {"tasks", "trajectories", "outcomes", "mean_score"}:
+            self.all_tasks.reload()  # new tasks, runs or scores (a check status changes with a verify run)
         if "tasks" in changed and self._current:
             self._load_tasks(self._current)
 

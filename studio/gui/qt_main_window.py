@@ -43,8 +43,7 @@ class NotificationBar(QFrame):
         super().__init__(parent)
         self.setObjectName("notificationBar")
         self.setStyleSheet(
-            "#notificationBar { background: #b3261e; border-radius: 4px; }"
-            "#notificationBar QLabel { color: white; }"
+            "#notificationBar { background: #b3261e; border-radius: 4px; }#notificationBar QLabel { color: white; }"
         )
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 6, 6, 6)
@@ -170,6 +169,8 @@ class MainWindow(QMainWindow):
             self.views[key] = view
             self.stack.addWidget(view)
             self.nav.addItem(view.title)
+        docs = self.views["docs"]
+        docs.all_tasks.run_requested.connect(self.run_task)  # type: ignore[attr-defined]
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -203,6 +204,39 @@ class MainWindow(QMainWindow):
         self.export_dialog = ExportDialog(self.pool, self.workspace, self)
         self.export_dialog.show()
         return self.export_dialog
+
+    def run_task(self, task_id: str) -> None:
+        """Run it: open a sandbox on a workspace task and show it live (the Live view runs and records it).
+
+        The job is made on the worker (it reads the task and its check); the policy and step limit are the Live
+        view's current choices (the step limit from studio.toml when the Live view has none).
+        """
+        live = self.views["live"]
+        if self.data is None:
+            self.notifications.show_error("Open a workspace before running one of its tasks")
+            return
+        if getattr(live, "running", False):
+            self.notifications.show_error(
+                "A rollout is running in the Live view: stop it (Esc) before starting another"
+            )
+            self.show_view("live")
+            return
+        policy_box = getattr(live, "policy_box", None)
+        steps_box = getattr(live, "steps_box", None)
+        policy = policy_box.currentText() if policy_box is not None else "model+explorer"
+        steps = steps_box.value() if steps_box is not None else None
+        self.pool.submit(
+            self.data.rollout_job,
+            task_id,
+            policy,
+            steps,
+            on_result=self._start_live,
+            name=f"preparing task {task_id} to run",
+        )
+
+    def _start_live(self, job: object) -> None:
+        live = self.show_view("live")
+        live.start([job])  # type: ignore[attr-defined]
 
     def show_view(self, key: str) -> BaseView:
         """Switch to the view named ``key`` (overview, live, docs, trajectories, examples, retrieval, settings)."""
@@ -258,9 +292,7 @@ class MainWindow(QMainWindow):
         def done() -> None:
             self._polling = False
 
-        self.pool.submit(
-            data.counts, on_result=self._on_counts, on_finished=done, name="reading workspace counts"
-        )
+        self.pool.submit(data.counts, on_result=self._on_counts, on_finished=done, name="reading workspace counts")
 
     def _on_counts(self, counts: Counts) -> None:
         old = self.counts.as_dict() if self.counts is not None else {}
