@@ -30,12 +30,12 @@ class BoxedImage(QWidget):
         self.caption = caption
         self.image = QImage()
         self.boxes: list[Box] = []
-        self.actions: list[dict[str, Any]] = []
+        self.step_actions: list[dict[str, Any]] = []  # not `actions`: QWidget.actions() is a method
         self.screen_w = 0
         self.setMinimumSize(240, 160)
 
     def set_image(self, image: QImage, boxes: list[Box], actions: list[dict[str, Any]], screen_w: int) -> None:
-        self.image, self.boxes, self.actions = image, boxes, actions
+        self.image, self.boxes, self.step_actions = image, boxes, actions
         self.screen_w = screen_w or image.width()
         self.update()
 
@@ -59,8 +59,8 @@ class BoxedImage(QWidget):
             p.setBrush(fill)
             for x, y, w, h in self.boxes:
                 p.drawRect(QRectF(target.x() + x * scale, target.y() + y * scale, w * scale, h * scale))
-            if self.actions:
-                draw_actions(p, self.actions, scale, target)
+            if self.step_actions:
+                draw_actions(p, self.step_actions, scale, target)
         p.end()
 
 

@@ -89,7 +89,8 @@ class TasksPanel(QWidget):
             self.model.reset()
 
     def selected(self) -> TaskRow | None:
-        return self.model.row(self.table.currentIndex().row())
+        row: TaskRow | None = self.model.row(self.table.currentIndex().row())
+        return row
 
     def run_selected(self) -> None:
         task = self.selected()

@@ -135,7 +135,7 @@ def test_before_and_after_a_step_with_the_change_boxed(qtbot: Any, tmp_path: Any
     panel.filmstrip.setCurrentRow(3)
     qtbot.waitUntil(lambda: not cmp.after.image.isNull() and bool(cmp.boxes), timeout=20000)
     assert cmp.before.caption == "before step 3" and not cmp.before.image.isNull()
-    assert cmp.before.actions and cmp.before.actions[0]["kind"] == "click"
+    assert cmp.before.step_actions and cmp.before.step_actions[0]["kind"] == "click"
     assert cmp.boxes == [(0, 0, 320, 200)]  # the whole screen turned white
     assert cmp.changes.text().startswith("What changed")
     cmp.grab()
