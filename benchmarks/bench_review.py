@@ -8,7 +8,12 @@ Reports:
 - UI latency per review action: time for one key press to be handled on the UI thread (the row's status changes
   and the selection moves on at once; saving happens on a worker), p50 / p95 / max;
 - time to review all of them: from the first key press until every review is in the workspace;
-- undo latency: Ctrl+Z until the reviews of the last action are gone from the workspace.
+- undo latency: Ctrl+Z until the reviews of the last action are gone from the workspace;
+- trim and make: Make example pressed on a selected span until the example is in the workspace (and how long
+  the click's handler held the UI thread).
+
+The trajectory has four steps with 1280x800 screenshots, so every example shown also loads its screens before and
+after and boxes what changed (on a worker), as the workbench does.
 
     .venv/bin/python benchmarks/bench_review.py [--examples 10000] [--reviews 100] [--workspace DIR]
 """
@@ -29,13 +34,35 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def _screen(i: int) -> bytes:
+    """A 1280x800 screenshot whose display region changes with ``i`` (what the before/after comparison diffs)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1280, 800), (236, 236, 236))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((200, 100, 1080, 700), fill=(250, 250, 250), outline=(90, 90, 90))
+    draw.rectangle((240, 140, 1040, 220), fill=(255, 255, 255), outline=(60, 60, 60))
+    draw.text((980 - 20 * i, 165), str(7 * (i + 1)), fill=(0, 0, 0))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
 def build(path: Path, n: int) -> None:
-    from studio.workspace import Example, Trajectory, Verdict, Workspace
+    from studio.workspace import Example, Step, Trajectory, Verdict, Workspace
 
     ws = Workspace.init(path)
     try:
         t = Trajectory(instruction="bench", app="galculator", policy="explorer")
         ws.start_trajectory(t)
+        for i in range(4):  # real screenshots: the workbench shows each example's steps before and after
+            ws.add_step(
+                Step(trajectory_id=t.id, index=i, action_code=f"pyautogui.click({300 + 60 * i}, 400)"),
+                screenshot=_screen(i),
+            )
+        ws.finish_trajectory(t.id, status="done", outcome="max_steps")
         for start in range(0, n, 2000):
             exs = [
                 Example(
@@ -76,6 +103,13 @@ def count_reviews(path: Path) -> int:
 
     with Workspace.open(path, readonly=True) as ws:
         return ws.count("reviews")
+
+
+def count_examples(path: Path) -> int:
+    from studio.workspace import Workspace
+
+    with Workspace.open(path, readonly=True) as ws:
+        return ws.count("examples")
 
 
 def main() -> int:
@@ -120,6 +154,20 @@ def main() -> int:
     QTest.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     wait(app, lambda: count_reviews(path) == stored - 1, 120, "the undo")
     undo_s = time.perf_counter() - u0
+    # trim and make: a span of the trajectory made into an example by a person
+    tv = win.show_view("trajectories")
+    wait(app, lambda: tv.model.loaded == 1, 60, "the trajectory")
+    tv.table.selectRow(0)
+    wait(app, lambda: tv.panel.filmstrip.count() >= 4, 60, "its steps")
+    tv.trim.select_span(1, 2)
+    tv.trim.instruction.setText("Press two keys of the calculator")
+    examples = count_examples(path)
+    m0 = time.perf_counter()
+    tv.trim.make_button.click()
+    make_ui_ms = (time.perf_counter() - m0) * 1000
+    wait(app, lambda: tv.trim.status.text().startswith("made "), 120, "the made example")
+    make_s = time.perf_counter() - m0
+    assert count_examples(path) == examples + 1
     win.timer.stop()
     win.pool.wait(10000)
     ms = sorted(x * 1000 for x in latencies)
@@ -135,6 +183,8 @@ def main() -> int:
         "review_all_s": round(review_s, 2),
         "per_review_s": round(review_s / args.reviews, 3),
         "undo_s": round(undo_s, 2),
+        "make_ui_ms": round(make_ui_ms, 2),
+        "make_s": round(make_s, 2),
         "load": os.getloadavg()[0],
     }
     print(json.dumps(out))

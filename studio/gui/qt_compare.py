@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from studio.gui.data import StepRow
 
 CHANGE = QColor(255, 170, 0)
+#: How long the selected step must stay selected before its screens are loaded (ms).
+SETTLE_MS = 150
 
 
 class BoxedImage(QWidget):
@@ -76,7 +78,15 @@ class StepCompare(QWidget):
         self.changes.setWordWrap(True)
         self.changes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.boxes: list[Box] = []
-        self._key: tuple[str, int] | None = None
+        self._key: tuple[str, int, str] | None = None  # the step asked for
+        self._shown: tuple[str, int, str] | None = None  # the step on screen
+        self._pending: Any = None
+        # Screens load once the selection rests: a reviewer pressing J/A/R faster than this loads none of the
+        # screens it skips past (decoding them would compete with the key handler for the GIL).
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._load_pending)
         pair = QHBoxLayout()
         pair.setContentsMargins(0, 0, 0, 0)
         pair.addWidget(self.before, 1)
@@ -94,8 +104,10 @@ class StepCompare(QWidget):
 
         step = steps[row]
         nxt = steps[row + 1] if row + 1 < len(steps) else None
-        key = (step.trajectory_id, row)
+        key = (step.trajectory_id, row, nxt.screenshot if nxt is not None else "")
         self._key = key
+        if key == self._shown:
+            return  # already on screen (another example of the same span)
         self.before.caption = "the screen" if step.final else f"before step {step.index}"
         self.after.caption = (
             "after its action" if nxt is not None and not step.final else "(nothing after the last screen)"
@@ -121,8 +133,16 @@ class StepCompare(QWidget):
             if result is None or self._key != key:
                 return
             img_a, img_b, boxes = result
+            self._shown = key
             self.boxes = boxes
             self.before.set_image(img_a, boxes, actions, width)
             self.after.set_image(img_b, boxes, [], width)
 
-        self.pool.submit(load, on_result=done, name="comparing the screens before and after the step")
+        self._pending = (load, done)
+        self._settle.start()
+
+    def _load_pending(self) -> None:
+        if self._pending is not None:
+            load, done = self._pending
+            self._pending = None
+            self.pool.submit(load, on_result=done, name="comparing the screens before and after the step")
