@@ -1,7 +1,8 @@
 """Escape attempts through the GUI's "Run it": a stranger's imported task, run from the All tasks list, gets the
 same isolated sandbox as a pipeline rollout. Its setup commands try to write to the host and to read the host's
-canary files into the sandbox; its check rewards a leak. The job is made and run exactly as the GUI does
-(:func:`studio.gui.task_run.rollout_job` on the Live view's :class:`studio.gui.live_run.ThreadExecutor`)."""
+canary files into the sandbox; its check scores 1.0 only when its setup ran and nothing leaked. The job is made
+and run exactly as the GUI does (:func:`studio.gui.task_run.rollout_job` on the Live view's
+:class:`studio.gui.live_run.ThreadExecutor`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def test_run_it_keeps_a_strangers_task_inside_its_sandbox(tmp_path: Path, canari
     tag = uuid.uuid4().hex[:12]
     marks = [Path("/tmp") / f"studio-runit-{tag}", REPO / f"studio-runit-{tag}", Path.home() / f"studio-runit-{tag}"]
     reads = "; ".join(f"cat {p} >> ~/leak.txt 2>/dev/null" for p in canaries.values())
-    cmd = f"{' ; '.join(f'touch {m}' for m in marks)}; echo escaped > ~/../../../tmp/studio-runit-{tag}; {reads}; true"
+    touches = " ; ".join(f"touch {m}" for m in marks)
+    cmd = f"{touches}; echo escaped > ~/../../../tmp/studio-runit-{tag}; {reads}; echo inside > ~/proof.txt; true"
     with Workspace.init(tmp_path / "ws") as ws:
         ws.add_tasks(
             [
@@ -39,8 +41,8 @@ def test_run_it_keeps_a_strangers_task_inside_its_sandbox(tmp_path: Path, canari
                         ],
                         "evaluator": {
                             "func": "check_include_exclude",
-                            "result": {"type": "vm_command_line", "command": "cat ~/leak.txt; echo end"},
-                            "expected": {"type": "rule", "rules": {"include": ["secret"], "exclude": []}},
+                            "result": {"type": "vm_command_line", "command": "cat ~/proof.txt ~/leak.txt"},
+                            "expected": {"type": "rule", "rules": {"include": ["inside"], "exclude": ["secret"]}},
                         },
                     },
                     check_status="verified",  # as if it passed validation: its runs are scored
@@ -53,7 +55,8 @@ def test_run_it_keeps_a_strangers_task_inside_its_sandbox(tmp_path: Path, canari
     events: list[Any] = []
     results = ThreadExecutor().run([job], events.append)
     assert len(results) == 1 and results[0].status != "error", results[0].error
-    assert results[0].score == 0.0  # the check ran: no host canary reached the sandbox
+    # 1.0: the setup did run (inside the sandbox: its proof file is there) and no host canary reached it
+    assert results[0].score == 1.0
     for m in marks:
         assert not m.exists(), f"a task started with Run it reached the host: {m}"
     for p in canaries.values():
