@@ -182,3 +182,24 @@ def test_progress_file_follows_the_stages(tmp_path: Path) -> None:
     assert seen == ["start backward 3", "adv backward", "adv backward", "event", "finish"]
     (tmp_path / PROGRESS_NAME).write_text('{"pid": 1, "stages": [')  # torn
     assert read_progress(tmp_path) is None
+
+
+def test_tasks_imported_with_the_cli_are_listed_with_their_status(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from envs.tasks import BUNDLED_TASKS_DIR
+    from studio.cli import app
+    from studio.gui.data_workspace import WorkspaceData
+
+    Workspace.init(tmp_path / "ws").close()
+    out = CliRunner().invoke(
+        app, ["tasks", "import", str(BUNDLED_TASKS_DIR / "galculator"), "-w", str(tmp_path / "ws"), "--no-verify"]
+    )
+    assert out.exit_code == 0, out.output
+    data = WorkspaceData(tmp_path / "ws")
+    try:
+        rows = data.tasks(0, 100)
+        assert data.count_tasks() == len(rows) == 4
+        assert {(t.origin, t.check_text, t.document_id, t.runs) for t in rows} == {("imported", "pending", "", 0)}
+    finally:
+        data.close()
