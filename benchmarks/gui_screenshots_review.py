@@ -2,6 +2,8 @@
 
 * ``trim.png``: the Trajectories view with a span selected on the filmstrip and an instruction typed (trim and
   make), just before the example is made;
+* ``examples_made.png``: that example in Examples & verdicts, made by a person, its span's screens before and
+  after;
 * ``compare.png``: a step's screen before and after its action, the change boxed;
 * ``tasks.png``: every task with its check status, runs and score (an imported task added to the copy), Run it;
 * ``overview_run.png``: the Overview while a pipeline runs (stage progress from ``run-progress.json``, written
@@ -30,8 +32,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def shoot_review_views(app: Any, win: Any, shot: Callable[[str], None], ws_path: Path, trajectory_id: str) -> None:
-    """Take the four screenshots above on the open main window ``win``."""
+#: What the trim shot types for steps 1-2 (true of the demo run the README's shots come from: it pressed 9, then 1).
+INSTRUCTION = "Enter 91 with the calculator's keypad"
+
+
+def shoot_review_views(
+    app: Any,
+    win: Any,
+    shot: Callable[[str], None],
+    ws_path: Path,
+    trajectory_id: str,
+    instruction: str = INSTRUCTION,
+) -> None:
+    """Take the screenshots above on the open main window ``win``."""
     from gui_screenshots import _pump, _wait
 
     from studio.pipeline.progress import ProgressFile
@@ -58,11 +71,19 @@ def shoot_review_views(app: Any, win: Any, shot: Callable[[str], None], ws_path:
     _wait(app, lambda: tv.panel.filmstrip.count() >= 3, 20, "steps")
     n = tv.panel.filmstrip.count()
     tv.panel.show_compare(False)
-    tv.trim.select_span(1, min(3, n - 2))  # a few steps, never the final screen
+    tv.trim.select_span(1, min(2, n - 2))  # a few steps, never the final screen
     tv.trim.author.setText("ada")
-    tv.trim.instruction.setText("Press two keys of the calculator, then clear the display")
+    tv.trim.instruction.setText(instruction)
     _pump(app, 1.0)
     shot("trim")
+    tv.trim.make_button.click()
+    _wait(app, lambda: tv.trim.status.text().startswith("made "), 60, "the made example")
+    ex = win.show_view("examples")
+    ex.status_box.setCurrentIndex(ex.status_box.findData(""))
+    _wait(app, lambda: any(ex.model.row(r).origin == "human" for r in range(ex.model.loaded)), 30, "it listed")
+    ex.table.selectRow(next(r for r in range(ex.model.loaded) if ex.model.row(r).origin == "human"))
+    _wait(app, lambda: not ex.panel.compare.after.image.isNull(), 30, "its screens before and after")
+    shot("examples_made")
     tv.panel.show_compare(True)
     tv.panel.filmstrip.setCurrentRow(min(2, n - 2))
     _wait(app, lambda: not tv.panel.compare.after.image.isNull(), 20, "the screens before and after")
