@@ -281,12 +281,15 @@ class ExamplesView(BaseView):
                     item.setToolTip(v.rationale)
                 self.verdicts.setItem(r, c, item)
         fit_columns(self.verdicts)
+        votes = "" if verdicts else "No judge has voted on it yet. "
         if reviews:
             last = reviews[-1]
             extra = f": “{last.instruction}”" if last.decision == "edit" else ""
-            self.reviews_label.setText(f"Reviewed {len(reviews)}×; last: {last.decision} by {last.reviewer}{extra}")
+            self.reviews_label.setText(
+                f"{votes}Reviewed {len(reviews)}×; last: {last.decision} by {last.reviewer}{extra}"
+            )
         else:
-            self.reviews_label.setText("Not reviewed by a person yet.")
+            self.reviews_label.setText(f"{votes}Not reviewed by a person yet.")
 
     def _set_review_enabled(self, on: bool) -> None:
         self.bar.set_review_enabled(on)
