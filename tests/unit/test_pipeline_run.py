@@ -275,3 +275,49 @@ def test_resume_after_kill_mid_rollout(tmp_path: Path) -> None:
         assert run_pipeline(_ctx(ws2, FakeClient()), ["rollouts"])[0].done == 0
     finally:
         ws2.close()
+
+
+class _StopAfter(run_mod.RunObserver):
+    """Requests a stop once ``n`` items of any stage are finished (Ctrl-C in the middle of a stage)."""
+
+    def __init__(self, ctx: RunContext, n: int) -> None:
+        self.ctx, self.n, self.seen = ctx, n, 0
+
+    def advanced(self, stage: str, n: int = 1, *, detail: str = "") -> None:
+        self.seen += n
+        if self.seen >= self.n:
+            self.ctx.stop.set()
+
+
+def test_a_stop_mid_committee_resumes_without_asking_a_judge_twice(ws: Workspace, tmp_path: Path) -> None:
+    """The generic stage runner over a real stage: stop after one example, run again, every example judged once."""
+    _docs(ws, tmp_path)
+    client = FakeClient()
+    run_pipeline(_ctx(ws, client), ["tasks", "rollouts", "backward"])
+    examples = ws.list(Example, limit=None)
+    assert len(examples) >= 2
+    ctx = _ctx(ws, client)
+    ctx.observer = _StopAfter(ctx, 1)
+    first = run_mod.stage_committee(ctx)
+    assert (first.done, first.skipped) == (1, 0)
+    judged = {v.example_id for v in ws.list(Verdict, limit=None)}
+    assert len(judged) == 1
+    asked = len(client.calls)
+    second = run_mod.stage_committee(_ctx(ws, client))
+    assert (second.done, second.skipped) == (len(examples) - 1, 1)
+    assert len(client.calls) - asked == len(examples) - 1  # one call per example and judge; none for the first
+    verdicts = ws.list(Verdict, limit=None)
+    keys = [(v.example_id, v.judge, v.criterion) for v in verdicts]
+    assert len(keys) == len(set(keys)) and {v.example_id for v in verdicts} == {e.id for e in examples}
+    third = run_mod.stage_committee(_ctx(ws, client))
+    assert (third.done, third.skipped) == (0, len(examples))  # idempotent
+
+
+def test_tasks_stage_skips_sections_that_already_gave_tasks(ws: Workspace, tmp_path: Path) -> None:
+    _docs(ws, tmp_path)
+    client = FakeClient()
+    first = run_mod.stage_tasks(_ctx(ws, client))
+    assert first.done == 2 and first.skipped == 0
+    asked = len(client.calls)
+    again = run_mod.stage_tasks(_ctx(ws, client, max_tasks=10))  # room for more, but the one section is used
+    assert again.done == 0 and again.skipped == 1 and len(client.calls) == asked
