@@ -55,6 +55,7 @@ from envs.action_values import (
     MAX_SOURCE_CHARS,
     MAX_STRING_CHARS,
     SPECIAL_STRINGS,
+    check_source,
     normalize_key,
     validate_action,
 )
@@ -109,10 +110,7 @@ def parse_action_text(text: str) -> list[Action]:
     Raises:
         ActionError: the text is not an allowed action (the message says what was refused).
     """
-    if not isinstance(text, str):
-        raise ActionError(f"action text must be a string, got {type(text).__name__}")
-    if len(text) > MAX_SOURCE_CHARS:
-        raise ActionError(f"action text is {len(text)} characters; the limit is {MAX_SOURCE_CHARS}")
+    check_source(text, "action text")
     body, _ = strip_fence(text)
     stripped = body.strip()
     if stripped.startswith(("{", "[")):

@@ -18,10 +18,10 @@ from envs.action_values import (
     MAX_ACTIONS,
     MAX_CLICKS,
     MAX_LIST_ITEMS,
-    MAX_SOURCE_CHARS,
     MAX_STRING_CHARS,
     SPECIAL_STRINGS,
     Refused,
+    check_source,
     is_number,
 )
 from envs.actions import Action, Button, ClickElement, Drag, Move
@@ -245,10 +245,7 @@ def parse_pyautogui(code: str) -> list[Action]:
     Raises:
         ActionError: anything outside the allowlist, saying what was refused and on which line.
     """
-    if not isinstance(code, str):
-        raise ActionError(f"action code must be a string, got {type(code).__name__}")
-    if len(code) > MAX_SOURCE_CHARS:
-        raise ActionError(f"action code is {len(code)} characters; the limit is {MAX_SOURCE_CHARS}")
+    check_source(code, "action code")
     body, offset = strip_fence(code)
     special = body.strip()
     if special in SPECIAL_STRINGS:

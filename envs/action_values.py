@@ -75,6 +75,19 @@ class Refused(Exception):
         self.node = node
 
 
+def check_source(text: Any, what: str) -> str:
+    """Model output about to be parsed: a string of at most :data:`MAX_SOURCE_CHARS` characters.
+
+    Raises:
+        ActionError: not a string, or too long (``what`` names it: "action text", "action code").
+    """
+    if not isinstance(text, str):
+        raise ActionError(f"{what} must be a string, got {type(text).__name__}")
+    if len(text) > MAX_SOURCE_CHARS:
+        raise ActionError(f"{what} is {len(text)} characters; the limit is {MAX_SOURCE_CHARS}")
+    return text
+
+
 # ---- value checks (shared by the pyautogui and computer_13 parsers and validate_action)
 def is_number(v: Any) -> bool:
     """Whether ``v`` is an int or float (a bool is not a number here)."""

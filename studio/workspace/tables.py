@@ -9,6 +9,7 @@ lifecycle and search (:mod:`studio.workspace.store`) are written on top of it.
 from __future__ import annotations
 
 import builtins
+import json
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,7 +23,7 @@ from studio.workspace import search as _search
 from studio.workspace.blobs import BlobStore
 from studio.workspace.lock import WriterLock
 from studio.workspace.meta import read_meta, write_meta
-from studio.workspace.schema import TABLES, arrow_schema, from_row, to_row
+from studio.workspace.schema import TABLES, arrow_schema, from_row, json_fields, to_row
 from studio.workspace.sql import and_, where_eq
 
 R = TypeVar("R", bound=Record)
@@ -148,6 +149,47 @@ class TableStore:
         self._writes[name] = self._writes.get(name, 0) + 1
         if self._writes[name] >= AUTO_OPTIMIZE_WRITES:
             self._optimize_table(name)
+
+    def update_record(
+        self,
+        cls: type[Record],
+        record_id: str,
+        values: dict[str, Any],
+        *,
+        required: dict[str, Any] | None = None,
+        hint: str = "",
+    ) -> None:
+        """Set ``values`` (field -> new value; JSON fields as Python values) on the record ``record_id``.
+
+        Args:
+            cls: The record type (its table).
+            record_id: The record's id.
+            values: The fields to change.
+            required: With it, ``values`` are first validated as a new record made of ``required`` (values for
+                the type's required fields) and ``values``, so a bad value is refused with pydantic's message.
+            hint: Added to the message when there is no such record.
+
+        Raises:
+            WorkspaceError: the read-only or closed handle, a field the record type does not have, or no record
+                with that id (an update never passes silently).
+            pydantic.ValidationError: a value of the wrong type (with ``required``).
+        """
+        self.check_writable()
+        allowed = set(cls.model_fields) - {"id"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise WorkspaceError(f"{cls.table} have no field(s) {sorted(unknown)}; use one of {sorted(allowed)}")
+        if required is not None:
+            cls.model_validate({**required, **values})
+        row = dict(values)
+        for name in json_fields(cls):
+            if name in row:
+                row[name] = json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
+        with self._mutex:
+            if not self.count(cls, id=record_id):
+                raise WorkspaceError(f"no {cls.table[:-1]} with id {record_id!r} in {self.path}{hint}")
+            self.table(cls.table).update(where=where_eq(id=record_id), values=row)
+            self._note_write(cls.table)
 
     def get(self, cls: type[R], id: str) -> R:
         """The record with ``id``; raises ``WorkspaceError`` if there is none."""

@@ -7,7 +7,6 @@ Each writes or reads one record type of :mod:`studio.records` through the generi
 from __future__ import annotations
 
 import builtins
-import json
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,7 +15,7 @@ from studio.errors import WorkspaceError
 from studio.records import Document, Example, LedgerEntry, Review, Step, Task, Trajectory, Verdict
 from studio.status import StatusRule, latest_edits
 from studio.workspace import search as _search
-from studio.workspace.schema import json_fields, to_row
+from studio.workspace.schema import to_row
 from studio.workspace.sql import where_eq
 from studio.workspace.tables import LEDGER_JSONL, TableStore
 
@@ -38,20 +37,7 @@ class TypedRecords(TableStore):
         Raises:
             WorkspaceError: unknown field, or no task ``task_id`` (an update never passes silently).
         """
-        self.check_writable()
-        allowed = set(Task.model_fields) - {"id"}
-        unknown = set(values) - allowed
-        if unknown:
-            raise WorkspaceError(f"tasks have no field(s) {sorted(unknown)}; use one of {sorted(allowed)}")
-        Task.model_validate({"instruction": "", **values})  # typed like a new row (raises on a bad value)
-        for name in json_fields(Task):
-            if name in values:
-                values[name] = json.dumps(values[name], ensure_ascii=False, separators=(",", ":"))
-        with self._mutex:
-            if not self.count(Task, id=task_id):
-                raise WorkspaceError(f"no task with id {task_id!r} in {self.path}")
-            self.table("tasks").update(where=where_eq(id=task_id), values=values)
-            self._note_write("tasks")
+        self.update_record(Task, task_id, values, required={"instruction": ""})  # values typed like a new row
 
     def start_trajectory(self, trajectory: Trajectory) -> str:
         """Record a rollout as ``running`` before its first step.
@@ -75,20 +61,7 @@ class TypedRecords(TableStore):
         Raises:
             WorkspaceError: unknown field, or no trajectory ``trajectory_id`` (an update never passes silently).
         """
-        self.check_writable()
-        allowed = set(Trajectory.model_fields) - {"id"}
-        unknown = set(values) - allowed
-        if unknown:
-            raise WorkspaceError(f"trajectories have no field(s) {sorted(unknown)}; use one of {sorted(allowed)}")
-        if "sandbox" in values:
-            values["sandbox"] = json.dumps(values["sandbox"])
-        with self._mutex:
-            if not self.count(Trajectory, id=trajectory_id):
-                raise WorkspaceError(
-                    f"no trajectory with id {trajectory_id!r} in {self.path}; start it (start_trajectory) first"
-                )
-            self.table("trajectories").update(where=where_eq(id=trajectory_id), values=values)
-            self._note_write("trajectories")
+        self.update_record(Trajectory, trajectory_id, values, hint="; start it (start_trajectory) first")
 
     def finish_trajectory(
         self,
