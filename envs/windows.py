@@ -128,30 +128,23 @@ class WindowLister:
 
     def activate(self, window_id: int) -> None:
         """Ask the window manager to raise and focus a window (_NET_ACTIVE_WINDOW, source = pager)."""
-        from Xlib import X, protocol
+        from Xlib import X
 
-        with self._lock:
-            win = self._d.create_resource_object("window", window_id)
-            ev = protocol.event.ClientMessage(
-                window=win,
-                client_type=self._atom("_NET_ACTIVE_WINDOW"),
-                data=(32, [2, X.CurrentTime, 0, 0, 0]),
-            )
-            mask = X.SubstructureRedirectMask | X.SubstructureNotifyMask
-            self._root.send_event(ev, event_mask=mask)
-            self._d.flush()
+        self._ask_wm(window_id, "_NET_ACTIVE_WINDOW", [2, X.CurrentTime, 0, 0, 0])
 
     def close_window(self, window_id: int) -> None:
         """Ask the window manager to close a window politely (_NET_CLOSE_WINDOW, like ``wmctrl -c``)."""
+        from Xlib import X
+
+        self._ask_wm(window_id, "_NET_CLOSE_WINDOW", [X.CurrentTime, 2, 0, 0, 0])
+
+    def _ask_wm(self, window_id: int, message: str, data: list[int]) -> None:
+        """Send the window manager an EWMH client message about a window (32-bit ``data``) on the root."""
         from Xlib import X, protocol
 
         with self._lock:
             win = self._d.create_resource_object("window", window_id)
-            ev = protocol.event.ClientMessage(
-                window=win,
-                client_type=self._atom("_NET_CLOSE_WINDOW"),
-                data=(32, [X.CurrentTime, 2, 0, 0, 0]),
-            )
+            ev = protocol.event.ClientMessage(window=win, client_type=self._atom(message), data=(32, data))
             mask = X.SubstructureRedirectMask | X.SubstructureNotifyMask
             self._root.send_event(ev, event_mask=mask)
             self._d.flush()

@@ -550,11 +550,9 @@ class Sandbox(SandboxSession, SandboxObserving, SandboxFiles):
 
     def close_window(self, title_substring: str, *, strict: bool = False, by_class: bool = False) -> bool:
         """Ask the top-most matching window to close (as ``wmctrl -c``); False when none matches."""
-        from envs.windows import match_window
-
-        win = match_window(self.windows(), title_substring, strict=strict, by_class=by_class)
-        if win is None:
+        found = self.find_window(title_substring, strict=strict, by_class=by_class)
+        if found is None:
             return False
-        assert self._windows is not None
-        self._windows.close_window(win.window_id)
+        win, lister = found
+        lister.close_window(win.window_id)
         return True

@@ -70,17 +70,27 @@ class SandboxObserving:
             self._windows = WindowLister(self.display)
         return self._windows.list()
 
-    def activate_window(self, title_substring: str, *, strict: bool = False, by_class: bool = False) -> bool:
-        """Raise and focus the top-most window whose title (or class) matches; False when none matches."""
+    def find_window(
+        self, title_substring: str, *, strict: bool = False, by_class: bool = False
+    ) -> tuple[WindowInfo, WindowLister] | None:
+        """The top-most window whose title (or class) matches, with the lister that can act on it; None: none."""
         from envs.windows import match_window
 
         win = match_window(self.windows(), title_substring, strict=strict, by_class=by_class)
         if win is None:
-            return False
+            return None
         assert self._windows is not None
-        self._windows.activate(win.window_id)
+        return win, self._windows
+
+    def activate_window(self, title_substring: str, *, strict: bool = False, by_class: bool = False) -> bool:
+        """Raise and focus the top-most window whose title (or class) matches; False when none matches."""
+        found = self.find_window(title_substring, strict=strict, by_class=by_class)
+        if found is None:
+            return False
+        win, lister = found
+        lister.activate(win.window_id)
         deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline and self._windows.active_window() != win.window_id:
+        while time.monotonic() < deadline and lister.active_window() != win.window_id:
             time.sleep(0.01)
         return True
 

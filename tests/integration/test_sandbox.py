@@ -128,6 +128,18 @@ def test_activate_window() -> None:
         assert not sb.activate_window("no such window")
 
 
+def test_close_window_asks_the_window_manager() -> None:
+    with Sandbox().start() as sb:
+        sb.launch_app("galculator")
+        sb.launch_app("mousepad")
+        assert sb.close_window("galculator", by_class=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "Galculator" in {w.wm_class for w in sb.windows()}:
+            time.sleep(0.1)
+        assert {w.wm_class for w in sb.windows()} == {"Mousepad"}
+        assert not sb.close_window("no such window")
+
+
 def test_apps_have_private_home_tmp_and_no_network() -> None:
     with Sandbox().start() as sb:
         r = sb.run("echo hello > ~/probe.txt && echo tmp > /tmp/t.txt && echo $HOME && pwd", shell=True)
