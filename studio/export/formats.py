@@ -125,6 +125,13 @@ class Writer:
         """The message text (stray placeholders escaped), then one ``<image>`` per image."""
         return m.text.replace(IMAGE_TOKEN, ESCAPED_IMAGE_TOKEN) + "".join("\n" + IMAGE_TOKEN for _ in range(m.images))
 
+    def with_images(self, row: Row, obj: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+        """``obj`` with the row's image files (``images``), once its ``texts`` have one placeholder per image."""
+        self.check_placeholders(row, texts, row.images)
+        if row.images:
+            obj["images"] = [self.image_path(d) for d in row.images]
+        return obj
+
     @staticmethod
     def check_placeholders(row: Row, texts: list[str], images: list[Any]) -> None:
         """Placeholders must match images one to one (LLaMA-Factory and ms-swift refuse the row otherwise)."""
@@ -167,10 +174,7 @@ class ShareGPTWriter(Writer):
             "id": row.id,
             "conversations": [{"from": self.ROLES[m.role], "value": self.with_tokens(m)} for m in row.messages],
         }
-        self.check_placeholders(row, [c["value"] for c in obj["conversations"]], row.images)
-        if row.images:
-            obj["images"] = [self.image_path(d) for d in row.images]
-        return obj
+        return self.with_images(row, obj, [c["value"] for c in obj["conversations"]])
 
 
 class LlamaFactoryWriter(Writer):
@@ -185,10 +189,7 @@ class LlamaFactoryWriter(Writer):
         obj: dict[str, Any] = {
             "messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]
         }
-        self.check_placeholders(row, [m["content"] for m in obj["messages"]], row.images)
-        if row.images:
-            obj["images"] = [self.image_path(d) for d in row.images]
-        return obj
+        return self.with_images(row, obj, [m["content"] for m in obj["messages"]])
 
     def close(self) -> list[Path]:
         splits = sorted(self.rows, key=lambda s: ("train", "validation", "test").index(s))
@@ -322,10 +323,7 @@ class MsSwiftWriter(Writer):
         obj: dict[str, Any] = {
             "messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]
         }
-        self.check_placeholders(row, [m["content"] for m in obj["messages"]], row.images)
-        if row.images:
-            obj["images"] = [self.image_path(d) for d in row.images]
-        return obj
+        return self.with_images(row, obj, [m["content"] for m in obj["messages"]])
 
 
 class ADPWriter(Writer):
