@@ -7,6 +7,7 @@ the pixels of a screenshot; xdotool/wmctrl report positions off by the openbox t
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from envs.errors import ObservationError
@@ -138,13 +139,13 @@ class WindowLister:
 
         self._ask_wm(window_id, "_NET_CLOSE_WINDOW", [X.CurrentTime, 2, 0, 0, 0])
 
-    def _ask_wm(self, window_id: int, message: str, data: list[int]) -> None:
+    def _ask_wm(self, window_id: int, message: str, data: Sequence[int]) -> None:
         """Send the window manager an EWMH client message about a window (32-bit ``data``) on the root."""
         from Xlib import X, protocol
 
         with self._lock:
             win = self._d.create_resource_object("window", window_id)
-            ev = protocol.event.ClientMessage(window=win, client_type=self._atom(message), data=(32, data))
+            ev = protocol.event.ClientMessage(window=win, client_type=self._atom(message), data=(32, [*data]))
             mask = X.SubstructureRedirectMask | X.SubstructureNotifyMask
             self._root.send_event(ev, event_mask=mask)
             self._d.flush()
