@@ -24,13 +24,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.errors import MissingAPIKeyError, ModelError, StudioError
+from studio.errors import StudioError
 from studio.pipeline.prompts import ReplySchema, StructuredModel, render_prompt
 from studio.pipeline.stages.self_instruct import (
     DroppedTask,
     GenerationFailure,
     SectionLike,
     SkippedItem,
+    ask_writer,
     clean_task,
     screen_task,
     task_id,
@@ -191,18 +192,8 @@ def write_checked_tasks(
             result.skipped.append(SkippedItem(section.id, "empty or very short section"))
             continue
         messages, version = build_messages(section, app, n, seeds, prompt)
-        try:
-            reply = model(messages, schema)
-        except MissingAPIKeyError:
-            raise
-        except ModelError as exc:
-            result.failures.append(
-                GenerationFailure(section.id, app, "tasks", f"model call failed: {exc}", "", version)
-            )
-            continue
-        if not reply.ok or reply.value is None or not reply.value.tasks:
-            error = reply.error or ("the reply listed no tasks" if reply.ok else "malformed reply")
-            result.failures.append(GenerationFailure(section.id, app, "tasks", error, reply.raw or "", version))
+        reply = ask_writer(model, messages, schema, section.id, app, version, result.failures)
+        if reply is None:
             continue
         for item in reply.value.tasks:
             raw_instruction = item.get("instruction", "") if isinstance(item, dict) else item

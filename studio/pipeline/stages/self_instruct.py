@@ -152,6 +152,43 @@ def screen_task(
         return DroppedTask(doc_id, instruction, f"duplicate of: {dup}")
     return None
 
+def ask_writer(
+    model: StructuredModel,
+    messages: list[dict[str, Any]],
+    schema: type[Any],
+    section_id: str,
+    app: str,
+    version: str,
+    failures: list[GenerationFailure],
+) -> Any | None:
+    """The task writer's reply for one section with its ``tasks``; None after adding to ``failures`` why there is
+    none (a failed call, a malformed reply, no tasks listed).
+
+    The one model call of both task writers (plain and checked, :mod:`studio.pipeline.stages.checked_tasks`).
+
+    Raises:
+        MissingAPIKeyError: The model's API key is not set (every call would fail; fix the configuration).
+    """
+    try:
+        reply = model(messages, schema)
+    except MissingAPIKeyError:
+        raise
+    except ModelError as exc:
+        failures.append(GenerationFailure(section_id, app, "tasks", f"model call failed: {exc}", "", version))
+        return None
+    if not reply.ok or reply.value is None:
+        failures.append(
+            GenerationFailure(section_id, app, "tasks", reply.error or "malformed reply", reply.raw or "", version)
+        )
+        return None
+    if not reply.value.tasks:
+        failures.append(
+            GenerationFailure(section_id, app, "tasks", "the reply listed no tasks", reply.raw or "", version)
+        )
+        return None
+    return reply
+
+
 def clean_task(text: str) -> str:
     """Strip list numbering, bullets, surrounding quotes and extra whitespace from one task."""
     t = " ".join(str(text).split())
@@ -277,23 +314,9 @@ def generate_tasks(
             result.skipped.append(SkippedItem(doc_id=section.id, reason=reason))
             continue
         messages, version = build_messages(section, app, n, prompt)
-        try:
-            reply = model(messages, TaskList)
-        except MissingAPIKeyError:
-            raise
-        except ModelError as exc:
-            result.failures.append(
-                GenerationFailure(section.id, app, "tasks", f"model call failed: {exc}", "", version)
-            )
+        reply = ask_writer(model, messages, TaskList, section.id, app, version, result.failures)
+        if reply is None:
             continue
-        if not reply.ok or reply.value is None:
-            result.failures.append(
-                GenerationFailure(
-                    section.id, app, "tasks", reply.error or "malformed reply", reply.raw or "", version
-                )
-            )
-            continue
-        usable = 0
         for raw_task in reply.value.tasks:
             instruction = clean_task(raw_task)
             problem = task_problem(instruction)
@@ -306,7 +329,6 @@ def generate_tasks(
             if max_tasks is not None and len(result.tasks) >= max_tasks:
                 break
             kept.append(instruction)
-            usable += 1
             result.tasks.append(
                 GeneratedTask(
                     id=task_id(app, section.id, instruction),
@@ -316,12 +338,6 @@ def generate_tasks(
                     section=section.section or section.title,
                     source=section.source,
                     prompt_version=version,
-                )
-            )
-        if usable == 0 and not reply.value.tasks:
-            result.failures.append(
-                GenerationFailure(
-                    section.id, app, "tasks", "the reply listed no tasks", reply.raw or "", version
                 )
             )
     return result
