@@ -52,7 +52,7 @@ class SandboxTile(QWidget):
         self.title = title
         self.image = QImage()
         self.screen_w = 0
-        self.actions: list[dict[str, Any]] = []
+        self.drawn_actions: list[dict[str, Any]] = []
         self.reason = ""
         self.step = 0
         self.status = "starting"
@@ -95,7 +95,7 @@ class SandboxTile(QWidget):
         area = QRectF(0, head_h, self.width(), self.height() - head_h - reason_h)
         target = paint_image_fit(p, self.image, area)
         if not self.image.isNull() and self.screen_w and target.width() > 0:
-            draw_actions(p, self.actions, target.width() / self.screen_w, target)
+            draw_actions(p, self.drawn_actions, target.width() / self.screen_w, target)
         if self.image.isNull():
             p.setPen(pal.placeholderText().color())
             p.drawText(area, Qt.AlignmentFlag.AlignCenter, "waiting for the sandbox…")
@@ -194,11 +194,11 @@ class LiveView(BaseView):
             "QPushButton { background: #c62828; color: white; font-weight: bold;"
             " padding: 4px 14px; } QPushButton:disabled { background: #7f7f7f; }"
         )
-        for w in (self.task_box, self.policy_box, self.count_box, self.steps_box):
-            controls.addWidget(w)
+        for field in (self.task_box, self.policy_box, self.count_box, self.steps_box):
+            controls.addWidget(field)
         controls.addStretch(1)
-        for w in (self.start_button, self.pause_button, self.stop_button):
-            controls.addWidget(w)
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            controls.addWidget(button)
         lay.addLayout(controls)
         self.status = QLabel("Pick a task and press Start. Each sandbox appears below, live.")
         lay.addWidget(self.status)
@@ -411,7 +411,7 @@ class LiveView(BaseView):
             step = event.step
             tile.step = step.index + 1
             tile.reason = step.reason or step.error
-            tile.actions = overlay_actions(step.actions, step.action_code)
+            tile.drawn_actions = overlay_actions(step.actions, step.action_code)
             usage = step.usage
             tile.tokens += int(usage.get("prompt_tokens", 0) or 0) + int(
                 usage.get("completion_tokens", 0) or 0

@@ -39,12 +39,12 @@ class ScreenshotView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.image = QImage()
-        self.actions: list[dict[str, Any]] = []
+        self.drawn_actions: list[dict[str, Any]] = []
         self.screen_w = 0
         self.setMinimumSize(320, 200)
 
     def set_step(self, image: QImage, actions: list[dict[str, Any]], screen_w: int) -> None:
-        self.image, self.actions, self.screen_w = image, actions, screen_w or image.width()
+        self.image, self.drawn_actions, self.screen_w = image, actions, screen_w or image.width()
         self.update()
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
@@ -54,8 +54,8 @@ class ScreenshotView(QWidget):
         if self.image.isNull():
             p.setPen(self.palette().placeholderText().color())
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no screenshot")
-        elif self.actions and self.screen_w:
-            draw_actions(p, self.actions, target.width() / self.screen_w, target)
+        elif self.drawn_actions and self.screen_w:
+            draw_actions(p, self.drawn_actions, target.width() / self.screen_w, target)
         p.end()
 
 
@@ -85,7 +85,7 @@ class TrajectoryPanel(QWidget):
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.filmstrip = Filmstrip()
-        self.screen = ScreenshotView()
+        self.screen_view = ScreenshotView()
         self.detail = QTabWidget()
         self.reason = QPlainTextEdit()
         self.reason.setReadOnly(True)
@@ -101,7 +101,7 @@ class TrajectoryPanel(QWidget):
 
         self.compare = StepCompare(pool)
         self.views = QTabWidget()  # the step's screen, or its screens before and after with the change boxed
-        self.views.addTab(self.screen, "Screen")
+        self.views.addTab(self.screen_view, "Screen")
         self.views.addTab(self.compare, "Before / after")
         self.views.currentChanged.connect(lambda _i: self._refresh_views())
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -216,7 +216,7 @@ class TrajectoryPanel(QWidget):
 
     def show_compare(self, on: bool = True) -> None:
         """Show the before / after comparison (True) or the single screen with the action drawn (False)."""
-        self.views.setCurrentWidget(self.compare if on else self.screen)
+        self.views.setCurrentWidget(self.compare if on else self.screen_view)
 
     def _refresh_views(self) -> None:
         """Load what the tab on screen shows for the current step (the other tab loads when it is shown)."""
@@ -244,7 +244,7 @@ class TrajectoryPanel(QWidget):
 
     def _on_image(self, gen: int, row: int, image: QImage, actions: list[dict[str, Any]], width: int) -> None:
         if gen == self._gen and self.filmstrip.currentRow() == row:
-            self.screen.set_step(image, actions, width)
+            self.screen_view.set_step(image, actions, width)
 
 
 def _score(t: TrajectoryRow) -> str:

@@ -200,7 +200,7 @@ class ModelClient:
         self,
         role: str,
         spec: ModelSpec,
-        messages: list[dict],
+        messages: list[dict[str, Any]],
         schema: type[BaseModel] | None,
         cache_salt: str,
     ) -> _Prepared:
@@ -249,7 +249,7 @@ class ModelClient:
     @staticmethod
     def _response_format(
         spec: ModelSpec, provider: str, schema: type[BaseModel], supported: list[str] | None, litellm: Any
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         if provider == "local":
             return json_schema_format(schema)  # translated to json_object+schema by the local provider
         if supported is not None and "response_format" not in supported:
@@ -273,7 +273,7 @@ class ModelClient:
             return self._sems[k]
 
     def _delay(self, attempt: int) -> float:
-        return min(self.backoff_max, self.backoff_base * (2**attempt)) * (1.0 + 0.25 * random.random())
+        return float(min(self.backoff_max, self.backoff_base * (2**attempt)) * (1.0 + 0.25 * random.random()))
 
     def _cached(self, prep: _Prepared, role: str, stage: str, use_cache: bool) -> ChatResult | None:
         if not use_cache:
@@ -396,7 +396,7 @@ class ModelClient:
         self,
         role: str,
         spec: ModelSpec,
-        messages: list[dict],
+        messages: list[dict[str, Any]],
         *,
         stage: str = "",
         schema: type[BaseModel] | None = None,
@@ -461,7 +461,7 @@ class ModelClient:
         schema: type[T],
         role: str,
         spec: ModelSpec,
-        messages: list[dict],
+        messages: list[dict[str, Any]],
         *,
         stage: str = "",
         use_cache: bool | None = None,
@@ -488,7 +488,7 @@ class ModelClient:
         return StructuredResult(ok=False, value=None, raw=second.text, error=error2, attempts=2)
 
 
-def _with_instruction(messages: list[dict], instruction: str) -> list[dict]:
+def _with_instruction(messages: list[dict[str, Any]], instruction: str) -> list[dict[str, Any]]:
     """Append the JSON instruction to the last user message (or add one at the end).
 
     Appending keeps the start of the prompt (documentation, trajectory) the same for every schema, so a

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +110,8 @@ def _load(name: str, path: str) -> Any:
     )
     cache_mb = int(os.environ.get("STUDIO_LOCAL_PROMPT_CACHE_MB", "1024"))
     if cache_mb > 0:
-        llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=cache_mb << 20))
+        exported: Any = llama_cpp  # LlamaRAMCache is re-exported by a star import mypy does not follow
+        llm.set_cache(exported.LlamaRAMCache(capacity_bytes=cache_mb << 20))
     return llm
 
 
@@ -133,7 +134,7 @@ def get_llama(name: str = "smollm2") -> Any:
     return _entry(name).llm
 
 
-def translate_response_format(rf: dict | None) -> dict | None:
+def translate_response_format(rf: dict[str, Any] | None) -> dict[str, Any] | None:
     """Turn an OpenAI ``json_schema`` response format into llama.cpp's ``json_object`` + ``schema``."""
     if not rf:
         return None
@@ -145,7 +146,7 @@ def translate_response_format(rf: dict | None) -> dict | None:
     return None
 
 
-def _llama_kwargs(optional_params: dict) -> dict:
+def _llama_kwargs(optional_params: dict[str, Any]) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     for key in ("temperature", "top_p", "max_tokens", "seed", "stop"):
         if optional_params.get(key) is not None:
@@ -156,7 +157,7 @@ def _llama_kwargs(optional_params: dict) -> dict:
     return kw
 
 
-def _text_messages(messages: list[dict]) -> list[dict]:
+def _text_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """llama.cpp's chat templates want string content: keep the text parts of multi-part messages."""
     out = []
     for m in messages:
@@ -167,18 +168,23 @@ def _text_messages(messages: list[dict]) -> list[dict]:
     return out
 
 
-def _run(model: str, messages: list[dict], optional_params: dict) -> dict:
+def _run(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:
     import litellm
 
     entry = _entry(model)
     with entry.lock:
         try:
-            return entry.llm.create_chat_completion(messages=_text_messages(messages), **_llama_kwargs(optional_params))
+            out: dict[str, Any] = entry.llm.create_chat_completion(
+                messages=_text_messages(messages), **_llama_kwargs(optional_params)
+            )
+            return out
         except ValueError as exc:  # e.g. "Requested tokens (9000) exceed context window of 8192"
-            raise litellm.BadRequestError(message=str(exc), model=f"local/{model}", llm_provider=PROVIDER) from exc
+            raise litellm.exceptions.BadRequestError(
+                message=str(exc), model=f"local/{model}", llm_provider=PROVIDER
+            ) from exc
 
 
-def _fill(model_response: Any, out: dict, model: str) -> Any:
+def _fill(model_response: Any, out: dict[str, Any], model: str) -> Any:
     import litellm
 
     choice = out["choices"][0]
@@ -198,23 +204,23 @@ def _fill(model_response: Any, out: dict, model: str) -> Any:
 def _make_handler_class() -> type:
     import asyncio
 
-    from litellm import CustomLLM
+    from litellm.llms.custom_llm import CustomLLM
 
     class LocalLlamaLLM(CustomLLM):
         """litellm custom provider running llama.cpp in-process (cost 0)."""
 
-        def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:
+        def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
             optional_params = kwargs.get("optional_params") or {}
             return _fill(kwargs["model_response"], _run(model, messages, optional_params), model)
 
-        async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:
+        async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
             optional_params = kwargs.get("optional_params") or {}
             out = await asyncio.to_thread(_run, model, messages, optional_params)
             return _fill(kwargs["model_response"], out, model)
 
         def streaming(  # type: ignore[override]
-            self, model: str, messages: list, *args: Any, **kwargs: Any
-        ) -> Iterator[dict]:
+            self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+        ) -> Iterator[dict[str, Any]]:
             optional_params = kwargs.get("optional_params") or {}
             entry = _entry(model)
             with entry.lock:
@@ -237,8 +243,8 @@ def _make_handler_class() -> type:
                     }
 
         async def astreaming(  # type: ignore[override]
-            self, model: str, messages: list, *args: Any, **kwargs: Any
-        ) -> AsyncIterator[dict]:
+            self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+        ) -> AsyncIterator[dict[str, Any]]:
             # Generate in worker threads so the event loop is never blocked by llama.cpp.
             it = iter(self.streaming(model, messages, *args, **kwargs))
             while True:
@@ -263,9 +269,10 @@ def register_local_provider() -> None:
             *litellm.custom_provider_map,
             {"provider": PROVIDER, "custom_handler": handler},
         ]
-        from litellm.utils import custom_llm_setup
+        from litellm import utils as litellm_utils
 
-        custom_llm_setup()
+        setup: Callable[[], None] = litellm_utils.custom_llm_setup  # untyped in litellm
+        setup()
     _registered = True
 
 

@@ -49,7 +49,7 @@ def test_live_view_receives_frames_and_steps(qtbot: Any, live: Any) -> None:
     tile = live.tiles["t0"]
     assert tile.step == 6
     assert tile.reason  # the explorer's REASON is shown
-    assert tile.actions and tile.actions[0]["kind"] == "click"  # element click resolved to coordinates
+    assert tile.drawn_actions and tile.drawn_actions[0]["kind"] == "click"  # element click resolved to coordinates
     assert tile.frames > 0  # live frames from the frame source arrived
     assert not tile.image.isNull()
     assert not live.running and live.start_button.isEnabled()

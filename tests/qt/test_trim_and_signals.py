@@ -144,7 +144,7 @@ def test_before_and_after_a_step_with_the_change_boxed(qtbot: Any, tmp_path: Any
     qtbot.waitUntil(lambda: cmp.before.caption == "before step 0" and cmp.boxes == [], timeout=20000)
     # back to the single screen with the action drawn
     panel.show_compare(False)
-    qtbot.waitUntil(lambda: not panel.screen.image.isNull(), timeout=20000)
+    qtbot.waitUntil(lambda: not panel.screen_view.image.isNull(), timeout=20000)
     # the Examples view opens on the comparison for the example's span
     examples = w.show_view("examples")
     assert examples.panel.views.currentWidget() is examples.panel.compare

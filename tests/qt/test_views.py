@@ -55,8 +55,8 @@ def test_trajectories_filmstrip_screenshot_a11y(qtbot: Any, window: Any) -> None
     view.table.selectRow(0)
     panel = view.panel
     qtbot.waitUntil(lambda: panel.filmstrip.count() == 4, timeout=10000)
-    qtbot.waitUntil(lambda: not panel.screen.image.isNull(), timeout=10000)
-    assert panel.screen.actions[0]["kind"] == "click"
+    qtbot.waitUntil(lambda: not panel.screen_view.image.isNull(), timeout=10000)
+    assert panel.screen_view.drawn_actions[0]["kind"] == "click"
     assert panel.a11y.rowCount() == 1 and panel.a11y.item(0, 1).text() == "push button"
     assert "click button 0" in panel.reason.toPlainText()
     assert "a11y" in panel.timings.toPlainText()
@@ -79,7 +79,8 @@ def test_trajectory_shows_the_screen_after_its_last_action(qtbot: Any, window: A
     panel.filmstrip.setCurrentRow(4)
     qtbot.waitUntil(lambda: "screen after the last action" in panel.reason.toPlainText(), timeout=5000)
     # the final screen's image lands with no action drawn on it (the steps before had a click)
-    qtbot.waitUntil(lambda: panel.screen.actions == [] and not panel.screen.image.isNull(), timeout=10000)
+    view = panel.screen_view
+    qtbot.waitUntil(lambda: view.drawn_actions == [] and not view.image.isNull(), timeout=10000)
     assert panel.a11y.rowCount() == 1
 
 
