@@ -187,7 +187,7 @@ class TableStore:
                 row[name] = json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
         with self._mutex:
             if not self.count(cls, id=record_id):
-                raise WorkspaceError(f"no {cls.table[:-1]} with id {record_id!r} in {self.path}{hint}")
+                raise WorkspaceError(f"no {cls.__name__.lower()} with id {record_id!r} in {self.path}{hint}")
             self.table(cls.table).update(where=where_eq(id=record_id), values=row)
             self._note_write(cls.table)
 
