@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import inspect
 import json
 import os
 import select
@@ -285,20 +284,31 @@ def become_init(spec: dict[str, Any], root: str, userns_fd: int, alive_fd: int) 
 
 
 def _reap_forever(alive_fd: int) -> None:
-    """The init's loop after setup: reap orphans, exit when the builder (the write end of ``alive_fd``) is gone."""
     while True:
         try:
             while os.waitpid(-1, os.WNOHANG)[0] > 0:
                 pass
         except ChildProcessError:
             pass
-        if select.select([alive_fd], [], [], 0.5)[0] and not os.read(alive_fd, 1):
+        ready = select.select([alive_fd], [], [], 0.5)[0]
+        if ready and not os.read(alive_fd, 1):
             os._exit(0)
 
 
-#: :func:`_reap_forever` as a program for the sandbox's own python3 (so /proc/1/exe and /proc/1/cmdline show
-#: nothing of the host), its fd in argv[1]. Read here, before the root is pivoted away from this file.
-REAPER = "import os, select, sys\n" + inspect.getsource(_reap_forever) + "_reap_forever(int(sys.argv[1]))\n"
+#: The init's loop after setup, run by the sandbox's own python3 (so /proc/1/exe and /proc/1/cmdline show
+#: nothing of the host): reap orphans, exit when the builder (the write end of fd argv[1]) is gone.
+REAPER = """
+import os, select, sys
+fd = int(sys.argv[1])
+while True:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+    if select.select([fd], [], [], 0.5)[0] and not os.read(fd, 1):
+        os._exit(0)
+"""
 
 
 def _reap(alive_fd: int) -> None:
