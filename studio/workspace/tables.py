@@ -195,7 +195,7 @@ class TableStore:
         """The record with ``id``; raises ``WorkspaceError`` if there is none."""
         rows = self.table(cls.table).search().where(where_eq(id=id)).limit(1).to_list()
         if not rows:
-            raise WorkspaceError(f"no {cls.table[:-1]} with id {id!r} in {self.path}")
+            raise WorkspaceError(f"no {cls.__name__.lower()} with id {id!r} in {self.path}")
         return from_row(cls, rows[0])
 
     def list(
