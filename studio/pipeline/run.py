@@ -13,7 +13,7 @@ stage          reads                           writes
 docs           app profiles' docs, paths       documents
 tasks          documents                       tasks (origin self-instruct; with a check, ``pending``)
 verify         pending tasks                   tasks' check status (proven / verified / unverified)
-rollouts       tasks (by ``[verify] rollout``)  trajectories (score of checked tasks), steps, blobs
+rollouts       tasks (by ``[verify] rollout``)  trajectories (scored when checked; replays), steps, blobs
 backward       trajectories, steps             examples (+ the full run of a trajectory that scored 1.0)
 committee      examples, steps, trajectories   verdicts (judges see a scored trajectory's check result)
 =============  ==============================  ==================================================
@@ -224,7 +224,8 @@ def _write_tasks(ctx: RunContext, model: Any, doc: Any, app: str, existing: list
 
     checked = write_checked_tasks([doc], model, app=app, n=cfg.pipeline.tasks_per_section,
                                   existing=instructions, seeds=seeds_for(ctx.ws, app, cfg.verify.seed_examples),
-                                  max_tasks=limit, solution=cfg.verify.solutions)
+                                  max_tasks=limit, solution=cfg.verify.solutions,
+                                  max_examples=cfg.verify.seed_examples)
     return [Task(id=c.id, instruction=c.instruction, app=c.app, origin="self-instruct", document_id=c.doc_id,
                  section=c.section, check=c.check, check_status="unverified" if c.problem else "pending",
                  check_reason=c.problem or "not validated yet") for c in checked.tasks if c.id not in have], checked
@@ -258,11 +259,12 @@ class WorkspaceWriter:
 
 def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str | None = None,
                    task_ids: Sequence[str] | None = None) -> StageSummary:
-    """Roll out every task that has no finished trajectory yet (interrupted ones are run again)."""
+    """Roll out every task that has no finished trajectory yet (interrupted ones are run again), and replay the
+    written solution of tasks whose status is in ``[verify] replay_solutions`` (once each, first)."""
     from studio.pipeline.rollout.episode import RolloutJob
     from studio.pipeline.rollout.executors import make_executor
     from studio.pipeline.rollout.recorder import TrajectoryMeta
-    from studio.pipeline.stages.task_check import env_task, rollout_order, scored
+    from studio.pipeline.stages.task_check import REPLAY_POLICY, env_task, replay_lines, rollout_order, scored
     from studio.workspace import Task
 
     t0 = time.perf_counter()
@@ -270,27 +272,34 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
     summary = StageSummary("rollouts")
     policy = policy or cfg.pipeline.policy
     parallel = parallel or cfg.pipeline.parallel
-    finished = {r["task_id"] for r in ctx.ws.columns("trajectories", ["task_id", "status"])
-                if r["status"] in FINISHED}
+    finished = {(r["task_id"], r["policy"] == REPLAY_POLICY)
+                for r in ctx.ws.columns("trajectories", ["task_id", "status", "policy"]) if r["status"] in FINISHED}
     tasks = [t for t in _all(ctx.ws, Task) if task_ids is None or t.id in task_ids]
     ordered = rollout_order(tasks, cfg.verify.rollout)
-    todo = [t for t in ordered if t.id not in finished]
+    replays = [(t, lines) for t in tasks if (t.id, True) not in finished
+               and (lines := replay_lines(t, cfg.verify.replay_solutions))]
+    todo = [(t, []) for t in ordered if (t.id, False) not in finished]
     summary.skipped = len(tasks) - len(todo)
     if len(ordered) < len(tasks):
         summary.notes.append(f"{len(tasks) - len(ordered)} task(s) not rolled out: status not in [verify] rollout")
+    if replays:
+        summary.notes.append(f"{len(replays)} written solution(s) replayed ([verify] replay_solutions)")
     jobs: list[RolloutJob] = []
     meta: dict[str, TrajectoryMeta] = {}
     sandbox = {"w": cfg.sandbox.width, "h": cfg.sandbox.height, "apps": cfg.sandbox.apps}
-    for i, t in enumerate(todo):
+    for i, (t, lines) in enumerate([*replays, *todo]):
         tid = uuid.uuid4().hex
         checked = scored(t)
         job_task = env_task(t, ctx.path) if checked else env_task(t.model_copy(update={"check": {}}))
-        spec = policy_spec(policy, seed=i, workspace=ctx.path, actor=cfg.roles.actor.model_dump(),
-                           use_cache=getattr(ctx.client, "use_cache", True))
-        jobs.append(RolloutJob(tid, job_task, t.app, spec, cfg.pipeline.max_steps, cfg.sandbox.width,
-                               cfg.sandbox.height, evaluate=checked))
-        meta[tid] = TrajectoryMeta(task_id=t.id, instruction=t.instruction, app=t.app, policy=policy,
-                                   sandbox=sandbox, model=cfg.roles.actor.model if policy != "explorer" else "")
+        kind = REPLAY_POLICY if lines else policy
+        spec = policy_spec(kind, seed=i, workspace=ctx.path, actor=cfg.roles.actor.model_dump(),
+                           use_cache=getattr(ctx.client, "use_cache", True), **({"lines": lines} if lines else {}))
+        steps = max(cfg.pipeline.max_steps, len(lines) + 1)  # a replay runs its whole solution, then DONE
+        jobs.append(RolloutJob(tid, job_task, t.app, spec, steps, cfg.sandbox.width, cfg.sandbox.height,
+                               evaluate=checked))
+        model = "" if kind in ("explorer", REPLAY_POLICY) else cfg.roles.actor.model
+        meta[tid] = TrajectoryMeta(task_id=t.id, instruction=t.instruction, app=t.app, policy=kind,
+                                   sandbox=sandbox, model=model)
     ctx.observer.stage_started("rollouts", len(jobs))
     writer = WorkspaceWriter(ctx.ws, ctx.observer, meta)
     executor = make_executor(make_env, make_policy, parallel=parallel, config=cfg.executor)
