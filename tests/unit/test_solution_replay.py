@@ -82,11 +82,13 @@ def _ctx(ws: Workspace, **verify: Any) -> RunContext:
 
 def test_replay_lines_follow_the_configured_statuses() -> None:
     proven = Task(id="p", instruction="x", check=CHECK, check_status="proven")
+    # blank lines and comments dropped; a pause before the check unless the solution ends with one
     assert tc.replay_lines(proven, ["proven"]) == [
         "pyautogui.write('12*7')",
-        "# then the result",
         "pyautogui.press('enter')",
+        "time.sleep(1)",
     ]
+    assert tc.settled(["pyautogui.press('a')", "time.sleep(2)"]) == ["pyautogui.press('a')", "time.sleep(2)"]
     assert tc.replay_lines(proven, []) == []
     assert tc.replay_lines(proven.model_copy(update={"check_status": "verified"}), ["proven"]) == []
     assert tc.replay_lines(proven.model_copy(update={"check": {"evaluator": {}}}), ["proven"]) == []
@@ -99,7 +101,7 @@ def test_a_proven_task_gets_a_scored_replay_that_becomes_a_task_check_example(ws
     replays = [t for t in trajs if t.policy == tc.REPLAY_POLICY]
     (replay,) = replays
     assert (replay.task_id, replay.score, replay.outcome) == ("p", 1.0, "done")
-    assert replay.n_steps == 3  # two solution lines (blank and comment skipped) and DONE, beyond max_steps=2
+    assert replay.n_steps == 4  # two actions, the settle pause and DONE: beyond max_steps=2
     explored = sorted(t.task_id for t in trajs if t.policy == "explorer")
     assert explored == ["p", "v"]  # the replay is extra: the configured policy still rolls out the task
     assert {t.task_id: t.score for t in trajs if t.policy == "explorer"} == {"p": 0.0, "v": 0.0}
@@ -117,7 +119,7 @@ def test_a_proven_task_gets_a_scored_replay_that_becomes_a_task_check_example(ws
     ctx.client = Backward()
     stage_backward(ctx)
     passed = [e for e in ws.list(Example, limit=None) if e.prompt_version == tc.CHECK_PROMPT_VERSION]
-    assert [(e.trajectory_id, e.instruction, e.end) for e in passed] == [(replay.id, "Compute 12 times 7.", 3)]
+    assert [(e.trajectory_id, e.instruction, e.end) for e in passed] == [(replay.id, "Compute 12 times 7.", 4)]
 
 
 def test_replays_can_be_switched_off_and_widened(ws: Workspace) -> None:

@@ -227,7 +227,7 @@ def test_proven_when_noop_scores_0_and_the_solution_1() -> None:
     env = ScriptedEnv([0.0, 1.0])
     res = _validate(env)
     assert (res.status, res.reason, res.noop_score, res.solution_score) == ("proven", "", 0.0, 1.0)
-    assert env.steps == 3 and env.closed and res.sandbox_s >= 0
+    assert env.steps == 4 and env.closed  # three lines and the settle pause and res.sandbox_s >= 0
 
 
 def test_verified_without_a_solution_or_with_one_that_fails() -> None:

@@ -130,6 +130,18 @@ def parse_solution(lines: Sequence[str]) -> list[list[Any]]:
     return plan
 
 
+SETTLE_LINE = "time.sleep(1)"  # after a solution's last action, before its check: a save or a redraw lands
+
+
+def settled(lines: Sequence[str]) -> list[str]:
+    """A solution's lines (blank lines and comments dropped), ending with a pause (:data:`SETTLE_LINE`) unless
+    the last one already waits, so validation and replays check the desktop after the app caught up."""
+    kept = [str(line).strip() for line in lines if str(line).strip() and not str(line).strip().startswith("#")]
+    if kept and not kept[-1].startswith("time.sleep("):
+        kept.append(SETTLE_LINE)
+    return kept
+
+
 def _first_line(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text.splitlines()[0][:300]
@@ -152,7 +164,7 @@ def validate_task(
     plan: list[list[Any]] | None = None
     plan_error = ""
     try:
-        plan = parse_solution(solution) if solution else None
+        plan = parse_solution(settled(solution)) if solution else None
     except ActionError as exc:
         plan_error = f"solution refused: {exc}"
     t0 = time.monotonic()
@@ -254,7 +266,7 @@ def replay_lines(record: Task, statuses: Sequence[str]) -> list[str]:
     so it yields a scored trajectory that becomes an example with the task's original instruction."""
     if record.check_status not in statuses:
         return []
-    return [str(line) for line in (record.check or {}).get("solution") or [] if str(line).strip()]
+    return settled((record.check or {}).get("solution") or [])
 
 
 def scored(record: Task) -> bool:
