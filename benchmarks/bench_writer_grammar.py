@@ -4,9 +4,10 @@ each reply schema, on the same prompt.
 Run: ``.venv/bin/python benchmarks/bench_writer_grammar.py [--model smollm2] [--tokens 200] [--schemas ...]``.
 Schemas: ``none`` (no grammar), ``plain`` (the plain writer's task list), ``checked`` (the checked writer's
 schema as sent: :func:`studio.pipeline.stages.checked_tasks.reply_schema`), ``checked-full`` (the schema built
-by :func:`envs.task_schema.writer_schema` before :func:`~studio.pipeline.stages.checked_tasks.slim_schema`).
-Prints, per schema: grammar rules, seconds, completion tokens, tokens/s, whether the reply parsed, and the
-load average before and after.
+by :func:`envs.task_schema.writer_schema`; the same unless the reply schema slims it).
+The prompt is evaluated once first (``prompt_s``); every measured call reuses it (llama.cpp keeps the prefix),
+so the seconds are decoding under each grammar. Prints, per schema: grammar rules, seconds, completion tokens,
+tokens/s, whether the reply parsed, and the load average before and after.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def main() -> None:
     messages, _ = build_messages(Sec(), "galculator", args.n, [])
     llm = llama_cpp.Llama(model_path=str(gguf_path(args.model)), n_ctx=8192, n_threads=default_threads(), verbose=False)
     all_schemas = schemas(args.n)
+    t0 = time.perf_counter()  # the shared prompt once: every measured call below reuses it (llama.cpp's prefix)
+    llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.2, seed=0)
+    print(json.dumps({"prompt_s": round(time.perf_counter() - t0, 1), "load": round(os.getloadavg()[0], 1)}))
     for name in args.schemas.split(","):
         schema = all_schemas[name]
         rules = 0

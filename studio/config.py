@@ -166,6 +166,8 @@ class RetrievalConfig(_Strict):
 
 #: Task statuses rolled out by default, in this order.
 TASK_CHECK_ORDER: tuple[Literal["proven", "verified", "unverified"], ...] = ("proven", "verified", "unverified")
+#: Task statuses whose written solution is also replayed as a rollout by default.
+REPLAYED_STATUSES: tuple[Literal["proven", "verified"], ...] = ("proven",)
 
 
 class VerifyConfig(_Strict):
@@ -178,7 +180,7 @@ class VerifyConfig(_Strict):
         description="task statuses rolled out, in this order (a pending check counts as unverified)",
     )
     replay_solutions: list[Literal["proven", "verified"]] = Field(
-        default_factory=lambda: ["proven"],
+        default_factory=lambda: list(REPLAYED_STATUSES),
         description="statuses whose written solution is also replayed as a rollout (a scored run; [] = never)",
     )
     require_check: bool = Field(
