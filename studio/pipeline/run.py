@@ -278,7 +278,7 @@ def stage_rollouts(ctx: RunContext, *, parallel: int | None = None, policy: str 
     ordered = rollout_order(tasks, cfg.verify.rollout)
     replays = [(t, lines) for t in tasks if (t.id, True) not in finished
                and (lines := replay_lines(t, cfg.verify.replay_solutions))]
-    todo = [(t, []) for t in ordered if (t.id, False) not in finished]
+    todo: list[tuple[Task, list[str]]] = [(t, []) for t in ordered if (t.id, False) not in finished]
     summary.skipped = len(tasks) - len(todo)
     if len(ordered) < len(tasks):
         summary.notes.append(f"{len(tasks) - len(ordered)} task(s) not rolled out: status not in [verify] rollout")
