@@ -1,15 +1,24 @@
 """Verified tasks with the offline writer model: how many written tasks validate, how many are proven, how many
-scored rollouts succeed, per app; model calls and sandbox seconds per verified task.
+scored rollouts succeed, per app; model calls and sandbox seconds per verified task; the old prompt against the
+new one.
 
-Run: ``.venv/bin/python benchmarks/bench_verified.py [--apps xterm,mousepad] [--sections 2] [--per-section 2]
-[--gguf PATH] [--rollouts explorer|solution|none]``. The writer is Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) run
-in-process by llama-cpp-python with the writer's JSON schema as a grammar (the same translation the local
-provider makes). Prints one line per app and a JSON summary.
+Run: ``.venv/bin/python benchmarks/bench_verified.py [--apps xterm,mousepad] [--sections 1] [--per-section 2]
+[--prompts old,new] [--gguf PATH] [--rollouts explorer|none] [--cache DIR]``. The writer is
+Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) run in-process by llama-cpp-python with the writer's JSON schema as a
+grammar (the same translation the local provider makes). ``old`` is ``self_instruct_checked.v1`` with the
+generic example; ``new`` is the current prompt with the app's built-in examples and tips. Validation is the
+current code (static checks incl. the sense checks, then a real sandbox) for both. Proven tasks also get a
+replay of their written solution (``[verify] replay_solutions``), the other validated tasks an explorer rollout.
+
+``--cache DIR`` keeps every writer reply (with its original time and the load average it ran under), so a
+re-run measures validation again without model calls and still reports the original model seconds.
+Prints one line per app and prompt, and a JSON summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import tempfile
@@ -18,28 +27,35 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_GGUF = Path.home() / ".cache/studio/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+PROMPTS = {"old": ("self_instruct_checked.v1", False), "new": ("self_instruct_checked.v2", True)}
 
 
 class LlamaWriter:
-    """A StructuredModel over llama_cpp directly: the reply schema becomes a grammar; calls and tokens counted."""
+    """A StructuredModel over llama_cpp directly: the reply schema becomes a grammar; calls and tokens counted.
+    Replies are kept in ``cache`` (a directory) when given; a cached reply costs no call but counts its seconds."""
 
-    def __init__(self, gguf: Path, max_tokens: int) -> None:
-        import llama_cpp
-
-        from studio.llm.local_provider import default_threads
-
-        self.llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=8192, n_threads=default_threads(), verbose=False)
+    def __init__(self, gguf: Path, max_tokens: int, cache: Path | None = None) -> None:
+        self.gguf = gguf
+        self.llm: Any = None
         self.max_tokens = max_tokens
+        self.cache = cache
         self.calls = 0
+        self.cached = 0
         self.seconds = 0.0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.loads: list[float] = []
 
-    def __call__(self, messages: list[dict], schema: type) -> Any:
-        from studio.llm.structured import StructuredResult, parse_structured, schema_instruction
+    def _generate(self, messages: list[dict], schema: type) -> dict[str, Any]:
+        if self.llm is None:
+            import llama_cpp
 
-        # the same system line the pipeline's ModelClient sends (the schema, for models without a grammar)
-        messages = [{"role": "system", "content": schema_instruction(schema)}, *messages]
+            from studio.llm.local_provider import default_threads
+
+            self.llm = llama_cpp.Llama(
+                model_path=str(self.gguf), n_ctx=8192, n_threads=default_threads(), verbose=False
+            )
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
         out = self.llm.create_chat_completion(
             messages=messages,
@@ -48,14 +64,39 @@ class LlamaWriter:
             temperature=0.2,
             seed=0,
         )
-        self.seconds += time.perf_counter() - t0
-        self.calls += 1
         usage = out.get("usage") or {}
-        self.prompt_tokens += int(usage.get("prompt_tokens", 0))
-        self.completion_tokens += int(usage.get("completion_tokens", 0))
-        text = out["choices"][0]["message"]["content"] or ""
-        value, error = parse_structured(schema, text)
-        return StructuredResult(value is not None, value, text, error)
+        return {
+            "text": out["choices"][0]["message"]["content"] or "",
+            "seconds": round(time.perf_counter() - t0, 1),
+            "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+            "completion_tokens": int(usage.get("completion_tokens", 0)),
+            "load": [round(load, 1), round(os.getloadavg()[0], 1)],
+        }
+
+    def __call__(self, messages: list[dict], schema: type) -> Any:
+        from studio.llm.structured import StructuredResult, parse_structured, schema_instruction
+
+        # the same system line the pipeline's ModelClient sends (the schema, for models without a grammar)
+        messages = [{"role": "system", "content": schema_instruction(schema)}, *messages]
+        key = hashlib.sha256(
+            json.dumps([self.gguf.name, self.max_tokens, messages, schema.model_json_schema()]).encode()
+        ).hexdigest()[:24]
+        hit = self.cache / f"{key}.json" if self.cache else None
+        if hit is not None and hit.exists():
+            reply = json.loads(hit.read_text())
+            self.cached += 1
+        else:
+            reply = self._generate(messages, schema)
+            if hit is not None:
+                hit.parent.mkdir(parents=True, exist_ok=True)
+                hit.write_text(json.dumps(reply))
+        self.calls += 1
+        self.seconds += reply["seconds"]
+        self.prompt_tokens += reply["prompt_tokens"]
+        self.completion_tokens += reply["completion_tokens"]
+        self.loads.extend(reply["load"])
+        value, error = parse_structured(schema, reply["text"])
+        return StructuredResult(value is not None, value, reply["text"], error)
 
 
 def sections_for(app: str, limit: int) -> list[Any]:
@@ -68,56 +109,45 @@ def sections_for(app: str, limit: int) -> list[Any]:
     return [s for s in result.sections if len(s.text.strip()) >= MIN_TASK_SECTION_CHARS][:limit]
 
 
-def rollout(ws: Any, cfg: Any, kind: str) -> None:
-    """Scored rollouts of the proven and verified tasks: the model-free explorer, or the written solution."""
-    from studio.pipeline import run as run_mod
-    from studio.pipeline.agent.policies import ScriptedPolicy
+def rollout(ws: Any, cfg: Any, kind: str, app: str) -> None:
+    """Scored rollouts of the validated tasks of ``app``: proven ones replay their written solution
+    (``[verify] replay_solutions``), proven and verified ones get an explorer rollout."""
     from studio.pipeline.run import RunContext, stage_rollouts
     from studio.workspace import Task
 
-    cfg.verify.rollout = ["proven", "verified"]
-    cfg.pipeline.policy = "explorer"
-    ids = [t.id for t in ws.list(Task, limit=None) if t.check_status in ("proven", "verified")]
-    if kind == "solution":  # the writer's own solution, replayed by the rollout loop (one task at a time)
-        for t in ws.list(Task, limit=None):
-            if t.id in ids:
-                lines = list(t.check.get("solution") or [])
-                real = run_mod.make_policy
-                run_mod.make_policy = lambda spec, lines=lines: ScriptedPolicy(lines)  # type: ignore[misc]
-                try:
-                    stage_rollouts(RunContext(ws=ws, cfg=cfg, client=None), task_ids=[t.id])
-                finally:
-                    run_mod.make_policy = real
+    if kind == "none":
         return
-    stage_rollouts(RunContext(ws=ws, cfg=cfg, client=None), task_ids=ids)
+    cfg.verify.rollout = ["proven", "verified"]
+    cfg.verify.replay_solutions = ["proven"]
+    cfg.pipeline.policy = "explorer"
+    ids = [t.id for t in ws.list(Task, limit=None, app=app) if t.check_status in ("proven", "verified")]
+    if ids:
+        stage_rollouts(RunContext(ws=ws, cfg=cfg, client=None), task_ids=ids)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--apps", default="xterm,mousepad,galculator,gnumeric")
-    ap.add_argument("--sections", type=int, default=2, help="documentation sections per app")
-    ap.add_argument("--per-section", type=int, default=2, help="tasks asked per section")
-    ap.add_argument("--gguf", type=Path, default=DEFAULT_GGUF)
-    ap.add_argument("--rollouts", choices=("explorer", "solution", "none"), default="explorer")
-    ap.add_argument("--max-steps", type=int, default=6)
-    ap.add_argument("--out", type=Path, default=None, help="keep the workspace here")
-    args = ap.parse_args()
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
+def run_variant(name: str, args: argparse.Namespace, writer: LlamaWriter, root: Path) -> dict[str, Any]:
+    """Write, validate and roll out tasks of every app with one prompt variant (its own workspace)."""
     from studio.config import default_config
     from studio.pipeline.run import RunContext, stage_verify
     from studio.pipeline.stages.checked_tasks import write_checked_tasks
+    from studio.pipeline.stages.task_check import REPLAY_POLICY
     from studio.workspace import Task, Trajectory, Workspace
 
-    writer = LlamaWriter(args.gguf, max_tokens=360 * args.per_section)
-    path = args.out or Path(tempfile.mkdtemp(prefix="bench-verified-")) / "ws"
-    ws = Workspace.init(path)
+    prompt, builtin = PROMPTS[name]
+    ws = Workspace.init(root / name)
     cfg = default_config()
     cfg.pipeline.max_steps = args.max_steps
-    summary: dict[str, Any] = {"model": args.gguf.name, "apps": {}}
+    out: dict[str, Any] = {}
     for app in args.apps.split(","):
-        calls0, secs0 = writer.calls, writer.seconds
-        result = write_checked_tasks(sections_for(app, args.sections), writer, app=app, n=args.per_section)
+        calls0, secs0, load0 = writer.calls, writer.seconds, os.getloadavg()[0]
+        result = write_checked_tasks(
+            sections_for(app, args.sections),
+            writer,
+            app=app,
+            n=args.per_section,
+            prompt=prompt,
+            builtin_examples=builtin,
+        )
         ws.add_tasks(
             [
                 Task(
@@ -136,42 +166,68 @@ def main() -> None:
         t0 = time.perf_counter()
         stage_verify(RunContext(ws=ws, cfg=cfg, client=None))
         verify_s = time.perf_counter() - t0
+        rollout(ws, cfg, args.rollouts, app)
         tasks = ws.list(Task, limit=None, app=app)
-        if args.rollouts != "none":
-            rollout(ws, cfg, args.rollouts)
         trajs = [t for t in ws.list(Trajectory, limit=None) if t.app == app and t.score is not None]
+        replays = [t for t in trajs if t.policy == REPLAY_POLICY]
+        explored = [t for t in trajs if t.policy != REPLAY_POLICY]
         statuses = [t.check_status for t in tasks]
         reasons: dict[str, int] = {}
         for t in tasks:
-            if t.check_status == "unverified":
-                key = t.check_reason.split(":")[0]
+            if t.check_status != "proven":
+                key = t.check_status + ": " + (t.check_reason.split(":")[0] or "-")
                 reasons[key] = reasons.get(key, 0) + 1
-        sandbox_s = sum(float(t.check_info.get("sandbox_s") or 0.0) for t in tasks)
-        good = statuses.count("proven") + statuses.count("verified")
         row = {
             "written": len(tasks),
             "failures": len(result.failures),
             "dropped": len(result.dropped),
             "static_ok": sum(1 for c in result.tasks if not c.problem),
-            "verified_or_proven": good,
+            "validated": statuses.count("proven") + statuses.count("verified"),
             "proven": statuses.count("proven"),
-            "unverified_reasons": reasons,
-            "rollouts_scored": len(trajs),
-            "rollouts_passed": sum(1 for t in trajs if t.score == 1.0),
+            "reasons": reasons,
+            "explorer_passed": f"{sum(1 for t in explored if t.score == 1.0)}/{len(explored)}",
+            "replays_passed": f"{sum(1 for t in replays if t.score == 1.0)}/{len(replays)}",
             "model_calls": writer.calls - calls0,
             "model_s": round(writer.seconds - secs0, 1),
-            "sandbox_s": round(sandbox_s, 1),
+            "sandbox_s": round(sum(float(t.check_info.get("sandbox_s") or 0.0) for t in tasks), 1),
             "verify_wall_s": round(verify_s, 1),
+            "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
+            "instructions": [f"{t.check_status}: {t.instruction} [{t.check_reason[:90]}]" for t in tasks],
         }
-        summary["apps"][app] = row
+        out[app] = row
         print(
-            f"{app:<11} written {row['written']:>2}  static-ok {row['static_ok']:>2}  validated {good:>2}  "
-            f"proven {row['proven']:>2}  rollouts passed {row['rollouts_passed']}/{row['rollouts_scored']}  "
-            f"calls {row['model_calls']}  model {row['model_s']} s  sandbox {row['sandbox_s']} s  {reasons}",
+            f"{name:<4} {app:<11} written {row['written']:>2}  static-ok {row['static_ok']:>2}  "
+            f"validated {row['validated']:>2}  proven {row['proven']:>2}  explorer {row['explorer_passed']}  "
+            f"replays {row['replays_passed']}  calls {row['model_calls']}  model {row['model_s']} s  "
+            f"sandbox {row['sandbox_s']} s  load {row['load']}  {reasons}",
             flush=True,
         )
-    summary["tokens"] = {"prompt": writer.prompt_tokens, "completion": writer.completion_tokens}
     ws.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--apps", default="xterm,mousepad,galculator,gnumeric")
+    ap.add_argument("--sections", type=int, default=1, help="documentation sections per app")
+    ap.add_argument("--per-section", type=int, default=2, help="tasks asked per section")
+    ap.add_argument("--prompts", default="old,new", help="comma-separated: old, new")
+    ap.add_argument("--gguf", type=Path, default=DEFAULT_GGUF)
+    ap.add_argument("--rollouts", choices=("explorer", "none"), default="explorer")
+    ap.add_argument("--max-steps", type=int, default=4)
+    ap.add_argument("--cache", type=Path, default=None, help="keep writer replies here (re-runs reuse them)")
+    ap.add_argument("--out", type=Path, default=None, help="keep the workspaces here")
+    args = ap.parse_args()
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+    writer = LlamaWriter(args.gguf, max_tokens=360 * args.per_section, cache=args.cache)
+    root = args.out or Path(tempfile.mkdtemp(prefix="bench-verified-"))
+    summary: dict[str, Any] = {"model": args.gguf.name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    for name in args.prompts.split(","):
+        summary[name] = run_variant(name, args, writer, root)
+    summary["tokens"] = {"prompt": writer.prompt_tokens, "completion": writer.completion_tokens}
+    summary["calls"] = {"made": writer.calls - writer.cached, "from_cache": writer.cached}
+    summary["writer_load"] = [min(writer.loads, default=0), max(writer.loads, default=0)]
     print(json.dumps(summary, indent=1))
 
 

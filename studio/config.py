@@ -166,6 +166,8 @@ class RetrievalConfig(_Strict):
 
 #: Task statuses rolled out by default, in this order.
 TASK_CHECK_ORDER: tuple[Literal["proven", "verified", "unverified"], ...] = ("proven", "verified", "unverified")
+#: Task statuses whose written solution is also replayed as a rollout by default.
+REPLAYED_STATUSES: tuple[Literal["proven", "verified"], ...] = ("proven",)
 
 
 class VerifyConfig(_Strict):
@@ -177,10 +179,16 @@ class VerifyConfig(_Strict):
         default_factory=lambda: list(TASK_CHECK_ORDER),
         description="task statuses rolled out, in this order (a pending check counts as unverified)",
     )
+    replay_solutions: list[Literal["proven", "verified"]] = Field(
+        default_factory=lambda: list(REPLAYED_STATUSES),
+        description="statuses whose written solution is also replayed as a rollout (a scored run; [] = never)",
+    )
     require_check: bool = Field(
         default=False, description="an example is accepted only if its trajectory's check also scored 1.0"
     )
-    seed_examples: int = Field(default=2, ge=0, le=5, description="seed tasks shown to the writer as examples")
+    seed_examples: int = Field(
+        default=2, ge=0, le=5, description="examples shown to the writer: seeds first, then the app's built-in ones"
+    )
 #: What a bare ``--ray`` (no ADDRESS) stands for on the command line: Ray at the config's ``[executor] address``.
 RAY_FROM_CONFIG = ":config:"
 
@@ -322,8 +330,9 @@ prefer_short = true
 write_checks = true
 solutions = true
 rollout = ["proven", "verified", "unverified"]   # statuses rolled out, in this order
+replay_solutions = ["proven"]   # ... and whose written solution is also replayed as a rollout ([] = never)
 require_check = false        # true: an example is accepted only if its trajectory's check scored 1.0
-seed_examples = 2            # imported / proven tasks shown to the writer as examples
+seed_examples = 2            # examples shown to the writer: imported / proven tasks, then built-in ones
 
 # Retrieval-augmented acting (Algorithm 2): at every step, examples found by the current observation
 # (BM25, up to m1) and by a query the query_writer model writes (dense vectors, up to m2 more).

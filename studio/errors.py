@@ -27,6 +27,7 @@ and re-exported here, so every class is importable from this module and the CLI 
     │   ├── TaskFileError           task JSON that does not parse or validate (names file and field)
     │   ├── UnsupportedTaskTypeError config/getter/metric type we do not support (names it)
     │   ├── UnsafeTaskError         a model-written step that would reach the host (host path, host file)
+    │   ├── BadCheckError           a model-written check that cannot tell done from not done (names the rule)
     │   ├── OfflineError            the task needs the network, which the sandbox does not have
     │   └── SetupStepError          a config / postconfig step failed (names phase, number and type)
     ├── PipelineError               a stage could not run (names the stage)
@@ -60,6 +61,7 @@ __all__ = [
     "ActionError",
     "ActionInterrupted",
     "AppNotInstalledError",
+    "BadCheckError",
     "ClusterError",
     "ConfigError",
     "DisplayError",
@@ -135,6 +137,19 @@ class ModelInstallError(ModelError):
 
 class JudgeSetError(StudioError):
     """A labelled judge set directory or one of its item files is missing or malformed."""
+
+
+class BadCheckError(TaskError):
+    """A model-written check that cannot tell a done task from an untouched desktop, found before it runs.
+
+    ``rule`` names which: ``setup-writes-expected`` (the setup writes the very text the check looks for),
+    ``check-prints-expected`` (the check's command only prints fixed text), ``check-runs-app`` (a command
+    starts a desktop app, which does not return until it is closed).
+    """
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class RequestError(StudioError):

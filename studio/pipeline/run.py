@@ -17,7 +17,7 @@ stage      reads                            writes                              
 docs       app profiles' docs, paths        documents                                             (by section, inside)
 tasks      documents                        tasks (self-instruct; with a check, ``pending``)      its section has tasks
 verify     pending tasks                    tasks' check status (proven / verified / unverified)  it is not pending
-rollouts   tasks (by ``[verify] rollout``)  trajectories (checked tasks scored), steps, blobs     it has a finished run
+rollouts   tasks (by ``[verify] rollout``)  trajectories (scored if checked, replays), steps       it has a finished run
 backward   trajectories, steps              examples (+ the whole run of one that scored 1.0)     (by span, inside)
 committee  examples, steps, trajectories    verdicts (judges see a scored run's check result)     every judge voted
 =========  ===============================  ====================================================  =====================
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import PipelineError
@@ -118,8 +119,22 @@ class WorkspaceWriter:
         self.observer.event(event)
 
 
-class RolloutsStage(Stage["Task"]):
-    """Roll out every task that has no finished trajectory yet (interrupted ones are run again).
+@dataclass(frozen=True)
+class RolloutItem:
+    """One episode to run: a task, and for a replay of its written solution the solution's lines."""
+
+    task: Task
+    lines: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """The key in :meth:`RolloutsStage.done_keys`: the task id, with ``:replay`` for a replay."""
+        return f"{self.task.id}:replay" if self.lines else self.task.id
+
+
+class RolloutsStage(Stage["RolloutItem"]):
+    """Roll out every task that has no finished trajectory yet (interrupted ones are run again), and replay the
+    written solution of tasks whose status is in ``[verify] replay_solutions`` (once each, first).
 
     A batch stage: the executor runs all episodes (in parallel) and the writer reports each as it ends. Tasks
     whose check status is not in ``[verify] rollout`` are left out (with a note).
@@ -137,24 +152,33 @@ class RolloutsStage(Stage["Task"]):
         self.task_ids = task_ids
         self.left_out = 0
 
-    def items(self, ctx: RunContext) -> list[Task]:
-        from studio.pipeline.stages.task_check import rollout_order
+    def items(self, ctx: RunContext) -> list[RolloutItem]:
+        from studio.pipeline.stages.task_check import replay_lines, rollout_order
         from studio.workspace import Task
 
         tasks = [t for t in ctx.ws.list(Task, limit=None) if self.task_ids is None or t.id in self.task_ids]
         ordered = rollout_order(tasks, ctx.cfg.verify.rollout)
         self.left_out = len(tasks) - len(ordered)
-        return ordered
+        replays = [
+            RolloutItem(t, tuple(lines)) for t in tasks if (lines := replay_lines(t, ctx.cfg.verify.replay_solutions))
+        ]
+        return [*replays, *(RolloutItem(t) for t in ordered)]
 
     def done_keys(self, ctx: RunContext) -> set[str]:
-        rows = ctx.ws.columns("trajectories", ["task_id", "status"])
-        return {r["task_id"] for r in rows if r["status"] in FINISHED}
+        from studio.pipeline.stages.task_check import REPLAY_POLICY
 
-    def process(self, ctx: RunContext, todo: Sequence[Task]) -> Iterable[ItemResult]:
+        rows = ctx.ws.columns("trajectories", ["task_id", "status", "policy"])
+        return {
+            f"{r['task_id']}:replay" if r["policy"] == REPLAY_POLICY else r["task_id"]
+            for r in rows
+            if r["status"] in FINISHED
+        }
+
+    def process(self, ctx: RunContext, todo: Sequence[RolloutItem]) -> Iterable[ItemResult]:
         from studio.pipeline.rollout.episode import RolloutJob
         from studio.pipeline.rollout.executors import make_executor
         from studio.pipeline.rollout.recorder import TrajectoryMeta
-        from studio.pipeline.stages.task_check import env_task, scored
+        from studio.pipeline.stages.task_check import REPLAY_POLICY, env_task, scored
 
         cfg = ctx.cfg
         policy = self.policy or cfg.pipeline.policy
@@ -164,36 +188,34 @@ class RolloutsStage(Stage["Task"]):
         jobs: list[RolloutJob] = []
         meta: dict[str, TrajectoryMeta] = {}
         sandbox = {"w": cfg.sandbox.width, "h": cfg.sandbox.height, "apps": cfg.sandbox.apps}
-        for i, t in enumerate(todo):
+        replays = sum(1 for item in todo if item.lines)
+        if replays:
+            out.notes.append(f"{replays} written solution(s) replayed ([verify] replay_solutions)")
+        for i, item in enumerate(todo):
+            t, lines = item.task, list(item.lines)
             tid = uuid.uuid4().hex
             checked = scored(t)
             job_task = env_task(t, ctx.path) if checked else env_task(t.model_copy(update={"check": {}}))
+            kind = REPLAY_POLICY if lines else policy
             spec = policy_spec(
-                policy,
+                kind,
                 seed=i,
                 workspace=ctx.path,
                 actor=cfg.roles.actor.model_dump(),
                 use_cache=getattr(ctx.client, "use_cache", True),
+                **({"lines": lines} if lines else {}),
             )
+            steps = max(cfg.pipeline.max_steps, len(lines) + 1)  # a replay runs its whole solution, then DONE
             jobs.append(
-                RolloutJob(
-                    tid,
-                    job_task,
-                    t.app,
-                    spec,
-                    cfg.pipeline.max_steps,
-                    cfg.sandbox.width,
-                    cfg.sandbox.height,
-                    evaluate=checked,
-                )
+                RolloutJob(tid, job_task, t.app, spec, steps, cfg.sandbox.width, cfg.sandbox.height, evaluate=checked)
             )
             meta[tid] = TrajectoryMeta(
                 task_id=t.id,
                 instruction=t.instruction,
                 app=t.app,
-                policy=policy,
+                policy=kind,
                 sandbox=sandbox,
-                model=cfg.roles.actor.model if policy != "explorer" else "",
+                model="" if kind in ("explorer", REPLAY_POLICY) else cfg.roles.actor.model,
             )
         writer = WorkspaceWriter(ctx.ws, ctx.observer, meta)
         executor = make_executor(

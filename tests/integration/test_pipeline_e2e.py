@@ -34,8 +34,9 @@ SMALL = {
     "max_per_trajectory = 12": "max_per_trajectory = 2",
     "max_sections_per_app = 4": "max_sections_per_app = 1",
     'policy = "model" ': 'policy = "model+explorer" ',
-    # the checked writer's schema grammar is large and SmolLM2 is slow under it; checked tasks have their own
-    # integration test (tests/integration/test_verified_tasks.py, a scripted writer in real sandboxes)
+    # a checked call is ~5x longer than a plain one (prompt and reply; its grammar costs SmolLM2 no more per token
+    # than the plain one: BENCHMARKS.md "Verified tasks") and SmolLM2 copies the example check; checked tasks have
+    # their own integration test (tests/integration/test_verified_tasks.py, a scripted writer in real sandboxes)
     "write_checks = true": "write_checks = false",
 }
 

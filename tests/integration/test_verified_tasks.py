@@ -1,7 +1,9 @@
 """Verified tasks end to end in real sandboxes, with a scripted (fake) task writer: the writer's checks are
-validated in a real sandbox (proven / unverified with the reason), the proven task's rollout is scored by its
+validated in a real sandbox (proven / unverified with the reason; a check that cannot tell done from not done is
+refused before any sandbox), the proven task's written solution is replayed as a rollout and scored by its
 evaluator, the full run that scored 1.0 becomes an example with the original instruction, and the committee
-reads the score. Imported bundled task files are validated the same way.
+reads the score. Imported bundled task files are validated the same way, and every built-in example the writer
+is shown is proven here.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ import pytest
 
 from studio.config import ModelSpec, default_config
 from studio.llm.structured import StructuredResult
-from studio.pipeline import run as run_mod
-from studio.pipeline.agent.policies import ScriptedPolicy
 from studio.pipeline.run import RunContext, add_documents, run_pipeline
 from studio.pipeline.stages import task_check as tc
 from studio.workspace import Example, Task, Trajectory, Workspace
@@ -34,13 +34,13 @@ WRITTEN: list[dict[str, Any]] = [
         },
         "solution": SOLUTION,
     },
-    {  # rejected: the untouched desktop already passes
-        "instruction": "In the terminal, print the word ready so that it shows on the screen.",
-        "config": [{"type": "execute", "parameters": {"command": "printf 'ready\\n' > ~/state.txt"}}],
+    {  # rejected in the sandbox: the untouched desktop already passes
+        "instruction": "In the terminal, create an empty file named ready.txt in the home folder.",
+        "config": [{"type": "execute", "parameters": {"command": "touch ~/ready.txt"}}],
         "evaluator": {
             "func": "check_include_exclude",
-            "result": {"type": "vm_command_line", "command": "cat ~/state.txt"},
-            "expected": {"type": "rule", "rules": {"include": ["ready"], "exclude": []}},
+            "result": {"type": "vm_command_line", "command": "ls ~"},
+            "expected": {"type": "rule", "rules": {"include": ["ready.txt"], "exclude": []}},
         },
         "solution": [],
     },
@@ -51,6 +51,16 @@ WRITTEN: list[dict[str, Any]] = [
             "func": "file_contains",
             "result": {"type": "vm_file", "path": "~/list.txt"},
             "expected": {"type": "rule", "rules": {"include": ["milk"], "exclude": []}},
+        },
+        "solution": [],
+    },
+    {  # rejected before any sandbox: the "check" starts the app itself (a measured failure of the 1.5B writer)
+        "instruction": "Open a new terminal window and list the files of the home folder.",
+        "config": [{"type": "launch_app", "parameters": {"name": "xterm"}}],
+        "evaluator": {
+            "func": "check_include_exclude",
+            "result": {"type": "vm_command_line", "command": "xterm -e ls"},
+            "expected": {"type": "rule", "rules": {"include": ["Desktop"], "exclude": []}},
         },
         "solution": [],
     },
@@ -90,25 +100,23 @@ def ws(tmp_path: Path):
     w.close()
 
 
-def test_scripted_writer_checks_are_validated_scored_and_become_examples(
-    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scripted_writer_checks_are_validated_scored_and_become_examples(ws: Workspace, tmp_path: Path) -> None:
     doc = tmp_path / "xterm.md"
     doc.write_text("# xterm\n\n## Redirection\n\n" + "Use echo WORD > FILE to write a word into a file. " * 5)
     add_documents(ws, [str(doc)], app="xterm")
     cfg = default_config()
     cfg.sandbox.apps = ["xterm"]
-    cfg.pipeline.max_tasks = 3
+    cfg.pipeline.max_tasks = len(WRITTEN)
     cfg.pipeline.max_steps = len(SOLUTION) + 2
     cfg.pipeline.spans.max_len = 1
     cfg.pipeline.spans.max_per_trajectory = 1
-    cfg.verify.rollout = ["proven"]  # only the proven task is rolled out
+    cfg.verify.rollout = []  # no policy rollouts: only the proven task's solution replay ([verify] replay_solutions)
     client = ScriptedWriterClient()
     ctx = RunContext(ws=ws, cfg=cfg, client=client)
 
     run_pipeline(ctx, ["tasks", "verify"])
     tasks = {t.instruction: t for t in ws.list(Task, limit=None)}
-    proven, noop, broken = (tasks[w["instruction"]] for w in WRITTEN)
+    proven, noop, broken, runs_app = (tasks[w["instruction"]] for w in WRITTEN)
     assert (proven.check_status, proven.check_info["noop_score"], proven.check_info["solution_score"]) == (
         "proven",
         0.0,
@@ -118,11 +126,12 @@ def test_scripted_writer_checks_are_validated_scored_and_become_examples(
     assert (noop.check_status, noop.check_reason) == ("unverified", "no-op already scores 1")
     assert broken.check_status == "unverified" and broken.check_reason.startswith("setup failed:")
     assert "no-such-app" in broken.check_reason
+    assert runs_app.check_status == "unverified" and runs_app.check_reason.startswith("bad check: the check runs")
+    assert "sandbox_s" not in runs_app.check_info  # refused by the writer: never validated in a sandbox
 
-    monkeypatch.setattr(run_mod, "make_policy", lambda spec: ScriptedPolicy(SOLUTION))  # the agent solves it
     run_pipeline(ctx, ["rollouts", "backward", "committee"])
     (traj,) = ws.list(Trajectory, limit=None)
-    assert (traj.task_id, traj.score, traj.outcome) == (proven.id, 1.0, "done")
+    assert (traj.task_id, traj.policy, traj.score, traj.outcome) == (proven.id, tc.REPLAY_POLICY, 1.0, "done")
     passed = [e for e in ws.list(Example, limit=None) if e.prompt_version == tc.CHECK_PROMPT_VERSION]
     assert len(passed) == 1 and passed[0].instruction == proven.instruction
     assert (passed[0].start, passed[0].end) == (0, traj.n_steps)
@@ -141,3 +150,20 @@ def test_imported_bundled_tasks_are_validated_like_written_ones(ws: Workspace) -
     for tid in result.added:
         rec = ws.get(Task, tid)
         assert rec.check_status == "proven", (tid, rec.check_reason)  # bundled solutions score 1.0, no-op 0.0
+
+
+@pytest.mark.parametrize("app", ["xterm", "mousepad", "galculator", "gnumeric"])
+def test_every_built_in_example_is_proven_in_a_real_sandbox(app: str) -> None:
+    """The examples the writer is shown (``checked_examples.json``) are what they claim: set up, no-op 0.0, their
+    solution 1.0, through the same static checks as a model-written task."""
+    from types import SimpleNamespace
+
+    from envs.task_schema import parse_written
+    from studio.pipeline.agent.factory import make_env
+    from studio.pipeline.stages.checked_tasks import app_examples
+
+    size = SimpleNamespace(width=1280, height=800)
+    for i, item in enumerate(app_examples(app)):
+        written = parse_written(item, task_id=f"{app}-example-{i}", app=app)
+        res = tc.validate_task(written.task, written.solution, env_factory=lambda: make_env(size), written=True)
+        assert (res.status, res.noop_score, res.solution_score) == ("proven", 0.0, 1.0), (item["instruction"], res)

@@ -79,7 +79,7 @@ def test_written_commands_run_only_inside_the_sandbox(tmp_path: Path) -> None:
     host_home = Path.home() / f"studio-escape-{tag}"
     cmd = (
         f"touch /tmp/studio-escape-{tag}; touch {in_repo}; touch {host_home}; "
-        f"echo escaped > ~/../../../tmp/studio-escape-{tag}; echo inside > ~/proof.txt"
+        f"echo escaped > ~/../../../tmp/studio-escape-{tag}; echo inside | tee ~/proof.txt >/dev/null"
     )
     item = {
         "instruction": "Write the word inside into the file proof.txt in your home folder.",
@@ -93,7 +93,46 @@ def test_written_commands_run_only_inside_the_sandbox(tmp_path: Path) -> None:
     }
     written = parse_written(item, task_id="probe", app="xterm")  # commands are allowed: they run inside
     res = tc.validate_task(written.task, env_factory=lambda: DesktopEnv(width=640, height=480), written=True)
-    # the setup ran and the getter saw its file: the commands did run, just not on the host
+    # the setup ran and the getter saw its file: the commands did run, just not on the host (tee, not a redirect
+    # of echo: the sense checks would refuse a setup that visibly writes the expected text)
     assert (res.status, res.reason) == ("unverified", "no-op already scores 1")
     for p in (host_tmp, Path(f"{host_tmp}-2"), in_repo, host_home):
         assert not p.exists(), f"a model-written command reached the host: {p}"
+
+
+@pytest.mark.integration
+def test_replayed_solutions_are_parsed_actions_never_code(tmp_path: Path) -> None:
+    """A stored solution is replayed as a rollout ([verify] replay_solutions): a tampered one (workspace rows are
+    data, not trusted code) is refused line by line by the action parser; nothing of it runs on the host."""
+    from studio.config import default_config
+    from studio.pipeline.run import RunContext, stage_rollouts
+    from studio.workspace import Step, Task, Trajectory, Workspace
+
+    tag = uuid.uuid4().hex[:12]
+    host_file = Path("/tmp") / f"studio-replay-escape-{tag}"
+    evil = [
+        f"import os; os.system('touch {host_file}')",
+        f"__import__('subprocess').run(['touch', '{host_file}'])",
+        f"pyautogui.write(open('{host_file}', 'w').name)",
+    ]
+    check = {
+        "config": [{"type": "launch_app", "parameters": {"name": "xterm"}}],
+        "evaluator": {
+            "func": "check_include_exclude",
+            "result": {"type": "vm_command_line", "command": "cat ~/out.txt"},
+            "expected": {"type": "rule", "rules": {"include": ["x"], "exclude": []}},
+        },
+        "solution": evil,
+    }
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.add_tasks([Task(id="t", instruction="Tampered.", app="xterm", check=check, check_status="proven")])
+        cfg = default_config()
+        cfg.sandbox.width, cfg.sandbox.height = 640, 480
+        cfg.verify.rollout = []
+        stage_rollouts(RunContext(ws=ws, cfg=cfg, client=None))
+        (traj,) = ws.list(Trajectory, limit=None)
+        steps: list[Step] = ws.steps_of(traj.id)
+        assert traj.policy == tc.REPLAY_POLICY and traj.score == 0.0
+        refused = [s for s in steps if s.error]
+        assert len(refused) == len(evil) and not any(s.actions for s in refused)
+    assert not host_file.exists(), "a replayed solution line ran as code on the host"

@@ -227,7 +227,7 @@ def test_proven_when_noop_scores_0_and_the_solution_1() -> None:
     env = ScriptedEnv([0.0, 1.0])
     res = _validate(env)
     assert (res.status, res.reason, res.noop_score, res.solution_score) == ("proven", "", 0.0, 1.0)
-    assert env.steps == 3 and env.closed and res.sandbox_s >= 0
+    assert env.steps == 4 and env.closed  # three lines and the settle pause and res.sandbox_s >= 0
 
 
 def test_verified_without_a_solution_or_with_one_that_fails() -> None:
@@ -317,7 +317,7 @@ def test_writer_keeps_instructions_of_bad_checks_with_the_reason_and_drops_bad_i
     # stored as checked: model-written commands get an explicit, short timeout
     assert good.check["evaluator"]["result"] == {**GOOD["evaluator"]["result"], "timeout": 10.0}
     assert good.check["config"][0]["parameters"]["timeout"] == 10.0
-    assert unsafe.problem.startswith("UnsafeTaskError") and unsafe.check["config"] == bad["config"]
+    assert unsafe.problem.startswith("unsafe: ") and unsafe.check["config"] == bad["config"]
     assert bare.problem == "the writer wrote no check"
     assert [d.reason for d in result.dropped] == ["too short"]
     prompt = writer.prompts[0]
@@ -507,3 +507,34 @@ def test_cli_imports_and_lists_tasks_with_their_status(tmp_path: Path) -> None:
     assert {r["origin"] for r in rows} == {"imported"} and all(r["check"]["evaluator"] for r in rows)
     bad = runner.invoke(app, ["tasks", "list", "-w", str(ws_dir), "--status", "golden"])
     assert bad.exit_code == 2 and "unknown status" in bad.output
+
+
+def test_cli_list_table_shows_status_and_reason_of_imported_and_written_tasks(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from envs.tasks import BUNDLED_TASKS_DIR
+    from studio.cli import app
+
+    ws_dir = tmp_path / "ws"
+    with Workspace.init(ws_dir) as w:
+        tc.import_tasks(w, [BUNDLED_TASKS_DIR / "galculator" / "galculator-multiply.json"])
+        w.add_tasks(
+            [
+                Task(
+                    id="w-bad",
+                    instruction="Open a terminal",
+                    app="xterm",
+                    check_status="unverified",
+                    check_reason="bad check: the check runs 'xterm'",
+                ),
+                Task(id="w-ok", instruction="Compute 2+2", app="galculator", check_status="proven", check_reason=""),
+            ]
+        )
+    out = CliRunner().invoke(app, ["tasks", "list", "-w", str(ws_dir)], env={"COLUMNS": "250"})
+    assert out.exit_code == 0, out.output
+    rows = {line.split("│")[1].strip(): line for line in out.output.splitlines() if line.count("│") > 3}
+    imported = rows["imported-galculator-multiply"]
+    assert "imported" in imported and "pending" in imported and "not validated yet" in imported
+    assert "unverified" in rows["w-bad"] and "bad check: the check runs 'xterm'" in rows["w-bad"]
+    assert "proven" in rows["w-ok"]
+    assert "proven 1, unverified 1, pending 1" in out.output

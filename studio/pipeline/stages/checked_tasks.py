@@ -12,13 +12,18 @@ A task whose *check* is unusable keeps its instruction: it is stored ``unverifie
 writer still feeds the pipeline. A task whose *instruction* is unusable (too short, placeholder, duplicate) is
 dropped as in plain self-instruct.
 
-Seeds: instructions and checks of imported tasks (``studio tasks import``) or bundled tasks of the same app are
-shown to the writer as examples of the shape (at most ``max_examples``).
+Examples: instructions and checks of imported tasks (``studio tasks import``) or proven tasks of the same app
+(``seeds``) are shown to the writer first, then the app's built-in examples
+(``studio/pipeline/prompts/checked_examples.json``: per app, tasks whose check and solution are proven in a real
+sandbox by ``tests/integration/test_verified_tasks.py``, and a line on how to drive the app from the keyboard),
+at most ``max_examples`` in all. A written task that copies an example's instruction is dropped as a near
+duplicate.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +44,8 @@ from studio.pipeline.stages.self_instruct import (
     truncate_doc,
 )
 
-PROMPT = "self_instruct_checked.v1"
+PROMPT = "self_instruct_checked.v2"
+EXAMPLES_FILE = "checked_examples.json"  # in studio/pipeline/prompts/
 MIN_SECTION_CHARS = 40
 #: Shown when no seed of the app can serve as an example.
 GENERIC_EXAMPLE: dict[str, Any] = {
@@ -55,6 +61,10 @@ GENERIC_EXAMPLE: dict[str, Any] = {
     },
     "solution": ["pyautogui.hotkey('ctrl', 'end')", "pyautogui.write('three')", "pyautogui.hotkey('ctrl', 's')"],
 }
+GENERIC_TIPS = (
+    "Start it with launch_app, or open the file the task edits with open; drive it from the keyboard. The check "
+    "reads the file the task saves (cat ~/file.txt) or the screen (accessibility_tree)."
+)
 
 
 @dataclass(frozen=True)
@@ -121,14 +131,44 @@ def describe_types() -> str:
     return "\n".join(lines)
 
 
-def render_examples(seeds: Sequence[dict[str, Any]], limit: int = 2) -> str:
-    """Seed tasks (written-task shape) as compact JSON lines; the generic example when there is none."""
-    chosen = list(seeds[:limit]) or [GENERIC_EXAMPLE]
-    return "\n".join(json.dumps(s, ensure_ascii=False, separators=(", ", ": ")) for s in chosen)
+@functools.cache
+def _builtin() -> dict[str, Any]:
+    from importlib import resources
+
+    text = (resources.files("studio.pipeline") / "prompts" / EXAMPLES_FILE).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def app_examples(app: str) -> list[dict[str, Any]]:
+    """The built-in written tasks of ``app`` (proven in a sandbox by the integration tests); [] for other apps."""
+    return copy.deepcopy(list(_builtin().get(app, {}).get("examples", [])))
+
+
+def app_tips(app: str) -> str:
+    """One paragraph on driving ``app`` from the keyboard and checking its result (generic for other apps)."""
+    return str(_builtin().get(app, {}).get("tips") or GENERIC_TIPS)
+
+
+def choose_examples(
+    app: str, seeds: Sequence[dict[str, Any]] = (), limit: int = 2, *, builtin: bool = True
+) -> list[dict[str, Any]]:
+    """The examples shown to the writer: seeds first, then (``builtin``) the app's built-in examples, at most
+    ``limit``; the generic example when there is none."""
+    chosen: list[dict[str, Any]] = []
+    for example in [*seeds, *(app_examples(app) if builtin else [])]:
+        if len(chosen) < limit and example not in chosen:
+            chosen.append(example)
+    return chosen or [GENERIC_EXAMPLE]
+
+
+def render_examples(examples: Sequence[dict[str, Any]]) -> str:
+    """Examples (written-task shape) as compact JSON lines."""
+    return "\n".join(json.dumps(s, ensure_ascii=False, separators=(", ", ": ")) for s in examples)
 
 
 def build_messages(
-    section: SectionLike, app: str, n: int, seeds: Sequence[dict[str, Any]] = (), prompt: str = PROMPT
+    section: SectionLike, app: str, n: int, examples: Sequence[dict[str, Any]] = (), prompt: str = PROMPT
 ) -> tuple[list[dict[str, Any]], str]:
     """The chat messages for one section and the prompt version."""
     title = " / ".join(p for p in (section.title, section.section) if p and p.strip()) or section.source
@@ -139,19 +179,26 @@ def build_messages(
         documentation=truncate_doc(section.text),
         n=n,
         types=describe_types(),
-        examples=render_examples(seeds),
+        tips=app_tips(app),
+        examples=render_examples(examples or [GENERIC_EXAMPLE]),
     )
 
 
 def checked(item: Any, *, app: str, tid: str) -> tuple[dict[str, Any] | None, str]:
     """The check to store for a written task (as checked, with explicit command timeouts) and why it is
-    unusable ("" if it passes the static checks; then the check still has to be validated in a sandbox)."""
+    unusable ("" if it passes the static checks; then the check still has to be validated in a sandbox). The
+    reason reads as validation stores it (``unsafe: ...``, ``bad check: ...``, see ``task_check.static_reason``).
+    """
     from envs.task_schema import parse_written, written_check
+    from studio.pipeline.stages.check_lint import lint_check
+    from studio.pipeline.stages.task_check import static_reason
 
     try:
-        return written_check(parse_written(item, task_id=tid, app=app)), ""
+        written = parse_written(item, task_id=tid, app=app)
+        lint_check(written.task)
     except StudioError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, static_reason(exc)
+    return written_check(written), ""
 
 
 def write_checked_tasks(
@@ -165,6 +212,8 @@ def write_checked_tasks(
     max_tasks: int | None = None,
     solution: bool = True,
     prompt: str = PROMPT,
+    max_examples: int = 2,
+    builtin_examples: bool = True,
 ) -> CheckedResult:
     """Propose tasks with checks from documentation sections of one app.
 
@@ -174,16 +223,21 @@ def write_checked_tasks(
         app: App profile name.
         n: Tasks asked per section.
         existing: Instructions already in the workspace (near-duplicates are dropped).
-        seeds: Written-task dicts shown as examples (imported or bundled tasks of this app).
+        seeds: Written-task dicts shown as examples (imported or proven tasks of this app).
         max_tasks: Stop once this many new tasks were kept.
         solution: Ask for a solution too.
         prompt: Prompt name or exact version.
+        max_examples: Examples shown at most (seeds first, then the app's built-in ones).
+        builtin_examples: Fill up with the app's built-in examples (False: seeds or the generic example only,
+            as ``self_instruct_checked.v1`` did).
 
     Raises:
         MissingAPIKeyError: The model's API key is not set.
     """
     result = CheckedResult()
+    examples = choose_examples(app, seeds, max_examples, builtin=builtin_examples)
     kept = [t for t in existing if t]
+    shown = [str(e.get("instruction", "")) for e in examples]  # a copied example is a near duplicate
     schema = reply_schema(n, solution=solution)
     for section in sections:
         if max_tasks is not None and len(result.tasks) >= max_tasks:
@@ -191,14 +245,16 @@ def write_checked_tasks(
         if len((section.text or "").strip()) < MIN_SECTION_CHARS:
             result.skipped.append(SkippedItem(section.id, "empty or very short section"))
             continue
-        messages, version = build_messages(section, app, n, seeds, prompt)
+        messages, version = build_messages(section, app, n, examples, prompt)
         reply = ask_writer(model, messages, schema, section.id, app, version, result.failures)
         if reply is None:
             continue
         for item in reply.value.tasks:
             raw_instruction = item.get("instruction", "") if isinstance(item, dict) else item
             instruction = clean_task(str(raw_instruction))
-            drop = screen_task(section.id, str(raw_instruction), instruction, task_problem(instruction), kept)
+            drop = screen_task(
+                section.id, str(raw_instruction), instruction, task_problem(instruction), [*kept, *shown]
+            )
             if drop is not None:
                 result.dropped.append(drop)
                 continue

@@ -186,6 +186,7 @@ def _write_tasks(
         seeds=seeds_for(ctx.ws, app, cfg.verify.seed_examples),
         max_tasks=limit,
         solution=cfg.verify.solutions,
+        max_examples=cfg.verify.seed_examples,
     )
     return [
         _task(

@@ -4,7 +4,9 @@ Validation (:func:`validate_task`), in ONE fresh sandbox, before any rollout use
 
 1. static: every setup type, getter and metric is supported (:func:`envs.evaluate.check_supported`); a
    model-written task also passes :func:`envs.task_schema.check_written` (only offered types, declared
-   parameters, no host paths). Nothing runs when this fails.
+   parameters, no host paths) and the sense checks of :mod:`studio.pipeline.stages.check_lint` (the setup
+   does not write the expected text, the check does not just print it, no command starts a desktop app).
+   Nothing runs when this fails.
 2. the setup (``config``) runs without error;
 3. the evaluator runs without error on the untouched desktop, and that no-op scores 0.0;
 4. with a solution: its pyautogui lines are parsed (never executed as code) and replayed; a score of 1.0
@@ -16,7 +18,7 @@ Statuses (stored on the workspace task, ``check_status`` + ``check_reason``):
 ``proven``      1-3 passed and the solution scored 1.0
 ``verified``    1-3 passed; no solution, or it did not score 1.0 (the reason says which)
 ``unverified``  no check, or a step failed: ``unsupported: ...``, ``unsafe: ...``, ``invalid: ...``,
-                ``setup failed: ...``, ``evaluator error: ...``, ``no-op already scores 1.0``
+                ``bad check: ...``, ``setup failed: ...``, ``evaluator error: ...``, ``no-op already scores 1``
 ``pending``     a check that has not been validated yet (the ``verify`` stage validates it)
 ==============  ===========================================================================================
 
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.errors import (
     ActionError,
+    BadCheckError,
     StudioError,
     TaskError,
     TaskFileError,
@@ -77,21 +80,33 @@ class CheckResult:
         }
 
 
+def static_reason(exc: StudioError) -> str:
+    """The stored reason for a task refused before it runs: ``unsafe: ...``, ``unsupported: ...``,
+    ``bad check: ...`` or ``invalid: ...``."""
+    if isinstance(exc, UnsafeTaskError):
+        return f"unsafe: {exc}"
+    if isinstance(exc, UnsupportedTaskTypeError):
+        return f"unsupported: {exc}"
+    if isinstance(exc, BadCheckError):
+        return f"bad check: {exc}"
+    return f"invalid: {exc}"
+
+
 def static_problem(task: EnvTask, *, written: bool) -> str:
-    """Why ``task`` cannot be validated at all ("" if it can): the reason as stored on the task."""
+    """Why ``task`` cannot be validated at all ("" if it can): the reason as stored on the task. A model-written
+    task must also use only what writers are offered and pass the sense checks of
+    :func:`studio.pipeline.stages.check_lint.lint_check`."""
     from envs.evaluate import check_supported
     from envs.task_schema import check_written
+    from studio.pipeline.stages.check_lint import lint_check
 
     try:
         check_supported(task)
         if written:
             check_written(task)
-    except UnsafeTaskError as exc:
-        return f"unsafe: {exc}"
-    except UnsupportedTaskTypeError as exc:
-        return f"unsupported: {exc}"
+            lint_check(task)
     except TaskError as exc:
-        return f"invalid: {exc}"
+        return static_reason(exc)
     return ""
 
 
@@ -113,6 +128,18 @@ def parse_solution(lines: Sequence[str]) -> list[list[Any]]:
         except ActionError as exc:
             raise ActionError(f"solution line {n}: {exc}") from exc
     return plan
+
+
+SETTLE_LINE = "time.sleep(1)"  # after a solution's last action, before its check: a save or a redraw lands
+
+
+def settled(lines: Sequence[str]) -> list[str]:
+    """A solution's lines (blank lines and comments dropped), ending with a pause (:data:`SETTLE_LINE`) unless
+    the last one already waits, so validation and replays check the desktop after the app caught up."""
+    kept = [str(line).strip() for line in lines if str(line).strip() and not str(line).strip().startswith("#")]
+    if kept and not kept[-1].startswith("time.sleep("):
+        kept.append(SETTLE_LINE)
+    return kept
 
 
 def _first_line(exc: BaseException) -> str:
@@ -137,7 +164,7 @@ def validate_task(
     plan: list[list[Any]] | None = None
     plan_error = ""
     try:
-        plan = parse_solution(solution) if solution else None
+        plan = parse_solution(settled(solution)) if solution else None
     except ActionError as exc:
         plan_error = f"solution refused: {exc}"
     t0 = time.monotonic()
@@ -226,6 +253,20 @@ def rollout_order(records: Sequence[Task], statuses: Sequence[str]) -> list[Task
 
     chosen = [t for t in records if status(t) in rank]
     return sorted(chosen, key=lambda t: rank[status(t)])  # stable: workspace order within a status
+
+
+#: The policy kind of solution replays (``studio.pipeline.agent.factory``'s ``scripted``: pyautogui lines, one per
+#: step, then DONE); trajectories of this policy are the replays, whatever ``[pipeline] policy`` rolls out.
+REPLAY_POLICY = "scripted"
+
+
+def replay_lines(record: Task, statuses: Sequence[str]) -> list[str]:
+    """The written solution to replay as a rollout of ``record`` ([] when its status is not in ``statuses``
+    (``[verify] replay_solutions``) or it has no solution). A proven task's replay scores 1.0 as in validation,
+    so it yields a scored trajectory that becomes an example with the task's original instruction."""
+    if record.check_status not in statuses:
+        return []
+    return settled((record.check or {}).get("solution") or [])
 
 
 def scored(record: Task) -> bool:
