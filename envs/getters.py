@@ -243,10 +243,10 @@ GETTERS: dict[str, Getter] = {
 
 def _register_app_getters() -> None:
     """Add the browser and office getters (:mod:`envs.getters_chrome`, :mod:`envs.getters_office`)."""
-    from envs import getters_chrome, getters_office
+    from envs import getters_chrome, getters_chrome_profile, getters_office
 
-    GETTERS.update(getters_chrome.GETTERS)
-    GETTERS.update(getters_office.GETTERS)
+    for module in (getters_chrome, getters_chrome_profile, getters_office):
+        GETTERS.update(module.GETTERS)
 
 
 _register_app_getters()
