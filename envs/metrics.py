@@ -243,10 +243,19 @@ def _register_app_metrics() -> None:
         metrics_office,
         metrics_settings,
         metrics_slides,
+        metrics_text,
         metrics_writer,
     )
 
-    for module in (metrics_office, metrics_writer, metrics_slides, metrics_files, metrics_settings, metrics_chrome):
+    for module in (
+        metrics_office,
+        metrics_writer,
+        metrics_slides,
+        metrics_files,
+        metrics_settings,
+        metrics_text,
+        metrics_chrome,
+    ):
         METRICS.update(module.METRICS)
     METRIC_OPTION_CHECKS.update(metrics_office.OPTION_CHECKS)
 

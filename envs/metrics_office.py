@@ -49,7 +49,7 @@ def _exists(path: Any) -> bool:
 # ---------------------------------------------------------------- spreadsheets
 
 
-def _load_book(path: Any) -> Any:
+def load_book(path: Any) -> Any:
     import openpyxl
 
     try:
@@ -95,7 +95,9 @@ def _sheet(ref: Any, result_book: Any, expected_book: Any) -> Any:
     return book[key] if key in book.sheetnames else None
 
 
-def _method_ok(value: Any, rule: dict[str, Any]) -> bool:
+def method_ok(value: Any, rule: dict[str, Any]) -> bool:
+    """OSWorld's ``{"method": ..., "ref": ...}`` match of one value (eq, ne, lt..ge, approx:<tol>, str_*, re.*,
+    str_set_eq, spreadsheet_range, range.XY)."""
     method = str(rule.get("method", "eq"))
     ref = rule.get("ref")
     if method == "eq":
@@ -190,7 +192,7 @@ def _data_validation_ok(ws: Any, dv_props: list[dict[str, Any]]) -> bool:
     if len(validations) < len(dv_props):
         return False
     return all(
-        any(all(_method_ok(getattr(dv, attr), want) for attr, want in props.items()) for props in dv_props)
+        any(all(method_ok(getattr(dv, attr), want) for attr, want in props.items()) for props in dv_props)
         for dv in validations
     )
 
@@ -301,7 +303,7 @@ def _table_rule(  # noqa: C901 - flat dispatch on rule type
             if prop != "value" and prop not in CELL_STYLES:
                 raise ValueError(f"check_cell property {prop!r} is not supported")
             have = cell.value if prop == "value" else CELL_STYLES[prop](cell)
-            if not _method_ok(have, want):
+            if not method_ok(have, want):
                 return False
         return True
     if kind in ("freeze", "style", "row_props", "col_props"):
@@ -320,7 +322,7 @@ def _table_rule(  # noqa: C901 - flat dispatch on rule type
         return ws is not None and _data_validation_ok(ws, list(rule.get("dv_props", [])))
     if kind == "zoom":
         ws = _sheet(rule["sheet_idx"], rb, eb)
-        return ws is not None and _method_ok(float(ws.sheet_view.zoomScale or 100), rule)
+        return ws is not None and method_ok(float(ws.sheet_view.zoomScale or 100), rule)
     if kind == "sheet_fuzzy":
         s1, s2 = _sheet(rule["sheet_idx0"], rb, eb), _sheet(rule["sheet_idx1"], rb, eb)
         if s1 is None or s2 is None:
@@ -352,10 +354,10 @@ def compare_table(result: Any, expected: Any = None, **options: Any) -> float:
     """1 if the result workbook passes every rule (see the module docstring)."""
     if not _exists(result):
         return 0.0
-    rb = _load_book(result)
+    rb = load_book(result)
     if rb is None:
         return 0.0
-    eb = _load_book(expected) if _exists(expected) else None
+    eb = load_book(expected) if _exists(expected) else None
     rules = options.get("rules")
     if not rules:
         if eb is None:
@@ -394,7 +396,7 @@ def check_table_options(options: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- documents
 
 
-def _docx_paragraphs(path: Any) -> list[str] | None:
+def docx_paragraphs(path: Any) -> list[str] | None:
     """Paragraph texts of a .docx (python-docx) or an .odt (:mod:`envs.odf_text`); None if unreadable."""
     import docx
 
@@ -413,7 +415,7 @@ def compare_docx_files(file1: Any, file2: Any, **options: Any) -> float:
     """1 if two .docx files hold the same paragraph texts (see the module docstring for options)."""
     if not (_exists(file1) and _exists(file2)):
         return 0.0
-    p1, p2 = _docx_paragraphs(file1), _docx_paragraphs(file2)
+    p1, p2 = docx_paragraphs(file1), docx_paragraphs(file2)
     if p1 is None or p2 is None:
         return 0.0
     if options.get("ignore_order", False):

@@ -220,3 +220,70 @@ def test_registered() -> None:
         "evaluate_colored_words_in_tables",
     ):
         assert name in METRICS
+
+
+def test_text_file_metrics(tmp_path: Path) -> None:
+    from envs.metrics_text import (
+        check_json,
+        check_line_number,
+        check_list,
+        compare_conference_city_in_order,
+        compare_docx_files_and_ignore_new_lines,
+        compare_python_pure_text,
+        compare_references,
+        fuzzy_place_math,
+    )
+
+    out = tmp_path / "apt.out"
+    out.write_text("openjdk-17-jre is installed\nnothing else\n")
+    assert check_list(str(out), {"expect": [r"openjdk-\d+-(jre|jdk)"]}) == 1.0
+    assert check_list(str(out), {"expect": ["jre"], "unexpect": ["nothing"]}) == 0.0
+    assert check_list(None, {"expect": []}) == 0.0
+    report = tmp_path / "r.txt"
+    report.write_text("12:00:01 CPU 3\n12:00:02 CPU 4\nAverage: 3.5\n")
+    assert check_line_number(str(report), {"expected": "2"}) == 1.0
+    assert check_line_number(str(report), {"expected": "3"}) == 0.0
+    (tmp_path / "a.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "b.py").write_text("def f():\n  return 1")
+    (tmp_path / "c.py").write_text("def f():\n    return 2\n")
+    assert compare_python_pure_text(str(tmp_path / "a.py"), str(tmp_path / "b.py")) == 1.0
+    assert compare_python_pure_text(str(tmp_path / "a.py"), str(tmp_path / "c.py")) == 0.0
+    cfg = tmp_path / "_config.yml"
+    cfg.write_text("name: Test Account\nauthor:\n  name: Test Account\n  email: t@x.org\n")
+    rules = {"expect": [{"key": ["author", "name"], "method": "eq", "ref": "Test Account"}]}
+    assert check_json(str(cfg), rules, is_yaml=True) == 1.0
+    assert (
+        check_json(str(cfg), {"expect": [{"key": ["author", "phone"], "method": "eq", "ref": "1"}]}, is_yaml=True)
+        == 0.0
+    )
+    evil = tmp_path / "evil.yml"
+    evil.write_text("!!python/object/apply:os.system ['touch /tmp/studio-yaml-pwned']\n")
+    assert check_json(str(evil), rules, is_yaml=True) == 0.0  # safe_load refuses python tags
+    assert not Path("/tmp/studio-yaml-pwned").exists()
+    js = tmp_path / "s.json"
+    js.write_text('{"a": {"b": 3}}')
+    assert check_json(str(js), {"expect": [{"key": ["a", "b"], "method": "eq", "ref": 3}]}) == 1.0
+    assert check_json(str(js), {"unexpect": [{"key": ["a", "b"], "method": "eq", "ref": 3}]}) == 0.0
+
+    d1 = _docx(tmp_path / "d1.docx", ["Case study", "", "References", "Smith 2020. A title.", "Lee 2021. Other."])
+    d2 = _docx(tmp_path / "d2.docx", ["Case study", "References", "Smith 2020. A title.", "Lee 2021. Other."])
+    d3 = _docx(tmp_path / "d3.docx", ["Case study", "References", "Completely different entry", "Lee 2021. Other."])
+    assert compare_docx_files_and_ignore_new_lines(str(d1), str(d2)) == 1.0
+    assert compare_references(str(d1), str(d2), reference_base_result=0.92) == 1.0
+    assert compare_references(str(d3), str(d2), reference_base_result=0.92) == 0.0
+    places = _docx(tmp_path / "p.docx", ["Alpha Bravo", "Charlie"])
+    assert fuzzy_place_math(str(places), {"expected": ["Alpha", "Bravo", "Charlie"]}) == 1.0
+    assert fuzzy_place_math(str(d1), {"expected": ["Alpha"]}) == 0.0
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    for i, city in enumerate(["Atlanta", "Montréal, QC"], start=2):
+        ws[f"C{i}"] = city
+    wb.save(tmp_path / "c.xlsx")
+    want = {"expected": ["Atlanta", ["Montreal", "Montréal"]] + ["x"] * 19}
+    assert compare_conference_city_in_order(str(tmp_path / "c.xlsx"), want) == 0.0  # C4:C22 are empty
+    ok = {"expected": ["Atlanta", ["Montreal", "Montréal"]] + [""] * 19}
+    assert compare_conference_city_in_order(str(tmp_path / "c.xlsx"), ok) == 1.0
