@@ -1,7 +1,7 @@
 """How many of OSWorld's test_all tasks run here, per domain, measured against a copy of OSWorld's repository.
 
     .venv/bin/python benchmarks/bench_osworld_coverage.py /path/to/OSWorld [--mirror DIR] [--make-files]
-        [--noop N] [--domains chrome,libreoffice_calc]
+        [--noop N] [--domains chrome,libreoffice_calc] [--why chrome,os,multi_apps]
 
 Columns per domain: ``tasks`` (test_all), ``types`` (every setup/getter/metric type and option supported),
 ``validate`` (also every program installed and every config script accepted, i.e. ``studio task validate``
@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--noop", type=int, default=0, help="run this many mirrored tasks per domain with no action")
     ap.add_argument("--domains", default="")
     ap.add_argument("--json", type=Path, default=None, help="write per-task results here")
+    ap.add_argument("--why", default="", help="list the tasks of these domains that do not validate, and why")
     args = ap.parse_args()
 
     from envs.mirror import Mirror, is_network_url
@@ -152,6 +153,14 @@ def main() -> None:
         print(f"| {domain} | " + " | ".join(str(c[k]) for k in cols) + " |")
     print("| **all** | " + " | ".join(str(total[k]) for k in cols) + " |")
     print("\nmost common unsupported types:", ", ".join(f"{k} {v}" for k, v in unsupported.most_common(15)))
+    if args.why:
+        import re
+
+        print("\ntasks that do not validate (first problem of each, shortened):")
+        for rec in per_task:
+            if rec["problems"] and rec["domain"] in args.why.split(","):
+                short = [re.sub(r"; supported:.*", "", p)[:140] for p in rec["problems"]]
+                print(f"  {rec['domain']} {rec['id'][:8]}: {' | '.join(short)}")
     if args.json:
         args.json.write_text(json.dumps(per_task, indent=1))
 

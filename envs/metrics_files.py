@@ -5,6 +5,7 @@
                          (``eq``, ``ne``, ``lt``, ``le``, ``gt``, ``ge``; pypdf)
 ``compare_images``       structural similarity (SSIM, scikit-image) of the two images in grey, the larger
                          resized to the smaller (0..1; 1 = same picture)
+``compare_image_list``   pairs of images (lists, or one each) are pixel-identical (Pillow ``ImageChops``)
 ``compare_audios``       1 if the two audio files hold the same bytes (an embedded copy of the file), else
                          0 (OSWorld scores a fuzzy MFCC similarity; an exact copy scores 1 in both)
 ``check_moved_jpgs``     the directory listing (``list_directory``) holds exactly ``rules.expected`` names
@@ -80,6 +81,29 @@ def compare_images(image1: Any, image2: Any, **_: Any) -> float:
     return max(0.0, float(ssim))
 
 
+def compare_image_list(images1: Any, images2: Any, **_: Any) -> float:
+    from PIL import Image, ImageChops
+
+    list1 = images1 if isinstance(images1, list) else [images1]
+    list2 = images2 if isinstance(images2, list) else [images2]
+    if not list1 or len(list1) != len(list2):
+        return 0.0
+    for a, b in zip(list1, list2, strict=True):
+        f1, f2 = _file(a), _file(b)
+        if f1 is None or f2 is None:
+            return 0.0
+        try:
+            with Image.open(f1) as i1, Image.open(f2) as i2:
+                if i1.width * i1.height > MAX_PIXELS or i1.size != i2.size:
+                    return 0.0
+                if ImageChops.difference(i1.convert("RGB"), i2.convert("RGB")).getbbox() is not None:
+                    return 0.0
+        except Exception as exc:  # noqa: BLE001 - unreadable -> 0
+            log.info("cannot read images %s, %s: %s", f1, f2, exc)
+            return 0.0
+    return 1.0
+
+
 def _digest(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -124,6 +148,7 @@ def compare_zip_files(zip1: Any, zip2: Any, **_: Any) -> float:
 METRICS: dict[str, Callable[..., float]] = {
     "check_pdf_pages": check_pdf_pages,
     "compare_images": compare_images,
+    "compare_image_list": compare_image_list,
     "compare_audios": compare_audios,
     "check_moved_jpgs": check_moved_jpgs,
     "compare_zip_files": compare_zip_files,

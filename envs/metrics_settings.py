@@ -10,6 +10,7 @@ LibreOffice keeps changed options in ``~/.config/libreoffice/4/user/registrymodi
 ``check_gnome_favorite_apps``      ``gsettings get ... favorite-apps`` output holds ``rules.expected`` (as a set)
 ``is_utc_0``                       ``timedatectl status`` output shows a +0000 time zone
 ``check_text_enlarged``            a text scaling factor above 1.0
+``is_in_vm_clickboard``            the clipboard text (``xsel --clipboard --output``) holds ``expected``
 =================================  ========================================================================
 """
 
@@ -102,6 +103,15 @@ def check_text_enlarged(result: Any, *_: Any, **__: Any) -> float:
     return float(match is not None and float(match.group()) > 1.0)
 
 
+def is_in_vm_clickboard(rules: Any, clipboard: Any, **_: Any) -> float:
+    """OSWorld's argument order: the rule first, the clipboard text (a command's output) second."""
+    want = rules.get("expected") if isinstance(rules, dict) else None
+    text = str(clipboard or "")
+    if isinstance(want, list):
+        return float(bool(want) and all(str(w) in text for w in want))
+    return float(want is not None and str(want) in text)
+
+
 METRICS: dict[str, Callable[..., float]] = {
     "find_default_font": find_default_font,
     "check_presenter_console_disable": check_presenter_console_disable,
@@ -109,4 +119,5 @@ METRICS: dict[str, Callable[..., float]] = {
     "check_gnome_favorite_apps": check_gnome_favorite_apps,
     "is_utc_0": is_utc_0,
     "check_text_enlarged": check_text_enlarged,
+    "is_in_vm_clickboard": is_in_vm_clickboard,
 }

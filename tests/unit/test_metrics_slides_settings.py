@@ -160,6 +160,13 @@ def test_images_audio_zip(tmp_path: Path) -> None:
     assert compare_images(str(tmp_path / "a2.png"), str(tmp_path / "a.png")) > 0.9
     assert compare_images(str(tmp_path / "b.png"), str(tmp_path / "a.png")) < 0.8
     assert compare_images(None, str(tmp_path / "a.png")) == 0.0
+    from envs.metrics_files import compare_image_list
+
+    a.save(tmp_path / "a_copy.png")
+    pair = [str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+    assert compare_image_list(pair, [str(tmp_path / "a_copy.png"), str(tmp_path / "b.png")]) == 1.0
+    assert compare_image_list(pair, [str(tmp_path / "b.png"), str(tmp_path / "a.png")]) == 0.0
+    assert compare_image_list(str(tmp_path / "a.png"), str(tmp_path / "a2.png")) == 0.0  # other size
 
     (tmp_path / "x.mp3").write_bytes(b"ID3" + bytes(range(200)))
     (tmp_path / "y.mp3").write_bytes(b"ID3" + bytes(range(200)))
@@ -242,5 +249,9 @@ def test_desktop_settings() -> None:
     assert is_utc_0(status.replace("+0000", "+0100")) == 0.0
     assert check_text_enlarged("1.25\n") == 1.0
     assert check_text_enlarged("1.0") == 0.0
+    from envs.metrics_settings import is_in_vm_clickboard
+
+    assert is_in_vm_clickboard({"expected": "/home/user/Data3/secret.docx"}, "/home/user/Data3/secret.docx\n") == 1.0
+    assert is_in_vm_clickboard({"expected": "/home/user/Data3/secret.docx"}, "") == 0.0
     for name in ("is_utc_0", "check_pdf_pages", "compare_images", "check_transition", "find_default_font"):
         assert name in METRICS
