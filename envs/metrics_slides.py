@@ -10,8 +10,8 @@
                                                (red, green, blue or black)
 ``check_image_stretch_and_center``             the first slide's picture (the gold file's, same
                                                bytes) fills the slide and is centred (0.5 in slack)
-``check_left_panel``                           the a11y table shows Impress's slide pane (OSWorld
-                                               reads its split pane at the window's left edge)
+``check_left_panel``                           the a11y table shows Impress's slide pane ("Slides
+                                               View"; OSWorld reads its split pane at the left edge)
 =============================================  ======================================================
 
 Files come from the sandbox (hostile): XML is parsed with the standard library and parts are capped in size.
@@ -171,14 +171,17 @@ def check_image_stretch_and_center(file1: Any, file2: Any, **_: Any) -> float:
 
 
 def check_left_panel(result: Any, *_: Any, **__: Any) -> float:
-    """``result`` is the a11y table: Impress's slide pane is showing when a node named "Slides Pane" (or a
-    "Slide Sorter" panel, as LibreOffice names it) is in the table."""
+    """``result`` is the a11y table: Impress's slide pane is showing when its "Slides View" document frame (the
+    name LibreOffice gives it; "Slides Pane" / "Slide Sorter" accepted) is a row, i.e. shown on screen."""
     from envs.metrics import parse_a11y_table
 
     if result is None:
         return 0.0
     names = {n.name.strip().lower() for n in parse_a11y_table(str(result))}
-    return float(bool(names & {"slides pane", "slide pane", "slide sorter"}))
+    return float(bool(names & SLIDE_PANE_NAMES))
+
+
+SLIDE_PANE_NAMES = frozenset({"slides view", "slides pane", "slide pane", "slide sorter"})
 
 
 METRICS: dict[str, Callable[..., float]] = {
