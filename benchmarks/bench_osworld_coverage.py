@@ -161,14 +161,16 @@ def main() -> None:
     if args.noop:
         from studio.commands.task import run_task
 
-        candidates = {r["id"] for r in per_task}
+        candidates = {(r["domain"], r["id"]) for r in per_task}  # ids repeat across domains
         if args.noop_new_since:  # only tasks that did not validate in that earlier run
             before = json.loads(args.noop_new_since.read_text())
-            candidates = {r["id"] for r in before if r["problems"]}
+            candidates = {(r["domain"], r["id"]) for r in before if r["problems"]}
 
         for domain in wanted:
             ran = 0
-            for rec in [r for r in per_task if r["domain"] == domain and r["mirrored"] and r["id"] in candidates]:
+            for rec in [
+                r for r in per_task if r["domain"] == domain and r["mirrored"] and (domain, r["id"]) in candidates
+            ]:
                 if ran >= args.noop:
                     break
                 ran += 1
