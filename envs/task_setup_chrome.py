@@ -80,12 +80,15 @@ def history_entries(params: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _exists(sb: Sandbox) -> bool:
+    return sb.run(["test", "-f", HISTORY], timeout=30).returncode == 0
+
+
 def _ensure_profile(sb: Sandbox) -> None:
     """Create the Chromium profile (and its History database) with one headless run inside the sandbox."""
     from envs.apps import load_profile
-    from envs.sandbox_files import read_sandbox_file
 
-    if read_sandbox_file(sb, HISTORY) is not None:
+    if _exists(sb):
         return
     profile = load_profile("chromium")
     profile.check_installed()
@@ -103,7 +106,7 @@ def _ensure_profile(sb: Sandbox) -> None:
         "about:blank",
     ]
     sb.run(argv, timeout=90)
-    if read_sandbox_file(sb, HISTORY) is None:
+    if not _exists(sb):
         raise TaskError(f"a headless Chromium run did not create {HISTORY} in the sandbox")
 
 
