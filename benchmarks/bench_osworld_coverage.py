@@ -1,7 +1,7 @@
 """How many of OSWorld's test_all tasks run here, per domain, measured against a copy of OSWorld's repository.
 
     .venv/bin/python benchmarks/bench_osworld_coverage.py /path/to/OSWorld [--mirror DIR] [--make-files]
-        [--noop N] [--domains chrome,libreoffice_calc]
+        [--noop N] [--domains chrome,libreoffice_calc] [--why chrome,os,multi_apps]
 
 Columns per domain: ``tasks`` (test_all), ``types`` (every setup/getter/metric type and option supported),
 ``validate`` (also every program installed and every config script accepted, i.e. ``studio task validate``
@@ -54,6 +54,32 @@ def _made_file(url: str, dest: Path) -> None:
         assert slide.shapes.title is not None
         slide.shapes.title.text = mark
         prs.save(str(dest))
+    elif ext in (".png", ".jpg", ".jpeg"):
+        from PIL import Image, ImageDraw
+
+        img = Image.new("RGB", (320, 80), "white")
+        ImageDraw.Draw(img).text((4, 30), mark[:50], fill="black")
+        img.save(dest)
+    elif ext == ".pdf":
+        from pypdf import PdfWriter
+
+        w = PdfWriter()
+        w.add_blank_page(width=300, height=300)
+        with dest.open("wb") as fh:
+            w.write(fh)
+    elif ext == ".odt":
+        import zipfile
+
+        content = (
+            '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+            'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+            f"<office:body><office:text><text:p>{mark}</text:p></office:text></office:body>"
+            "</office:document-content>"
+        )
+        with zipfile.ZipFile(dest, "w") as z:
+            z.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+            z.writestr("content.xml", content)
     elif ext in (".csv", ".txt", ".md", ".json", ".py", ".html"):
         dest.write_text(mark + "\n")
     else:
@@ -86,6 +112,10 @@ def main() -> None:
     ap.add_argument("--noop", type=int, default=0, help="run this many mirrored tasks per domain with no action")
     ap.add_argument("--domains", default="")
     ap.add_argument("--json", type=Path, default=None, help="write per-task results here")
+    ap.add_argument(
+        "--noop-new-since", type=Path, default=None, help="--json of an earlier run: no-op only tasks that failed there"
+    )
+    ap.add_argument("--why", default="", help="list the tasks of these domains that do not validate, and why")
     args = ap.parse_args()
 
     from envs.mirror import Mirror, is_network_url
@@ -131,9 +161,16 @@ def main() -> None:
     if args.noop:
         from studio.commands.task import run_task
 
+        candidates = {(r["domain"], r["id"]) for r in per_task}  # ids repeat across domains
+        if args.noop_new_since:  # only tasks that did not validate in that earlier run
+            before = json.loads(args.noop_new_since.read_text())
+            candidates = {(r["domain"], r["id"]) for r in before if r["problems"]}
+
         for domain in wanted:
             ran = 0
-            for rec in [r for r in per_task if r["domain"] == domain and r["mirrored"]]:
+            for rec in [
+                r for r in per_task if r["domain"] == domain and r["mirrored"] and (domain, r["id"]) in candidates
+            ]:
                 if ran >= args.noop:
                     break
                 ran += 1
@@ -152,6 +189,14 @@ def main() -> None:
         print(f"| {domain} | " + " | ".join(str(c[k]) for k in cols) + " |")
     print("| **all** | " + " | ".join(str(total[k]) for k in cols) + " |")
     print("\nmost common unsupported types:", ", ".join(f"{k} {v}" for k, v in unsupported.most_common(15)))
+    if args.why:
+        import re
+
+        print("\ntasks that do not validate (first problem of each, shortened):")
+        for rec in per_task:
+            if rec["problems"] and rec["domain"] in args.why.split(","):
+                short = [re.sub(r"; supported:.*", "", p)[:140] for p in rec["problems"]]
+                print(f"  {rec['domain']} {rec['id'][:8]}: {' | '.join(short)}")
     if args.json:
         args.json.write_text(json.dumps(per_task, indent=1))
 

@@ -14,8 +14,9 @@ Requests::
 
 Errors reply ``{"ok": false, "error": "..."}``. The tree is linearized OSWorld style: depth-first, only nodes
 that are SHOWING and VISIBLE, have a name or text or an interactive role, and have positive on-screen extents.
-Subtrees of non-showing nodes are skipped, and so are the children of MANAGES_DESCENDANTS containers
-(spreadsheets claim 2^31 cells).
+Subtrees of non-showing nodes are skipped. MANAGES_DESCENDANTS containers (spreadsheets claim 2^31 cells) are
+not walked: for one that is a table, the non-empty cells inside its on-screen box are read instead (at most
+60 rows x 30 columns looked at, within the same node and time budget), so Calc's visible values appear.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ INTERACTIVE_ROLES = frozenset(
     }
 )
 TEXT_CAP = 2000
+#: Visible cells of a spreadsheet (a MANAGES_DESCENDANTS table) looked at per observation.
+MAX_CELL_ROWS = 60
+MAX_CELL_COLS = 30
 
 
 def _import_atspi() -> Any:
@@ -173,15 +177,69 @@ class Reader:
                         if x1 > x0 and y1 > y0:
                             out.append([role, name, text, ext.x, ext.y, ext.width, ext.height])
                 if states.contains(S.MANAGES_DESCENDANTS):
+                    # a spreadsheet claims 2^31 cells: read only the non-empty ones inside its visible box
+                    if _has(acc, "Table"):
+                        cells, cut = self.visible_cells(acc, deadline, max_nodes - len(out), screen)
+                        out.extend(cells)
+                        truncated = truncated or cut
                     continue
                 n = acc.get_child_count()
                 if n > 0:
-                    stack.extend(
-                        (acc.get_child_at_index(j), False) for j in reversed(range(min(n, max_nodes)))
-                    )
+                    stack.extend((acc.get_child_at_index(j), False) for j in reversed(range(min(n, max_nodes))))
             except Exception:  # noqa: BLE001 - a node vanished or its app stopped answering: skip it
                 continue
         return {"ok": True, "nodes": out, "truncated": truncated, "visited": visited}
+
+    def _cell_at(self, table: Any, x: int, y: int) -> tuple[int, int] | None:
+        """(row, column) of the table cell at screen point (x, y), or None."""
+        Atspi = self.Atspi
+        with _suppress():
+            cell = Atspi.Component.get_accessible_at_point(table, x, y, Atspi.CoordType.SCREEN)
+            if cell is None:
+                return None
+            idx = cell.get_index_in_parent()
+            row, col = Atspi.Table.get_row_at_index(table, idx), Atspi.Table.get_column_at_index(table, idx)
+            if row >= 0 and col >= 0:
+                return row, col
+        return None
+
+    def visible_cells(
+        self, table: Any, deadline: float, budget: int, screen: tuple[int, int]
+    ) -> tuple[list[list[Any]], bool]:
+        """Rows for the non-empty cells of ``table`` that lie in its on-screen box, row by row.
+
+        The box's corner cells give the visible row and column range (found by point, so a sheet scrolled to
+        row 5000 reads rows 5000...); at most MAX_CELL_ROWS x MAX_CELL_COLS cells are looked at, and the walk
+        stops at ``budget`` rows or ``deadline`` (then the second value is True).
+        """
+        Atspi = self.Atspi
+        ext = table.get_extents(Atspi.CoordType.SCREEN)
+        x0, y0 = max(ext.x, 0), max(ext.y, 0)
+        x1, y1 = min(ext.x + ext.width, screen[0]) - 2, min(ext.y + ext.height, screen[1]) - 2
+        if x1 <= x0 or y1 <= y0 or budget <= 0:
+            return [], False
+        first, last = self._cell_at(table, x0 + 2, y0 + 2), self._cell_at(table, x1, y1)
+        if first is None or last is None:
+            return [], False
+        out: list[list[Any]] = []
+        for row in range(first[0], min(last[0], first[0] + MAX_CELL_ROWS - 1) + 1):
+            for col in range(first[1], min(last[1], first[1] + MAX_CELL_COLS - 1) + 1):
+                if len(out) >= budget or time.monotonic() > deadline:
+                    return out, True
+                with _suppress():
+                    cell = Atspi.Table.get_accessible_at(table, row, col)
+                    if cell is None:
+                        continue
+                    text = ""
+                    if _has(cell, "Text"):
+                        count = Atspi.Text.get_character_count(cell)
+                        text = Atspi.Text.get_text(cell, 0, min(count, TEXT_CAP)) or ""
+                    if not text.strip():
+                        continue
+                    e = cell.get_extents(Atspi.CoordType.SCREEN)
+                    if e.width > 0 and e.height > 0:
+                        out.append(["table cell", (cell.get_name() or "").strip(), text, e.x, e.y, e.width, e.height])
+        return out, False
 
 
 def _has(acc: Any, iface: str) -> bool:

@@ -17,6 +17,9 @@
 ``rule``               ``rules`` as given (the expected side of most evaluators)
 ``local_file``         ``path`` relative to the task file / assets: host path (ours, for gold files)
 ``cloud_file``         ``path`` (str or list, ``multi``/``gives``): http(s) from the offline mirror, or local
+``list_directory``     ``path``: the directory tree inside the sandbox (``name``, ``type``, ``children``)
+``audio_in_slide``     ``ppt_file_path``, ``slide_index``, ``dest``: the audio embedded in that slide
+                       (:mod:`envs.getters_office`)
 =====================  ===========================================================================
 """
 
@@ -191,6 +194,33 @@ def get_local_file(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> Any:
     return _picked(spec, values)
 
 
+MAX_LISTING = 10000
+
+
+def get_list_directory(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> dict[str, Any] | None:
+    """OSWorld's ``list_directory``: ``{"name", "type": "directory", "children": [...]}`` of ``path`` inside the
+    sandbox (files ``{"name", "type": "file"}``, subdirectories nested), read by ``find`` run inside it;
+    at most 10000 entries; None if the directory does not exist."""
+    path = spec.get("path")
+    if not path:
+        raise TaskError("getter 'list_directory' needs a 'path'")
+    where = sandbox_path(str(path)).rstrip("/") or "/"
+    res = sb.run(["find", where, "-mindepth", "1", "-printf", "%y\\t%P\\n"], timeout=float(spec.get("timeout", 30)))
+    if res.returncode != 0 and not res.stdout:
+        return None
+    root: dict[str, Any] = {"name": Path(where).name or "/", "type": "directory", "children": []}
+    dirs: dict[str, dict[str, Any]] = {"": root}
+    for line in sorted(str(res.stdout).splitlines())[:MAX_LISTING]:
+        kind, _, rel = line.partition("\t")
+        parent, _, name = rel.rpartition("/")
+        node: dict[str, Any] = {"name": name, "type": "directory" if kind == "d" else "file"}
+        if kind == "d":
+            node["children"] = []
+            dirs[rel] = node
+        dirs.get(parent, root)["children"].append(node)
+    return root
+
+
 Getter = Callable[["Sandbox", dict[str, Any], SetupContext], Any]
 
 GETTERS: dict[str, Getter] = {
@@ -207,14 +237,16 @@ GETTERS: dict[str, Getter] = {
     "cloud_file": get_local_file,
     "cache_file": get_cache_file,
     "rule_relativeTime": get_rule_relative_time,
+    "list_directory": get_list_directory,
 }
 
 
 def _register_app_getters() -> None:
-    """Add the browser getters (:mod:`envs.getters_chrome`)."""
-    from envs import getters_chrome
+    """Add the browser and office getters (:mod:`envs.getters_chrome`, :mod:`envs.getters_office`)."""
+    from envs import getters_chrome, getters_chrome_profile, getters_office
 
-    GETTERS.update(getters_chrome.GETTERS)
+    for module in (getters_chrome, getters_chrome_profile, getters_office):
+        GETTERS.update(module.GETTERS)
 
 
 _register_app_getters()

@@ -16,7 +16,10 @@
 ``enable_do_not_track``        "true"/"false"
 ``new_startup_page``           "true" when the new-tab page opens at startup (default), else "false"
 ``history``                    ``[[url, title, last_visit_time], ...]`` from the History database
+``pdf_from_url``               the page at ``path`` printed to PDF by a headless Chromium inside the sandbox
 =============================  ======================================================================
+
+Settings getters read from the profile files are in :mod:`envs.getters_chrome_profile`.
 
 The profile is Chromium's (``~/.config/chromium/Default``); OSWorld's ``google-chrome`` paths map to it.
 Profile files are copied out by a command inside the sandbox (:func:`envs.sandbox_files.read_sandbox_file`).
@@ -164,7 +167,7 @@ def get_page_info(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> dict[
     return None
 
 
-def _profile_json(sb: Sandbox, name: str) -> dict[str, Any]:
+def profile_json(sb: Sandbox, name: str) -> dict[str, Any]:
     data = read_sandbox_file(sb, f"{PROFILE_DIR}/{name}")
     if data is None:
         return {}
@@ -176,23 +179,23 @@ def _profile_json(sb: Sandbox, name: str) -> dict[str, Any]:
 
 
 def get_bookmarks(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> Any:
-    roots = _profile_json(sb, "Bookmarks").get("roots")
+    roots = profile_json(sb, "Bookmarks").get("roots")
     return roots if roots else None
 
 
 def get_default_search_engine(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
-    prefs = _profile_json(sb, "Preferences")
+    prefs = profile_json(sb, "Preferences")
     provider = prefs.get("default_search_provider_data", {}).get("template_url_data", {})
     return str(provider.get("short_name", "Google"))
 
 
 def get_profile_name(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str | None:
-    name = _profile_json(sb, "Preferences").get("profile", {}).get("name")
+    name = profile_json(sb, "Preferences").get("profile", {}).get("name")
     return None if name is None else str(name)
 
 
 def get_chrome_font_size(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> dict[str, Any]:
-    webkit = _profile_json(sb, "Preferences").get("webkit", {}).get("webprefs", {})
+    webkit = profile_json(sb, "Preferences").get("webkit", {}).get("webprefs", {})
     return {
         "default_fixed_font_size": webkit.get("default_fixed_font_size", 13),
         "default_font_size": webkit.get("default_font_size", 16),
@@ -201,11 +204,11 @@ def get_chrome_font_size(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -
 
 
 def get_enable_do_not_track(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
-    return "true" if _profile_json(sb, "Preferences").get("enable_do_not_track") else "false"
+    return "true" if profile_json(sb, "Preferences").get("enable_do_not_track") else "false"
 
 
 def get_new_startup_page(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str:
-    prefs = _profile_json(sb, "Preferences")
+    prefs = profile_json(sb, "Preferences")
     startup = prefs.get("session", {}).get("restore_on_startup")
     return "true" if startup in (None, 5) else "false"
 
@@ -218,10 +221,46 @@ def get_history(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> list[li
     local.write_bytes(data)
     try:
         with sqlite3.connect(f"file:{local}?mode=ro", uri=True) as db:
+            db.execute("PRAGMA trusted_schema = OFF")  # the file comes from the sandbox
             rows = db.execute("SELECT url, title, last_visit_time FROM urls ORDER BY last_visit_time DESC").fetchall()
     except sqlite3.Error:
         return None
     return [list(r) for r in rows]
+
+
+PDF_TIMEOUT = 90.0
+
+
+def get_pdf_from_url(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> str | None:
+    """OSWorld's ``pdf_from_url``: the page at ``path`` printed to PDF by a headless Chromium run INSIDE the
+    sandbox (its own throw-away profile under /tmp; the sandbox's network rules apply), copied to the
+    evaluation cache as ``dest``. None when the page could not be printed (e.g. offline)."""
+    from pathlib import Path
+
+    url = spec.get("path") or spec.get("url")
+    if not url:
+        raise TaskError("getter 'pdf_from_url' needs a 'path' (the page's URL)")
+    out = "/tmp/studio-pdf/page.pdf"
+    argv = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--user-data-dir=/tmp/studio-pdf/profile",
+        f"--print-to-pdf={out}",
+        "--no-pdf-header-footer",
+        str(url),
+    ]
+    sb.run(["rm", "-rf", "/tmp/studio-pdf"], timeout=30)
+    sb.run(["mkdir", "-p", "/tmp/studio-pdf"], timeout=30)
+    sb.run(argv, timeout=float(spec.get("timeout", PDF_TIMEOUT)))
+    data = read_sandbox_file(sb, out)
+    if not data:
+        return None
+    local = ctx.cache_dir / (Path(str(spec.get("dest") or "page.pdf")).name or "page.pdf")
+    local.write_bytes(data)
+    return str(local)
 
 
 GETTERS: dict[str, Callable[[Sandbox, dict[str, Any], SetupContext], Any]] = {
@@ -239,4 +278,5 @@ GETTERS: dict[str, Callable[[Sandbox, dict[str, Any], SetupContext], Any]] = {
     "enable_do_not_track": get_enable_do_not_track,
     "new_startup_page": get_new_startup_page,
     "history": get_history,
+    "pdf_from_url": get_pdf_from_url,
 }

@@ -236,12 +236,27 @@ METRIC_OPTION_CHECKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
 
 
 def _register_app_metrics() -> None:
-    """Add the office and browser metrics (their modules import their libraries lazily)."""
-    from envs import metrics_chrome, metrics_office, metrics_writer
+    """Add the office, file, settings and browser metrics (their modules import their libraries lazily)."""
+    from envs import (
+        metrics_chrome,
+        metrics_files,
+        metrics_office,
+        metrics_settings,
+        metrics_slides,
+        metrics_text,
+        metrics_writer,
+    )
 
-    METRICS.update(metrics_office.METRICS)
-    METRICS.update(metrics_writer.METRICS)
-    METRICS.update(metrics_chrome.METRICS)
+    for module in (
+        metrics_office,
+        metrics_writer,
+        metrics_slides,
+        metrics_files,
+        metrics_settings,
+        metrics_text,
+        metrics_chrome,
+    ):
+        METRICS.update(module.METRICS)
     METRIC_OPTION_CHECKS.update(metrics_office.OPTION_CHECKS)
 
 

@@ -11,13 +11,16 @@ and returns 0.0..1.0; a missing or unreadable file scores 0.
                          font_bold/italic/underline/color/name/size, number_format), ``sheet_fuzzy`` (``rules``
                          of range + ``type``), ``freeze``, ``zoom`` (``method`` + ``ref``), ``style`` (``props``
                          of every non-empty cell), ``row_props`` / ``col_props`` (hidden, height/width),
+                         ``data_validation`` (``dv_props``: ranges, type, formula1, ... with
+                         ``method`` eq, str_set_eq, spreadsheet_range, range.XY ...),
                          ``chart`` (``chart_props``: type, direction, title, legend, xtitle, ytitle) and
                          ``pivot_table`` (``pivot_props``: row_fields, col_fields, filter, data_fields), read
                          from the package XML by :mod:`envs.xlsx_parts`.
                          Without rules: every sheet's values equal. Sheets are named ``RI0``/``EI0`` (result /
                          expected by index) or ``RNSheet1``/``ENSheet1`` (by name), or an int (both, index).
-``compare_docx_files``   paragraph texts; ``ignore_blanks`` (default true), ``ignore_case``, ``ignore_order``,
-                         ``content_only`` (difflib ratio of the whole text)
+``compare_docx_files``   paragraph texts (.docx, or .odt read by :mod:`envs.odf_text`); ``ignore_blanks``
+                         (default true), ``ignore_case``, ``ignore_order``, ``content_only`` (difflib ratio of
+                         the whole text)
 ``compare_pptx_files``   slide count, per shape text, position/size (``examine_shape``) and run fonts
                          (``examine_font_name``/``size``/``bold``/``italic``/``underline``, ``examine_color_rgb``),
                          paragraph alignment, notes; other ``examine_*`` options are accepted and ignored
@@ -46,7 +49,7 @@ def _exists(path: Any) -> bool:
 # ---------------------------------------------------------------- spreadsheets
 
 
-def _load_book(path: Any) -> Any:
+def load_book(path: Any) -> Any:
     import openpyxl
 
     try:
@@ -92,7 +95,9 @@ def _sheet(ref: Any, result_book: Any, expected_book: Any) -> Any:
     return book[key] if key in book.sheetnames else None
 
 
-def _method_ok(value: Any, rule: dict[str, Any]) -> bool:
+def method_ok(value: Any, rule: dict[str, Any]) -> bool:
+    """OSWorld's ``{"method": ..., "ref": ...}`` match of one value (eq, ne, lt..ge, approx:<tol>, str_*, re.*,
+    str_set_eq, spreadsheet_range, range.XY)."""
     method = str(rule.get("method", "eq"))
     ref = rule.get("ref")
     if method == "eq":
@@ -127,7 +132,69 @@ def _method_ok(value: Any, rule: dict[str, Any]) -> bool:
         "re.search": lambda: re.search(want, text) is not None,
     }
     fn = checks.get(method)
-    return bool(fn and fn())
+    if fn is not None:
+        return bool(fn())
+    return _method_ok_more(value, method, ref)
+
+
+def _ranges_cover(outer: Any, inner: Any) -> bool:
+    """Every range of ``inner`` lies inside some range of ``outer`` (both MultiCellRange or text)."""
+    from openpyxl.worksheet.cell_range import MultiCellRange
+
+    outer_r, inner_r = MultiCellRange(str(outer)), MultiCellRange(str(inner))
+    return all(any(i.issubset(o) for o in outer_r.ranges) for i in inner_r.ranges)
+
+
+def _method_ok_more(value: Any, method: str, ref: Any) -> bool:
+    """OSWorld's other match methods: ``str_set_eq`` (comma list as a set), ``spreadsheet_range``
+    (``ref = [at least, at most]``: the ranges cover the first and lie inside the second) and ``range.XY``
+    (``ref = [lo, hi]``, X/Y ``e`` inclusive or ``t`` strict, e.g. ``range.te``: lo < v <= hi)."""
+    if method == "str_set_eq":
+        return isinstance(ref, list) and set(str(value).strip("\"'").split(",")) == {str(r) for r in ref}
+    if method == "spreadsheet_range":
+        if not isinstance(ref, list) or len(ref) != 2 or value is None:
+            return False
+        return _ranges_cover(value, ref[0]) and _ranges_cover(ref[1], value)
+    if method.startswith("range.") and len(method) == 8 and isinstance(ref, list) and len(ref) == 2:
+        lo_ok = {"e": lambda a, b: a <= b, "t": lambda a, b: a < b}.get(method[6])
+        hi_ok = {"e": lambda a, b: a <= b, "t": lambda a, b: a < b}.get(method[7])
+        try:
+            v = float(value)
+            return bool(lo_ok and hi_ok and lo_ok(float(ref[0]), v) and hi_ok(v, float(ref[1])))
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+DV_ATTRIBUTES = (
+    "ranges",
+    "type",
+    "formula1",
+    "formula2",
+    "operator",
+    "allowBlank",
+    "showDropDown",
+    "showInputMessage",
+    "showErrorMessage",
+    "error",
+    "errorTitle",
+    "errorStyle",
+    "prompt",
+    "promptTitle",
+    "imeMode",
+)
+
+
+def _data_validation_ok(ws: Any, dv_props: list[dict[str, Any]]) -> bool:
+    """OSWorld's ``data_validation`` rule: the sheet has at least as many validations as ``dv_props`` and every
+    validation matches one entry of ``dv_props`` (each attribute by its ``{"method", "ref"}``)."""
+    validations = list(ws.data_validations.dataValidation)
+    if len(validations) < len(dv_props):
+        return False
+    return all(
+        any(all(method_ok(getattr(dv, attr), want) for attr, want in props.items()) for props in dv_props)
+        for dv in validations
+    )
 
 
 def _fuzzy_cell(a: Any, b: Any, rule: dict[str, Any]) -> bool:
@@ -236,7 +303,7 @@ def _table_rule(  # noqa: C901 - flat dispatch on rule type
             if prop != "value" and prop not in CELL_STYLES:
                 raise ValueError(f"check_cell property {prop!r} is not supported")
             have = cell.value if prop == "value" else CELL_STYLES[prop](cell)
-            if not _method_ok(have, want):
+            if not method_ok(have, want):
                 return False
         return True
     if kind in ("freeze", "style", "row_props", "col_props"):
@@ -250,9 +317,12 @@ def _table_rule(  # noqa: C901 - flat dispatch on rule type
             return _styles(s1, props) == _styles(s2, props)
         dim = "row" if kind == "row_props" else "col"
         return _dimension_props(s1, dim, props) == _dimension_props(s2, dim, props)
+    if kind == "data_validation":
+        ws = _sheet(rule["sheet_idx"], rb, eb)
+        return ws is not None and _data_validation_ok(ws, list(rule.get("dv_props", [])))
     if kind == "zoom":
         ws = _sheet(rule["sheet_idx"], rb, eb)
-        return ws is not None and _method_ok(float(ws.sheet_view.zoomScale or 100), rule)
+        return ws is not None and method_ok(float(ws.sheet_view.zoomScale or 100), rule)
     if kind == "sheet_fuzzy":
         s1, s2 = _sheet(rule["sheet_idx0"], rb, eb), _sheet(rule["sheet_idx1"], rb, eb)
         if s1 is None or s2 is None:
@@ -276,6 +346,7 @@ TABLE_RULES = (
     "col_props",
     "chart",
     "pivot_table",
+    "data_validation",
 )
 
 
@@ -283,10 +354,10 @@ def compare_table(result: Any, expected: Any = None, **options: Any) -> float:
     """1 if the result workbook passes every rule (see the module docstring)."""
     if not _exists(result):
         return 0.0
-    rb = _load_book(result)
+    rb = load_book(result)
     if rb is None:
         return 0.0
-    eb = _load_book(expected) if _exists(expected) else None
+    eb = load_book(expected) if _exists(expected) else None
     rules = options.get("rules")
     if not rules:
         if eb is None:
@@ -314,16 +385,26 @@ def check_table_options(options: dict[str, Any]) -> list[str]:
             extra = sorted(set(props) - {"value", *CELL_STYLES})
             if extra:
                 problems.append(f"compare_table {kind} properties {extra} are not supported")
+        elif kind == "data_validation":
+            attrs = {a for p in r.get("dv_props", []) if isinstance(p, dict) for a in p}
+            extra = sorted(attrs - set(DV_ATTRIBUTES))
+            if extra:
+                problems.append(f"compare_table data_validation attributes {extra} are not supported")
     return problems
 
 
 # ---------------------------------------------------------------- documents
 
 
-def _docx_paragraphs(path: Any) -> list[str] | None:
+def docx_paragraphs(path: Any) -> list[str] | None:
+    """Paragraph texts of a .docx (python-docx) or an .odt (:mod:`envs.odf_text`); None if unreadable."""
     import docx
 
+    from envs.odf_text import is_odf, odt_paragraphs
+
     try:
+        if is_odf(path):
+            return odt_paragraphs(path)
         return [p.text for p in docx.Document(str(path)).paragraphs]
     except Exception as exc:  # noqa: BLE001 - unreadable -> 0
         log.info("cannot read document %s: %s", path, exc)
@@ -334,7 +415,7 @@ def compare_docx_files(file1: Any, file2: Any, **options: Any) -> float:
     """1 if two .docx files hold the same paragraph texts (see the module docstring for options)."""
     if not (_exists(file1) and _exists(file2)):
         return 0.0
-    p1, p2 = _docx_paragraphs(file1), _docx_paragraphs(file2)
+    p1, p2 = docx_paragraphs(file1), docx_paragraphs(file2)
     if p1 is None or p2 is None:
         return 0.0
     if options.get("ignore_order", False):

@@ -14,6 +14,8 @@ Supported step types (OSWorld names, plus our ``launch_app``):
 - ``close_window``: ``window_name``, ``strict``, ``by_class``. Asks the window to close (``_NET_CLOSE_WINDOW``).
 - ``chrome_open_tabs``: ``urls_to_open``. Opens tabs in the sandbox's Chromium (started if needed) over DevTools.
 - ``chrome_close_tabs``: ``urls_to_close``. Closes the tabs showing those URLs.
+- ``update_browse_history``: ``history`` entries added to Chromium's History before it starts
+  (:mod:`envs.task_setup_chrome`).
 - ``serve_site``: ``site``, ``port`` (ours). Serves a bundled web app (assets/web/) inside the sandbox on
   ``http://127.0.0.1:<port>/`` (:mod:`envs.websites`); put it before the step that starts the browser.
 - ``download``: ``files: [{url, path}]``. http(s) URLs come from the offline mirror (:mod:`envs.mirror`;
@@ -485,6 +487,16 @@ SETUP_TYPES: dict[str, StepFn] = {
     "serve_site": step_serve_site,
     "download": step_download,
 }
+
+
+def _register_app_steps() -> None:
+    """Add the steps that edit an app's profile (:mod:`envs.task_setup_chrome`)."""
+    from envs import task_setup_chrome
+
+    SETUP_TYPES.update(task_setup_chrome.SETUP_TYPES)
+
+
+_register_app_steps()
 
 
 def run_setup(sb: Sandbox, steps: list[ConfigStep], ctx: SetupContext | None = None, *, phase: str = "config") -> None:

@@ -35,7 +35,7 @@ def test_every_problem_listed_and_steps_numbered_separately(tmp_path: Path) -> N
             {"type": "download", "parameters": {"files": [{"url": "https://example.com/a.xlsx", "path": "~/a"}]}},
         ],
         evaluator={
-            "func": ["compare_audios", "compare_table"],
+            "func": ["check_mp3_meta", "compare_table"],
             "result": [{"type": "vlc_config"}, {"type": "vm_file", "path": "~/a.xlsx", "dest": "a.xlsx"}],
             "expected": [None, {"type": "cloud_file", "path": "https://example.com/gold.xlsx", "dest": "g.xlsx"}],
             "options": [{}, {"rules": [{"type": "sparkline"}, {"type": "sheet_data"}]}],
@@ -49,7 +49,7 @@ def test_every_problem_listed_and_steps_numbered_separately(tmp_path: Path) -> N
     assert "config step 3 (execute) runs a script that will be refused" in text
     assert "config step 4 downloads https://example.com/a.xlsx, which is not in the offline mirror" in text
     assert "postconfig step 0 has unsupported type 'login'" in text  # numbered from 0, not after config
-    assert "metric 0 'compare_audios' is not supported" in text
+    assert "metric 0 'check_mp3_meta' is not supported" in text
     assert "metric 1 'compare_table': compare_table rule type 'sparkline' is not supported" in text
     assert "evaluator.result[0]: getter type 'vlc_config' is not supported" in text
     assert "gold file https://example.com/gold.xlsx is not in the offline mirror" in text
@@ -105,14 +105,14 @@ def test_cli_validate_prints_path_once_and_every_problem(tmp_path: Path) -> None
         "id": "t",
         "instruction": "x",
         "config": [{"type": "googledrive"}, {"type": "login"}],
-        "evaluator": {"func": "compare_audios", "result": {"type": "vm_file", "path": "~/a"}},
+        "evaluator": {"func": "check_mp3_meta", "result": {"type": "vm_file", "path": "~/a"}},
     }
     f = tmp_path / "t.json"
     f.write_text(json.dumps(data))
     r = CliRunner().invoke(app, ["task", "validate", str(f), "--mirror", str(tmp_path / "m")])
     assert r.exit_code == 1
     assert r.output.count(str(f)) == 1
-    assert "config step 0" in r.output and "config step 1" in r.output and "compare_audios" in r.output
+    assert "config step 0" in r.output and "config step 1" in r.output and "check_mp3_meta" in r.output
     r = CliRunner().invoke(app, ["task", "run", str(f), "--mirror", str(tmp_path / "m")])
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["score"] == 0.0 and "cannot run here" in out["error"] and "googledrive" in out["error"]

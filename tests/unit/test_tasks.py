@@ -206,8 +206,8 @@ def test_check_supported_unknown_types() -> None:
     t = parse_task({**BASE, "config": [{"type": "googledrive", "parameters": {}}]})
     with pytest.raises(UnsupportedTaskTypeError, match="googledrive.*supported:.*download"):
         check_supported(t)
-    t = parse_task({**BASE, "evaluator": {**BASE["evaluator"], "func": "compare_audios"}})
-    with pytest.raises(UnsupportedTaskTypeError, match="compare_audios"):
+    t = parse_task({**BASE, "evaluator": {**BASE["evaluator"], "func": "check_mp3_meta"}})
+    with pytest.raises(UnsupportedTaskTypeError, match="check_mp3_meta"):
         check_supported(t)
     t = parse_task({**BASE, "evaluator": {**BASE["evaluator"], "result": {"type": "chrome_history"}}})
     with pytest.raises(UnsupportedTaskTypeError, match="chrome_history"):
@@ -485,8 +485,8 @@ def test_infeasible_and_last_action_fail(sb: FakeSandbox) -> None:
 
 
 def test_unknown_metric_and_getter_at_evaluate(sb: FakeSandbox) -> None:
-    with pytest.raises(UnsupportedTaskTypeError, match="'compare_audios'"):
-        evaluate_task(sb, ev({**BASE["evaluator"], "func": "compare_audios"}))
+    with pytest.raises(UnsupportedTaskTypeError, match="'check_mp3_meta'"):
+        evaluate_task(sb, ev({**BASE["evaluator"], "func": "check_mp3_meta"}))
     with pytest.raises(UnsupportedTaskTypeError, match="'chrome_history'"):
         evaluate_task(sb, ev({**BASE["evaluator"], "result": {"type": "chrome_history"}}))
 
