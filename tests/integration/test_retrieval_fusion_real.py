@@ -53,7 +53,7 @@ def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, flo
         r = Retriever(ro, emb, m1=5, m2=5, query_writer=b.TemplateQueryWriter())
         for mode in ("instruction", "observation", "model", "both"):
             out[mode] = hit_at_k(r, cases, (1, 3, 5), mode=mode)
-        r.fusion = FusionSettings(fusion="interleave", dedup="none")
+        r.fusion = FusionSettings(fusion="interleave", dedup="none", dense_weight=0.5)  # main before #20
         out["both, interleaved"] = hit_at_k(r, cases, (1, 3, 5), mode="both")
     return out
 

@@ -98,6 +98,8 @@ def test_merge_interleave_is_the_papers_union() -> None:
     s = FusionSettings(fusion="interleave", dedup="none")
     out = merge(DENSE, FTS, s, m1=2, m2=2)
     assert ids(out) == ["x", "a", "b", "c"]  # m1 observation hits, then m2 dense ones not already chosen
+    dense_first = merge(DENSE, FTS, FusionSettings(fusion="interleave", dense_weight=0.7, dedup="none"), 2, 2)
+    assert ids(dense_first) == ["a", "x", "b", "y"]  # the heavier list leads
     fused = merge(DENSE, FTS, FusionSettings(), m1=1, m2=1)
     assert ids(fused) == ["b", "a"]
 

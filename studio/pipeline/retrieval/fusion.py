@@ -7,7 +7,8 @@ here, in three steps, each chosen in ``[retrieval]`` (:class:`FusionSettings`):
    (``rerank_hybrid(query, vector_results, fts_results)`` on small Arrow tables of ``_rowid`` + score):
 
    ============== ==================================================================================
-   ``interleave`` o1, d1, o2, d2, ... (the first version; no reranker)
+   ``interleave`` o1, d1, o2, d2, ... (the first version; no reranker); d1, o1, ... when
+                  ``dense_weight`` > 0.5
    ``rrf``        :func:`weighted_rrf_reranker`: LanceDB's ``RRFReranker`` with a weight per list,
                   ``score = w_dense / (K + rank_dense) + w_fts / (K + rank_fts)``
    ``mrr``        LanceDB's ``MRRReranker(weight_vector, weight_fts)``: weighted reciprocal ranks (K = 0)
@@ -58,7 +59,7 @@ class FusionSettings:
     """
 
     fusion: str = "rrf"
-    dense_weight: float = 0.5
+    dense_weight: float = 0.7
     rrf_k: int = 60
     dedup: str = "span"
     mmr_lambda: float = 1.0
@@ -84,7 +85,7 @@ class FusionSettings:
 def _reranker_cls() -> Any:
     from lancedb.rerankers import RRFReranker
 
-    class _Weighted(RRFReranker):  # type: ignore[misc]
+    class _Weighted(RRFReranker):
         """LanceDB's ``RRFReranker`` with one weight per list (LanceDB 0.40's has none)."""
 
         def __init__(self, K: int = 60, weight_vector: float = 0.5) -> None:  # noqa: N803 - LanceDB's name
@@ -147,7 +148,7 @@ def fuse(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings) -> list[Hi
     found by both gets ``source`` ``"<dense>+<fts>"`` with both explanations.
     """
     if s.fusion == "interleave":
-        return interleave(fts, dense)
+        return interleave(dense, fts) if s.dense_weight > 0.5 else interleave(fts, dense)
     if not dense or not fts:
         return interleave(dense, fts)
     import pyarrow as pa
@@ -250,12 +251,14 @@ def merge(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings, m1: int, 
     """The hits of mode ``both``: up to ``m1 + m2`` of :func:`fuse`, then :func:`dedup`, then :func:`mmr`.
 
     With ``interleave`` (the paper's union) the full-text list gives up to ``m1`` examples and the dense list
-    up to ``m2`` more that are not among them, interleaved; the rerankers rank the union of both whole lists.
+    up to ``m2`` more that are not among them (the other way round when ``dense_weight`` > 0.5), interleaved;
+    the rerankers rank the union of both whole lists.
     """
     if s.fusion == "interleave":
-        first = dedup(fts, s.dedup)[:m1]
+        lead, other, n_lead, n_other = (dense, fts, m2, m1) if s.dense_weight > 0.5 else (fts, dense, m1, m2)
+        first = dedup(lead, s.dedup)[:n_lead]
         ids = {h.example.id for h in first}
-        rest = dedup([*first, *(h for h in dense if h.example.id not in ids)], s.dedup)[len(first) :][:m2]
+        rest = dedup([*first, *(h for h in other if h.example.id not in ids)], s.dedup)[len(first) :][:n_other]
         fused = interleave(first, rest)
     else:
         fused = dedup(fuse(dense, fts, s), s.dedup)

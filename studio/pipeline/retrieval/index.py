@@ -4,8 +4,8 @@ One LanceDB table of our own in the workspace db, :data:`INDEX_TABLE` (``retriev
 indexed example:
 
 * ``obs_text``: the salient tokens (element names, texts and roles) of the a11y observations of the example's
-  span, deduplicated and capped (:data:`MAX_OBS_TERMS`), then the words of what its actions changed (capped at
-  :data:`MAX_CHANGE_TERMS`) -- the full-text (BM25) column, FTS-indexed;
+  span, deduplicated and capped (:data:`MAX_OBS_TERMS`) -- the full-text (BM25) column, FTS-indexed (the words
+  of the state changes can be added, ``changes_in_fts``; measured worse, see BENCHMARKS.md);
 * ``steps_json``: the span's ``[reason, action_code]`` pairs, so packing a prompt needs no step lookups;
 * ``changes_json``: per span step, the deterministic state change of its action as text
   (:func:`envs.changes.render_changes` of the step's stored ``changes``, else computed from the screens before
@@ -55,7 +55,7 @@ INDEX_TABLE = "retrieval_examples"
 VECTOR_TABLE = "example_vectors"  # the workspace's (studio.workspace.search.VECTOR_TABLE), keyed by ``id``
 #: Salient tokens kept per example (its whole span) in the full-text column.
 MAX_OBS_TERMS = 200
-#: Words of the span's state changes added to the full-text column after the observation's.
+#: Words of the span's state changes added to the full-text column after the observation's (``changes_in_fts``).
 MAX_CHANGE_TERMS = 100
 #: Characters of trajectory summary appended to the instruction for the dense embedding.
 MAX_SUMMARY_CHARS = 300
@@ -313,17 +313,19 @@ def step_change_text(steps: Sequence[Any], position: int) -> str:
     return ""
 
 
-def _indexed(e: Any, steps: list[Any], status: str, instruction: str, with_changes: bool) -> IndexedExample:
+def _indexed(e: Any, steps: list[Any], status: str, instruction: str, changes_in_fts: bool) -> IndexedExample:
     """The index row of example ``e`` from its trajectory's ordered ``steps``."""
     span = _span_steps(e, steps)
     where = {id(s): i for i, s in enumerate(steps)}
-    changes = [step_change_text(steps, where[id(s)]) for s in span] if with_changes else []
+    changes = [step_change_text(steps, where[id(s)]) for s in span]
     obs: list[str] = []
     for s in span:
         obs.extend(salient_tokens(s.observation_text, MAX_OBS_TERMS))
     words = list(dict.fromkeys(obs))[:MAX_OBS_TERMS]
     seen = set(words)
     extra = [w for w in dict.fromkeys(tokens(" ".join(changes))) if w not in seen][:MAX_CHANGE_TERMS]
+    if not changes_in_fts:
+        extra = []
     return IndexedExample(
         id=e.id,
         instruction=instruction,
@@ -347,7 +349,7 @@ def check_embedder(ws: Workspace, embedder: Embedder) -> None:
 
 
 def build_index(
-    ws: Workspace, embedder: Embedder, *, accepted_only: bool = True, with_changes: bool = True
+    ws: Workspace, embedder: Embedder, *, accepted_only: bool = True, changes_in_fts: bool = False
 ) -> IndexReport:
     """Bring the retrieval index up to date with the workspace (idempotent; embeds only new examples).
 
@@ -357,8 +359,8 @@ def build_index(
         ws: A workspace open for writing.
         embedder: The workspace's embedder (``make_embedder(cfg.roles.embedder)``).
         accepted_only: Index only examples the committee accepted (or a person accepted); False: all.
-        with_changes: Index the steps' state changes (False: only for measuring what they add; rows then
-            hold no changes).
+        changes_in_fts: Also add the words of the steps' state changes to the full-text column (the changes
+            are always stored for the prompt; searching them measured worse on the synthetic corpus).
 
     Raises:
         EmbeddingMismatchError: the workspace's vectors come from another embedder or dimension.
@@ -409,7 +411,7 @@ def build_index(
     for e in new_examples:
         status = statuses.get(e.id, "pending")
         steps = steps_of.get(e.trajectory_id, [])
-        rows.append(_indexed(e, steps, status, edits.get(e.id, e.instruction), with_changes))
+        rows.append(_indexed(e, steps, status, edits.get(e.id, e.instruction), changes_in_fts))
     report.added = len(rows)
     rows = kept + rows
     vectors = _stored_vectors(ws, [r.id for r in rows])
