@@ -156,7 +156,7 @@ def test_both_mode_dedupes_and_interleaves(ws: Workspace) -> None:
     exs = populate(ws, extra=4)
     build_index(ws, LexicalEmbedder())
     writer = FixedWriter("Add seven to the total in the calculator")
-    paper = FusionSettings(fusion="interleave", dedup="none")  # the paper's union, kept as an option
+    paper = FusionSettings(fusion="interleave", dedup="none", dense_weight=0.5)  # the paper's union, kept as an option
     r = Retriever(ws, LexicalEmbedder(), mode="both", m1=2, m2=2, query_writer=writer, fusion=paper)
     out = r.retrieve("Add seven", SCREENS["calc"])
     ids = [h.example.id for h in out.hits]

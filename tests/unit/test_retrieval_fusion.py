@@ -67,7 +67,7 @@ def test_mrr_and_linear_rerankers() -> None:
 def test_one_empty_list_and_interleave() -> None:
     assert ids(fuse(DENSE, [], FusionSettings())) == ["a", "b", "c"]
     assert ids(fuse([], FTS, FusionSettings())) == ["x", "b", "y"]
-    assert ids(fuse(DENSE, FTS, FusionSettings(fusion="interleave"))) == ["x", "a", "b", "y", "c"]
+    assert ids(fuse(DENSE, FTS, FusionSettings(fusion="interleave", dense_weight=0.5))) == ["x", "a", "b", "y", "c"]
 
 
 def test_dedup_by_span_and_trajectory() -> None:
@@ -95,7 +95,7 @@ def test_mmr_prefers_a_different_example_over_a_near_copy() -> None:
 
 
 def test_merge_interleave_is_the_papers_union() -> None:
-    s = FusionSettings(fusion="interleave", dedup="none")
+    s = FusionSettings(fusion="interleave", dedup="none", dense_weight=0.5)
     out = merge(DENSE, FTS, s, m1=2, m2=2)
     assert ids(out) == ["x", "a", "b", "c"]  # m1 observation hits, then m2 dense ones not already chosen
     dense_first = merge(DENSE, FTS, FusionSettings(fusion="interleave", dense_weight=0.7, dedup="none"), 2, 2)

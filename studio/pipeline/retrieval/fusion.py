@@ -181,16 +181,13 @@ def fuse(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings) -> list[Hi
 
 
 def _joined(parts: list[Hit]) -> Hit:
-    from studio.pipeline.retrieval.retriever import Hit
-
     first = parts[0]
-    return Hit(
-        first.example,
-        first.score,
-        "+".join(dict.fromkeys(p.source for p in parts)),
-        " | ".join(p.why for p in parts),
-        list(dict.fromkeys(w for p in parts for w in p.matched)),
-        next((p.vector for p in parts if p.vector is not None), None),
+    return replace(
+        first,
+        source="+".join(dict.fromkeys(p.source for p in parts)),
+        why=" | ".join(p.why for p in parts),
+        matched=list(dict.fromkeys(w for p in parts for w in p.matched)),
+        vector=next((p.vector for p in parts if p.vector is not None), None),
     )
 
 
