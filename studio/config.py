@@ -162,6 +162,16 @@ class RetrievalConfig(_Strict):
     budget_tokens: int = Field(default=2000, ge=0, description="prompt tokens for examples (len(text)/4)")
     accepted_only: bool = True
     max_query_terms: int = Field(default=32, ge=1, description="salient observation tokens in a BM25 query")
+    fusion: Literal["interleave", "rrf", "mrr", "linear"] = Field(
+        default="rrf", description="how mode both merges its two lists (a LanceDB reranker; interleave: o1, m1, ...)"
+    )
+    dense_weight: float = Field(default=0.7, ge=0.0, le=1.0, description="weight of the dense list in the fusion")
+    rrf_k: int = Field(default=60, ge=1, description="K of reciprocal-rank fusion")
+    dedup: Literal["none", "span", "trajectory"] = Field(
+        default="span", description="drop hits overlapping a better hit's trajectory span (or any of its trajectory)"
+    )
+    mmr_lambda: float = Field(default=1.0, ge=0.0, le=1.0, description="MMR relevance vs diversity; 1 = off")
+    candidates: int = Field(default=20, ge=1, description="hits asked of each search before fusion")
 
 
 #: Task statuses rolled out by default, in this order.
@@ -343,6 +353,12 @@ m2 = 5                       # model-based examples per step (not already chosen
 budget_tokens = 2000         # prompt budget for examples, estimated as characters / 4
 accepted_only = true         # index only examples the committee (or a person) accepted
 max_query_terms = 32         # salient words of a long observation kept in its BM25 query
+fusion = "rrf"               # mode both: rrf | mrr | linear (LanceDB rerankers, weighted) | interleave
+dense_weight = 0.7           # weight of the dense (model query) list; the observation list gets the rest
+rrf_k = 60                   # K of reciprocal-rank fusion
+dedup = "span"               # none | span (no two overlapping spans of one rollout) | trajectory (one per rollout)
+mmr_lambda = 1.0             # < 1: diversify by maximal marginal relevance over the example vectors
+candidates = 20              # hits asked of each search before fusion and de-duplication
 
 # Where rollouts and evaluations run (`studio rollout/run/eval --ray [ADDRESS]` chooses Ray for one command).
 [executor]

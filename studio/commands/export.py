@@ -65,6 +65,9 @@ def register(app: typer.Typer) -> None:
         min_pixels: Annotated[
             int | None, typer.Option("--min-pixels", min=784, help="resized coords: the processor's min_pixels")
         ] = None,
+        examples: Annotated[int, typer.Option(
+            "--examples", min=0, help="Retrieved examples in each per-step prompt, as the rag actor sees them "
+            "(needs the retrieval index: studio search -w DIR QUERY).")] = 0,
     ) -> None:
         """Export examples for fine-tuning, with a progress bar and a summary of what was written."""
         from rich.console import Console
@@ -80,6 +83,7 @@ def register(app: typer.Typer) -> None:
             quorum=quorum, task_status=tuple(task_status or ()), min_score=min_score,
             split=parse_fractions(split), seed=seed, redact=redact, name=name, preset=preset,
             coords=coords, action_syntax=action_syntax, max_pixels=max_pixels, min_pixels=min_pixels,
+            examples=examples,
         ).validate()
         console = Console(stderr=True)
         with Progress(TextColumn("exporting examples"), BarColumn(), MofNCompleteColumn(),

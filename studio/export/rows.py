@@ -8,6 +8,11 @@ instruction, the previous REASON/ACTIONs of the span, and the current screen; th
 The *current screen* of step k is the screen its action was chosen on, which is the observation stored with the
 step itself (:class:`studio.pipeline.rollout.StepEvent` records the pre-action observation, as OSWorld does).
 
+With ``examples=N`` a per-step prompt also holds up to N worked examples, exactly as the retrieval-augmented
+actor sees them at inference (found by the step's observation in the workspace's retrieval index, never from
+the row's own trajectory, laid out by :func:`studio.pipeline.retrieval.render.pack_examples` within
+``[retrieval] budget_tokens``): the training layout and the inference layout are one.
+
 Per-example rows (``granularity="example"``) ask for the whole span at once: the instruction and the screen before
 the span -> every step's REASON/ACTION in one assistant turn.
 
@@ -81,6 +86,8 @@ class ExportOptions:
         action_syntax: ``pyautogui``, ``computer_13``, ``uitars`` or ``smol``; None: the preset's.
         max_pixels: ``resized`` coordinates: the processor's ``max_pixels``; None: the preset's.
         min_pixels: ``resized`` coordinates: the processor's ``min_pixels``; None: the preset's.
+        examples: Retrieved examples in each per-step prompt (0: none); needs the workspace's retrieval index
+            and the default conventions (examples are stored as recorded: pyautogui, pixels).
     """
 
     format: str = "hf"
@@ -103,6 +110,7 @@ class ExportOptions:
     action_syntax: str | None = None
     max_pixels: int | None = None
     min_pixels: int | None = None
+    examples: int = 0
 
     def validate(self) -> ExportOptions:
         """Return a normalized copy; ``ConfigError`` naming the bad option otherwise."""
@@ -139,6 +147,14 @@ class ExportOptions:
         from studio.export.conventions import resolve
 
         conv = resolve(self.coords, self.action_syntax, self.preset, self.max_pixels, self.min_pixels)
+        if self.examples < 0:
+            raise ConfigError(f"--examples {self.examples} must be 0 or more")
+        if self.examples and (self.granularity != "step" or self.format in TRAJECTORY_FORMATS):
+            raise ConfigError("--examples puts retrieved examples in per-step prompts: use --granularity step")
+        if self.examples and not conv.is_default:
+            raise ConfigError(
+                "--examples shows examples as recorded (pyautogui, pixels): drop --preset/--coords/--action-syntax"
+            )
         return replace(
             self,
             granularity="example" if self.format in TRAJECTORY_FORMATS else self.granularity,
@@ -325,10 +341,18 @@ def _observation(screen: Any, opts: ExportOptions, clean: Callable[[str], str]) 
     return text, images
 
 
+ExamplesFor = Callable[[str, str], str]  # (observation text, trajectory id) -> examples text for the prompt
+
+
 def rows_for(
-    sel: Selected, steps: Sequence[Any], opts: ExportOptions, clean: Callable[[str], str]
+    sel: Selected,
+    steps: Sequence[Any],
+    opts: ExportOptions,
+    clean: Callable[[str], str],
+    examples_for: ExamplesFor | None = None,
 ) -> list[Row]:
-    """The rows of one selected example. ``steps``: every stored step of its trajectory; ``clean``: redactor."""
+    """The rows of one selected example. ``steps``: every stored step of its trajectory; ``clean``: redactor;
+    ``examples_for``: the retrieved examples of a per-step prompt (:func:`example_source`)."""
     from studio.pipeline.agent.policies import HistoryItem, actor_prompt
     from studio.pipeline.prompts import render
     from studio.pipeline.stages.backward import span_view
@@ -361,12 +385,41 @@ def rows_for(
     instruction = clean(sel.instruction)
     for step in span:
         text, images = _observation(step, opts, clean)  # a step holds the screen its action was chosen on
-        prompt = actor_prompt(instruction, step.width, step.height, steps_out.table(text, step), list(history))
+        shown = clean(examples_for(step.observation_text, ex.trajectory_id)) if examples_for else ""
+        prompt = actor_prompt(
+            instruction, step.width, step.height, steps_out.table(text, step), list(history), examples_text=shown
+        )
         prompt = steps_out.prompt(prompt, step)
         msgs = [Message("user", prompt, len(images)), Message("assistant", steps_out.target(step))]
         rows.append(Row(id=f"{ex.id}-{step.index:04d}", step=step.index, messages=msgs, images=images, **base))
         history.append(HistoryItem(clean(step.reason), steps_out.history_action(step), clean(step.error)))
     return rows
+
+
+def example_source(ws: Any, n: int) -> ExamplesFor:
+    """Up to ``n`` examples for a step's prompt, as the retrieval-augmented actor gets them in mode
+    ``observation`` (BM25 over the screen, no model), skipping the row's own trajectory, packed by
+    :func:`studio.pipeline.retrieval.render.pack_examples` within ``[retrieval] budget_tokens``.
+
+    Raises:
+        WorkspaceError: the workspace has no retrieval index (it says how to build one).
+    """
+    from studio.pipeline.retrieval.fusion import FusionSettings
+    from studio.pipeline.retrieval.index import require_index
+    from studio.pipeline.retrieval.render import pack_examples
+    from studio.pipeline.retrieval.retriever import Retriever
+
+    require_index(ws)
+    rc = ws.config.retrieval
+    fusion = FusionSettings.from_config(rc)
+    r = Retriever(ws, None, mode="observation", m1=n + fusion.candidates, max_query_terms=rc.max_query_terms,
+                  fusion=fusion)
+
+    def examples_for(observation_text: str, trajectory_id: str) -> str:
+        hits = [h for h in r.retrieve("", observation_text).hits if h.example.trajectory_id != trajectory_id]
+        return pack_examples(hits[:n], rc.budget_tokens)
+
+    return examples_for
 
 
 def iter_rows(
@@ -383,6 +436,7 @@ def iter_rows(
     from studio.workspace import Step
 
     cached = lru_cache(maxsize=8192)(clean)
+    examples_for = example_source(ws, opts.examples) if opts.examples else None
     tids = list(dict.fromkeys(s.example.trajectory_id for s in selected))
     position = {t: i for i, t in enumerate(tids)}
     steps: dict[str, list[Any]] = {}
@@ -395,7 +449,7 @@ def iter_rows(
                 steps.setdefault(st.trajectory_id, []).append(st)
             for c in chunk:
                 steps.setdefault(c, [])
-        yield n, rows_for(sel, steps[tid], opts, cached)
+        yield n, rows_for(sel, steps[tid], opts, cached, examples_for)
 
 
 __all__ = [
@@ -410,6 +464,7 @@ __all__ = [
     "Row",
     "Selected",
     "StepRenderer",
+    "example_source",
     "iter_rows",
     "rows_for",
     "select",

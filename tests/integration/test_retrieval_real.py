@@ -50,7 +50,8 @@ def test_real_embedder_retrieval_end_to_end(tmp_path: Path, embedder: LocalSTEmb
         both = Retriever(ro, embedder, mode="both", m1=2, m2=2, query_writer=FixedWriter("bigger letters"))
         out = both.retrieve("x", SCREENS["calc"])
         ids = [h.example.id for h in out.hits]
-        assert ids[0] == exs[0].id and exs[4].id in ids and len(set(ids)) == len(ids)
+        # the calculator example is found by both searches (BM25 first, dense lower): fusion puts it first
+        assert ids[0] == exs[0].id and exs[4].id in ids[:2] and len(set(ids)) == len(ids)
         hits = search(ro, "increase the font size", mode="both", k=3, embedder=embedder)
         assert hits[0].example.id == exs[4].id
         assert len(PLANTED) == 5

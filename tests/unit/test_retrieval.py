@@ -17,6 +17,7 @@ from studio.pipeline.agent.policies import Decision, HistoryItem, StepContext
 from studio.pipeline.retrieval.index import IndexedExample, index_size, salient_tokens
 from studio.pipeline.retrieval.quality import HeldOutCase, actions_match, hit_at_k, normalize_actions
 from studio.pipeline.retrieval.retriever import (
+    FusionSettings,
     Hit,
     ModelQueryWriter,
     RetrievalAugmentedPolicy,
@@ -155,7 +156,8 @@ def test_both_mode_dedupes_and_interleaves(ws: Workspace) -> None:
     exs = populate(ws, extra=4)
     build_index(ws, LexicalEmbedder())
     writer = FixedWriter("Add seven to the total in the calculator")
-    r = Retriever(ws, LexicalEmbedder(), mode="both", m1=2, m2=2, query_writer=writer)
+    paper = FusionSettings(fusion="interleave", dedup="none", dense_weight=0.5)  # the paper's union, kept as an option
+    r = Retriever(ws, LexicalEmbedder(), mode="both", m1=2, m2=2, query_writer=writer, fusion=paper)
     out = r.retrieve("Add seven", SCREENS["calc"])
     ids = [h.example.id for h in out.hits]
     assert len(ids) == len(set(ids)) == 4

@@ -4,8 +4,12 @@ One LanceDB table of our own in the workspace db, :data:`INDEX_TABLE` (``retriev
 indexed example:
 
 * ``obs_text``: the salient tokens (element names, texts and roles) of the a11y observations of the example's
-  span, deduplicated and capped (:data:`MAX_OBS_TERMS`) -- the full-text (BM25) column, FTS-indexed;
+  span, deduplicated and capped (:data:`MAX_OBS_TERMS`) -- the full-text (BM25) column, FTS-indexed (the words
+  of the state changes can be added, ``changes_in_fts``; measured worse, see BENCHMARKS.md);
 * ``steps_json``: the span's ``[reason, action_code]`` pairs, so packing a prompt needs no step lookups;
+* ``changes_json``: per span step, the deterministic state change of its action as text
+  (:func:`envs.changes.render_changes` of the step's stored ``changes``, else computed from the screens before
+  and after it; ``""`` when unknown), shown after each step in the prompt;
 * instruction (the latest *edit* review wins), kind, app, trajectory id, span and committee status;
 * ``vector``: the example's embedding, a copy of its row in the workspace's ``example_vectors`` table
   (``Workspace.set_example_vectors``: one embedding per example of :func:`dense_text`, instruction + a short
@@ -22,7 +26,9 @@ The table is written through the workspace's derived-table API (``Workspace.crea
 are not embedded again, rows whose example is no longer wanted (e.g. rejected since) are removed. An index
 written by an older studio (no ``vector`` column, :func:`has_vectors` is False) is rebuilt in one commit by the
 next :func:`build_index`, reusing its rows and the stored vectors (nothing is embedded again); until then
-readers search it the old way (vectors from ``example_vectors``, then a lookup of the examples by id).
+readers search it the old way (vectors from ``example_vectors``, then a lookup of the examples by id). An index
+without ``changes_json`` (before the state changes were indexed) is rebuilt from the steps, again reusing the
+stored vectors; readers of it see no changes until then.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ INDEX_TABLE = "retrieval_examples"
 VECTOR_TABLE = "example_vectors"  # the workspace's (studio.workspace.search.VECTOR_TABLE), keyed by ``id``
 #: Salient tokens kept per example (its whole span) in the full-text column.
 MAX_OBS_TERMS = 200
+#: Words of the span's state changes added to the full-text column after the observation's (``changes_in_fts``).
+MAX_CHANGE_TERMS = 100
 #: Characters of trajectory summary appended to the instruction for the dense embedding.
 MAX_SUMMARY_CHARS = 300
 #: Build a BTREE index on ``example_id`` above this many rows (updates and the old layout's lookups by id).
@@ -81,6 +89,7 @@ class IndexedExample:
     status: str = ""
     steps: list[tuple[str, str]] = field(default_factory=list)  # (reason, action_code) per span step
     obs_text: str = ""
+    changes: list[str] = field(default_factory=list)  # per span step: what its action changed ("" unknown)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> IndexedExample:
@@ -96,6 +105,7 @@ class IndexedExample:
             status=row.get("status") or "",
             steps=steps,
             obs_text=row.get("obs_text") or "",
+            changes=[str(c) for c in json.loads(row.get("changes_json") or "[]")],
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -110,6 +120,7 @@ class IndexedExample:
             "status": self.status,
             "steps_json": json.dumps([list(s) for s in self.steps], ensure_ascii=False),
             "obs_text": self.obs_text,
+            "changes_json": json.dumps(self.changes, ensure_ascii=False),
             "indexed": time.time(),
         }
 
@@ -130,6 +141,7 @@ def index_schema(dim: int | None = None) -> Any:
         pa.field("steps_json", pa.string()),
         pa.field("obs_text", pa.string()),
         pa.field("indexed", pa.float64()),
+        pa.field("changes_json", pa.string()),
     ]
     if dim is not None:
         fields.append(pa.field("vector", pa.list_(pa.float32(), dim)))
@@ -199,6 +211,16 @@ def index_table(ws: Workspace) -> Any | None:
 def has_vectors(table: Any) -> bool:
     """Whether an index table holds the vectors (False: written by an older studio, searched the old way)."""
     return "vector" in table.schema.names
+
+
+def has_changes(table: Any) -> bool:
+    """Whether an index table holds the steps' state changes (False: written before they were indexed)."""
+    return "changes_json" in table.schema.names
+
+
+def hit_columns(table: Any) -> list[str]:
+    """:data:`HIT_COLUMNS`, plus ``changes_json`` where the table has it."""
+    return [*HIT_COLUMNS, "changes_json"] if has_changes(table) else list(HIT_COLUMNS)
 
 
 def _column(table: Any, name: str) -> list[Any]:
@@ -277,6 +299,48 @@ def _span_steps(example: Any, steps: list[Any]) -> list[Any]:
     return [s for s in steps if s.index in wanted]
 
 
+def step_change_text(steps: Sequence[Any], position: int) -> str:
+    """What the action of ``steps[position]`` changed, as text: its stored ``changes``, else the difference
+    between its screen and the next step's (:func:`envs.changes.screen_changes`); ``""`` when unknown."""
+    from envs.changes import Change, render_changes, screen_changes
+
+    step = steps[position]
+    stored = getattr(step, "changes", None)
+    if stored is not None:
+        return render_changes([c if isinstance(c, Change) else Change.from_dict(c) for c in stored])
+    if position + 1 < len(steps):
+        return render_changes(screen_changes(step.observation_text, steps[position + 1].observation_text))
+    return ""
+
+
+def _indexed(e: Any, steps: list[Any], status: str, instruction: str, changes_in_fts: bool) -> IndexedExample:
+    """The index row of example ``e`` from its trajectory's ordered ``steps``."""
+    span = _span_steps(e, steps)
+    where = {id(s): i for i, s in enumerate(steps)}
+    changes = [step_change_text(steps, where[id(s)]) for s in span]
+    obs: list[str] = []
+    for s in span:
+        obs.extend(salient_tokens(s.observation_text, MAX_OBS_TERMS))
+    words = list(dict.fromkeys(obs))[:MAX_OBS_TERMS]
+    seen = set(words)
+    extra = [w for w in dict.fromkeys(tokens(" ".join(changes))) if w not in seen][:MAX_CHANGE_TERMS]
+    if not changes_in_fts:
+        extra = []
+    return IndexedExample(
+        id=e.id,
+        instruction=instruction,
+        kind=e.kind,
+        app=e.app,
+        trajectory_id=e.trajectory_id,
+        start=e.start,
+        end=e.end,
+        status=status,
+        steps=[(s.reason, s.action_code) for s in span],
+        obs_text=" ".join(words + extra),
+        changes=changes,
+    )
+
+
 def check_embedder(ws: Workspace, embedder: Embedder) -> None:
     """Raise ``EmbeddingMismatchError`` if the workspace holds vectors of another embedder or dimension."""
     known = ws.meta.get("embedder")
@@ -284,7 +348,9 @@ def check_embedder(ws: Workspace, embedder: Embedder) -> None:
         embedder.check_compatible(known["name"], int(known["dim"]))
 
 
-def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True) -> IndexReport:
+def build_index(
+    ws: Workspace, embedder: Embedder, *, accepted_only: bool = True, changes_in_fts: bool = False
+) -> IndexReport:
     """Bring the retrieval index up to date with the workspace (idempotent; embeds only new examples).
 
     An index of the old layout (no vectors) is rebuilt in one commit, reusing its rows and stored vectors.
@@ -293,6 +359,8 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
         ws: A workspace open for writing.
         embedder: The workspace's embedder (``make_embedder(cfg.roles.embedder)``).
         accepted_only: Index only examples the committee accepted (or a person accepted); False: all.
+        changes_in_fts: Also add the words of the steps' state changes to the full-text column (the changes
+            are always stored for the prompt; searching them measured worse on the synthetic corpus).
 
     Raises:
         EmbeddingMismatchError: the workspace's vectors come from another embedder or dimension.
@@ -306,10 +374,13 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
     report.wanted = len(examples)
     wanted_ids = {e.id for e in examples}
     table = index_table(ws)
-    rebuild = table is None or not has_vectors(table)
+    rebuild = table is None or not has_vectors(table) or not has_changes(table)
     kept: list[IndexedExample] = []  # rows of an old-layout index carried over into the rebuilt table
     have: dict[str, str] = {}
-    if table is not None and rebuild:
+    if table is not None and not has_changes(table):  # rows from the steps again (vectors are reused)
+        report.removed = table.count_rows()
+        log.info("%s: rebuilding the retrieval index with state changes", ws.path)
+    elif table is not None and rebuild:
         old_rows = table.search().limit(max(1, table.count_rows())).to_list()
         kept = [IndexedExample.from_row(r) for r in old_rows if r["example_id"] in wanted_ids]
         for ex in kept:
@@ -338,24 +409,9 @@ def build_index(ws: Workspace, embedder: Embedder, *, accepted_only: bool = True
     rows: list[IndexedExample] = []
     steps_of = _steps_by_trajectory(ws, [e.trajectory_id for e in new_examples])
     for e in new_examples:
-        span = _span_steps(e, steps_of.get(e.trajectory_id, []))
-        obs: list[str] = []
-        for s in span:
-            obs.extend(salient_tokens(s.observation_text, MAX_OBS_TERMS))
-        rows.append(
-            IndexedExample(
-                id=e.id,
-                instruction=edits.get(e.id, e.instruction),
-                kind=e.kind,
-                app=e.app,
-                trajectory_id=e.trajectory_id,
-                start=e.start,
-                end=e.end,
-                status=statuses.get(e.id, "pending"),
-                steps=[(s.reason, s.action_code) for s in span],
-                obs_text=" ".join(list(dict.fromkeys(obs))[:MAX_OBS_TERMS]),
-            )
-        )
+        status = statuses.get(e.id, "pending")
+        steps = steps_of.get(e.trajectory_id, [])
+        rows.append(_indexed(e, steps, status, edits.get(e.id, e.instruction), changes_in_fts))
     report.added = len(rows)
     rows = kept + rows
     vectors = _stored_vectors(ws, [r.id for r in rows])

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HeldOutCase", "actions_match", "cases_from_workspace", "example_actions", "hit_at_k", "normalize_actions"]
 
+
 @dataclass
 class HeldOutCase:
     """One step of a held-out solution trajectory: what the agent saw and the action that came next."""

@@ -8,10 +8,10 @@ At every step of a rollout the agent gets examples found two ways:
   (prompt ``query_writer.v1``); dense search over the example embeddings adds up to ``m2`` not already chosen.
 
 Modes: ``none``; ``instruction`` (dense search on the task instruction, no model call); ``observation``;
-``model``; ``both`` (observation and model hits interleaved o1, m1, o2, m2, ... so both kinds survive a
-tight budget). :func:`pack_examples` formats the hits (instruction + the span's REASON/ACTION steps) and never
-exceeds its budget; tokens are estimated as ``ceil(len(text) / 4)`` (:func:`estimate_tokens`), a documented
-over-estimate for English and a11y text with common BPE tokenizers.
+``model``; ``both`` (the two lists fused by a LanceDB reranker, de-duplicated by trajectory span, optionally
+diversified: :mod:`studio.pipeline.retrieval.fusion`, settings in ``[retrieval]``). De-duplication and
+diversity apply to every mode. :func:`pack_examples` formats the hits (:mod:`studio.pipeline.retrieval.render`:
+instruction, then each step's REASON/ACTION and what it changed) and never exceeds its budget.
 
 A step makes two LanceDB queries, both on the index table (:mod:`studio.pipeline.retrieval.index`), whose rows
 carry what the prompt needs (instruction, steps) and the vectors: BM25 over ``obs_text`` and a vector search.
@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.errors import PipelineError, WorkspaceLockedError
 from studio.pipeline.agent.factory import add_usage, usage_of
+from studio.pipeline.retrieval.fusion import FusionSettings, dedup, fuse, merge, mmr
 from studio.pipeline.retrieval.index import (
-    HIT_COLUMNS,
     INDEX_TABLE,
     VECTOR_TABLE,
     IndexedExample,
@@ -52,12 +52,14 @@ from studio.pipeline.retrieval.index import (
     check_embedder,
     fts_query,
     has_vectors,
+    hit_columns,
     index_table,
     lookup,
     require_index,
     salient_tokens,
     tokens,
 )
+from studio.pipeline.retrieval.render import estimate_tokens, format_example, pack_examples
 
 if TYPE_CHECKING:
     from studio.config import StudioConfig
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODES",
+    "FusionSettings",
     "Hit",
     "IndexedExample",
     "ModelQueryWriter",
@@ -113,6 +116,7 @@ class Hit:
     source: str
     why: str
     matched: list[str] = field(default_factory=list)
+    vector: Any = field(default=None, repr=False)  # the example's embedding (kept for diversity only)
 
 
 @dataclass
@@ -125,41 +129,6 @@ class Retrieval:
     dense_query: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------------------------------- tokens
-
-
-def estimate_tokens(text: str) -> int:
-    """Token estimate used by the packer: ``ceil(len(text) / 4)`` (no tokenizer needed, errs high)."""
-    return (len(text) + 3) // 4
-
-
-def format_example(example: IndexedExample, number: int, max_steps: int | None = None) -> str:
-    """One example as the actor sees it: the instruction, then REASON/ACTION per span step."""
-    steps = example.steps if max_steps is None else example.steps[:max_steps]
-    lines = [f"Example {number}: {example.instruction}"]
-    for i, (reason, action) in enumerate(steps, start=1):
-        lines.append(f"  Step {i}: REASON: {reason.strip() or '-'}")
-        lines.append(f"          ACTION: {action.strip() or '-'}")
-    return "\n".join(lines)
-
-
-def pack_examples(examples: Sequence[IndexedExample | Hit], budget_tokens: int) -> str:
-    """Format examples in order until the budget is used; never exceeds ``budget_tokens`` (estimated).
-
-    An example that does not fit whole is tried with fewer steps (at least one); if that does not fit either
-    it is skipped and the next, possibly shorter, one is tried.
-    """
-    parts: list[str] = []
-    for item in examples:
-        ex = item.example if isinstance(item, Hit) else item
-        for max_steps in range(len(ex.steps), 0, -1) if ex.steps else [0]:
-            block = format_example(ex, len(parts) + 1, max_steps)
-            if estimate_tokens("\n\n".join([*parts, block])) <= budget_tokens:
-                parts.append(block)
-                break
-    return "\n\n".join(parts)
 
 
 # ------------------------------------------------------------------------------------------- query writer
@@ -238,31 +207,27 @@ def _nearest(table: Any, vec: Any, columns: list[str], limit: int) -> list[dict[
     )
 
 
-def _interleave(a: list[Hit], b: list[Hit]) -> list[Hit]:
-    out: list[Hit] = []
-    for i in range(max(len(a), len(b))):
-        out.extend(x[i] for x in (a, b) if i < len(x))
-    return out
-
-
 class Retriever:
     """Algorithm 2 over one workspace's retrieval index.
 
     Args:
         ws: An open workspace (read-only is fine) whose index was built by :func:`build_index`.
-        embedder: The embedder the index was built with (checked: ``EmbeddingMismatchError``).
+        embedder: The embedder the index was built with (checked: ``EmbeddingMismatchError``); None for an
+            observation-only retriever (dense search then raises ``PipelineError``).
         mode: Default mode (one of :data:`MODES`).
         m1: Observation-based examples per step.
         m2: Model-based (dense) examples per step, not already chosen.
         budget_tokens: Prompt budget for :meth:`examples_for`.
         max_query_terms: Salient observation tokens in a BM25 query.
         query_writer: Needed for modes ``model`` and ``both``.
+        fusion: How mode ``both`` merges its lists, and de-duplication / diversity for every mode
+            (default: :class:`FusionSettings`'s defaults, the measured best).
     """
 
     def __init__(
         self,
         ws: Workspace,
-        embedder: Embedder,
+        embedder: Embedder | None,
         *,
         mode: str = "both",
         m1: int = 5,
@@ -270,8 +235,10 @@ class Retriever:
         budget_tokens: int = 2000,
         max_query_terms: int = 32,
         query_writer: QueryWriter | None = None,
+        fusion: FusionSettings | None = None,
     ) -> None:
         self.ws = ws
+        self.fusion = fusion or FusionSettings()
         self.embedder = embedder
         self.mode = check_mode(mode)
         self.m1 = m1
@@ -280,6 +247,7 @@ class Retriever:
         self.max_query_terms = max_query_terms
         self.query_writer = query_writer
         self._vec_cache: OrderedDict[str, Any] = OrderedDict()
+        self.vec_cache_size = 256
         self._ex_cache: OrderedDict[str, IndexedExample] = OrderedDict()
         self._checked = False
         self._found = False
@@ -310,6 +278,7 @@ class Retriever:
             budget_tokens=rc.budget_tokens,
             max_query_terms=rc.max_query_terms,
             query_writer=query_writer,
+            fusion=FusionSettings.from_config(rc),
         )
 
     # ---------------------------------------------------------------------------- the two searches
@@ -336,9 +305,10 @@ class Retriever:
         table = self._index()
         if table is None or k <= 0 or not query.strip():
             return []
+        extra = ["vector"] if self._wants_vectors() else []
         rows = (
             table.search(query, query_type="fts", fts_columns="obs_text")
-            .select([*HIT_COLUMNS, "obs_text", "_score"])
+            .select([*hit_columns(table), "obs_text", *extra, "_score"])
             .limit(k)
             .to_list()
         )
@@ -351,11 +321,16 @@ class Retriever:
             matched = [w for w in qset if w in have]
             shown = ", ".join(matched[:8]) + (" ..." if len(matched) > 8 else "")
             why = f"fts: BM25 {r['_score']:.2f} on observation words: {shown or '(stemmed matches)'}"
-            hits.append(Hit(ex, float(r["_score"]), source, why, matched))
+            hits.append(Hit(ex, float(r["_score"]), source, why, matched, r.get("vector")))
         return hits
 
+    def _wants_vectors(self) -> bool:
+        return self.fusion.mmr_lambda < 1.0 and self._has_vectors
+
     def embed_query(self, text: str) -> Any:
-        """The query's vector (the last 256 queries are cached: the instruction repeats every step)."""
+        """The query's vector (the last :attr:`vec_cache_size` queries are cached: the instruction repeats)."""
+        if self.embedder is None:
+            raise PipelineError("dense retrieval needs an embedder: pass the workspace's (make_embedder(...))")
         if not self._checked:
             check_embedder(self.ws, self.embedder)
             self._checked = True
@@ -364,7 +339,7 @@ class Retriever:
             return self._vec_cache[text]
         vec = self.embedder.embed([text])[0]
         self._vec_cache[text] = vec
-        if len(self._vec_cache) > 256:
+        if len(self._vec_cache) > self.vec_cache_size:
             self._vec_cache.popitem(last=False)
         return vec
 
@@ -378,9 +353,11 @@ class Retriever:
         vec = self.embed_query(text)
         skip = set(exclude)
         if self._has_vectors:  # one query: the index rows carry their vectors
-            rows = _nearest(table, vec, [*HIT_COLUMNS, "_distance"], k + len(skip))
+            extra = ["vector"] if self._wants_vectors() else []
+            rows = _nearest(table, vec, [*hit_columns(table), *extra, "_distance"], k + len(skip))
             ranked = [(r["example_id"], float(r["_distance"])) for r in rows if r["example_id"] not in skip]
             found = {r["example_id"]: IndexedExample.from_row(r) for r in rows}
+            vectors = {r["example_id"]: r.get("vector") for r in rows}
         else:  # the old layout: the workspace's vectors, then the examples by id
             if not self.ws.has_table(VECTOR_TABLE):
                 return []
@@ -389,6 +366,7 @@ class Retriever:
             rows = _nearest(self.ws.table(VECTOR_TABLE), vec, ["id", "_distance"], limit)
             ranked = [(r["id"], float(r["_distance"])) for r in rows if r["id"] not in skip]
             found = self._examples([i for i, _ in ranked[: k + len(skip) + 5]])
+            vectors = {}
         qwords = set(tokens(text))
         hits: list[Hit] = []
         for eid, dist in ranked:
@@ -400,7 +378,7 @@ class Retriever:
             why = f"vector: cosine {sim:.2f} to {source} query '{text[:60]}'"
             if shared:
                 why += f"; shared words: {', '.join(shared[:6])}"
-            hits.append(Hit(ex, sim, source, why, shared))
+            hits.append(Hit(ex, sim, source, why, shared, vectors.get(eid)))
             if len(hits) >= k:
                 break
         return hits
@@ -431,16 +409,20 @@ class Retriever:
         *,
         mode: str | None = None,
     ) -> Retrieval:
-        """One step of Algorithm 2: observation hits (m1), then model/instruction hits (m2, no duplicates)."""
+        """One step of Algorithm 2: observation hits (up to m1), model/instruction hits (up to m2); in mode
+        ``both`` up to m1 + m2 hits of the two lists fused (:func:`studio.pipeline.retrieval.fusion.merge`)."""
         mode = check_mode(mode or self.mode)
         out = Retrieval(hits=[], mode=mode)
         if mode == "none":
             self.last = out
             return out
+        fs = self.fusion
+        # Every search asks for enough candidates to survive de-duplication and fusion.
+        want = max(fs.candidates, self.m1 + self.m2) if fs.dedup != "none" or mode == "both" else 0
         obs: list[Hit] = []
         if mode in ("observation", "both"):
             t0 = time.perf_counter()
-            obs, out.fts_query = self.observation_hits(observation_text, self.m1)
+            obs, out.fts_query = self.observation_hits(observation_text, max(want, self.m1))
             out.seconds["fts"] = time.perf_counter() - t0
         dense: list[Hit] = []
         if mode in ("model", "both", "instruction"):
@@ -458,10 +440,13 @@ class Retriever:
                 add_usage(out.usage, usage)
                 source = "model"
             t0 = time.perf_counter()
-            chosen = [h.example.id for h in obs]
-            dense = self.dense_hits(out.dense_query, self.m2, exclude=chosen, source=source)
+            dense = self.dense_hits(out.dense_query, max(want, self.m2), source=source)
             out.seconds["dense"] = time.perf_counter() - t0
-        out.hits = _interleave(obs, dense) if mode == "both" else obs + dense
+        if mode == "both":
+            out.hits = merge(dense, obs, fs, self.m1, self.m2)
+        else:
+            n = self.m1 if mode == "observation" else self.m2
+            out.hits = mmr(dedup(obs or dense, fs.dedup), fs.mmr_lambda, n)
         self.last = out
         return out
 
@@ -561,8 +546,9 @@ def rag_agent(req: Any) -> Policy:
     ws = Workspace.open(req.workspace, readonly=True)
     writer = None
     if mode in ("model", "both"):
-        writer = ModelQueryWriter(completer(req.workspace, "query_writer", stage=f"eval:{req.agent}:query",
-                                            use_cache=use_cache_of(req)))
+        writer = ModelQueryWriter(
+            completer(req.workspace, "query_writer", stage=f"eval:{req.agent}:query", use_cache=use_cache_of(req))
+        )
     retriever = Retriever.from_config(ws, cfg, embedder=embedder, query_writer=writer, mode=mode)
     base = actor_policy(req.workspace, stage=f"eval:{req.agent}", spec=cfg.roles.actor, use_cache=use_cache_of(req))
     return RetrievalAugmentedPolicy(base, retriever, mode=mode, name=req.agent)
@@ -575,8 +561,8 @@ def search(ws: Workspace, query: str, mode: str = "both", k: int = 5, *, embedde
     """Search the retrieval index with a free-text query (the CLI and the GUI playground use this).
 
     Modes: ``observation`` (full text over example observations), ``model`` / ``instruction`` (dense over
-    instruction embeddings), ``both`` (reciprocal-rank fusion, k=60, of the two; ``source`` says ``fts``,
-    ``vector`` or ``both``).
+    instruction embeddings), ``both`` (the two fused and de-duplicated as ``[retrieval]`` says, see
+    :mod:`studio.pipeline.retrieval.fusion`; ``source`` says ``fts``, ``vector`` or ``both``).
 
     Raises:
         WorkspaceError: the index was never built. EmbeddingMismatchError: wrong embedder.
@@ -589,7 +575,7 @@ def search(ws: Workspace, query: str, mode: str = "both", k: int = 5, *, embedde
         from studio.llm.embedders import make_embedder
 
         embedder = make_embedder(ws.config.roles.embedder)
-    r = Retriever(ws, embedder, max_query_terms=64)  # type: ignore[arg-type]
+    r = Retriever(ws, embedder, max_query_terms=64)
     q = " ".join(salient_tokens(query, 64))
     fts_hits = [_as(h, "fts") for h in r.fts_hits(q, k * 2, "fts")] if mode in ("observation", "both") else []
     dense = r.dense_hits(query, k * 2, source="query") if mode != "observation" else []
@@ -598,17 +584,10 @@ def search(ws: Workspace, query: str, mode: str = "both", k: int = 5, *, embedde
         return fts_hits[:k]
     if mode in ("model", "instruction"):
         return dense[:k]
-    from studio.workspace.search import rrf
-
-    by_id: dict[str, list[Hit]] = {}
-    for h in [*fts_hits, *dense]:
-        by_id.setdefault(h.example.id, []).append(h)
-    out = []
-    for eid, score in rrf([h.example.id for h in fts_hits], [h.example.id for h in dense])[:k]:
-        parts = by_id[eid]
-        source = "both" if len(parts) > 1 else parts[0].source
-        matched = list(dict.fromkeys(w for p in parts for w in p.matched))
-        out.append(Hit(parts[0].example, score, source, " | ".join(p.why for p in parts), matched))
+    fs = FusionSettings.from_config(ws.config.retrieval)
+    out = dedup(fuse(dense, fts_hits, fs), fs.dedup)[:k]
+    for h in out:
+        h.source = "both" if "+" in h.source else h.source
     return out
 
 
