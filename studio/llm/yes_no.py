@@ -29,6 +29,10 @@ from studio.errors import ModelCallError
 #: Prompt states are saved (and looked up) only when at least this many tokens had to be evaluated: short
 #: tails are cheaper to evaluate than to copy.
 STATE_MIN_TOKENS = 64
+#: Tokens always evaluated anew at the end of a prompt. llama.cpp evaluates a one-token batch on another kernel
+#: path than a longer one, and a reply's log-probability then moved by up to ~1 nat (SmolLM2, measured): with at
+#: least two, scores do not depend on the order of calls or on whether a state was restored.
+MIN_EVAL = 2
 YES = ("yes", "Yes", "YES", " yes", " Yes")
 NO = ("no", "No", "NO", " no", " No")
 
@@ -159,7 +163,7 @@ class LocalScorer:
                 model=self.model,
             )
         want = tokens[:upto]
-        keep = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), want), max(upto - 1, 0))
+        keep = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), want), max(upto - MIN_EVAL, 0))
         cache = getattr(llm, "cache", None)
         if cache is not None and upto - keep >= STATE_MIN_TOKENS:
             keep = self._restore(llm, cache, want, keep)
@@ -178,7 +182,7 @@ class LocalScorer:
             state = cache[want]
         except KeyError:
             return keep
-        shared = min(common_prefix(state.input_ids[: state.n_tokens].tolist(), want), max(len(want) - 1, 0))
+        shared = min(common_prefix(state.input_ids[: state.n_tokens].tolist(), want), max(len(want) - MIN_EVAL, 0))
         if shared <= keep:
             return keep
         llm.load_state(state)

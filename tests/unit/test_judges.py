@@ -211,7 +211,7 @@ def test_scorer_restores_a_long_prefix_after_another_prompt(cached: bool) -> Non
         scorer._extend(llm, tokens, len(tokens))
         assert llm.input_ids[: llm.n_tokens].tolist() == tokens  # the context holds exactly the prompt
     # without the state cache the trajectory is evaluated again after every prior; with it, once
-    assert llm.evaluated == (200 + 2 + 81 + 202 + 81 + 201 if not cached else 200 + 2 + 81 + 2 + 1 + 1)
+    assert llm.evaluated == (200 + 2 + 81 + 202 + 81 + 201 if not cached else 200 + 2 + 81 + 2 + 2 + 2)
     assert scorer.evaluated_tokens == llm.evaluated
 
 

@@ -188,7 +188,8 @@ def run_judge_eval(
         if on_progress:
             on_progress(
                 f"{item.id}: {len(item.candidates)} candidates; committee so far: balanced accuracy "
-                f"{committee.balanced_accuracy:.3f} on {committee.n}, {time.perf_counter() - started:.0f} s"
+                f"{committee.balanced_accuracy:.3f} on {committee.n} (TP {committee.tp} FN {committee.fn} "
+                f"TN {committee.tn} FP {committee.fp}), {time.perf_counter() - started:.0f} s"
             )
     _count_calls(scores, judges, client)
     committee.calls = sum(s.calls for s in scores.values())
