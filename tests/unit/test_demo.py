@@ -19,6 +19,10 @@ def test_demo_config_is_valid_and_small() -> None:
     cfg = parse_config(demo_toml(), "demo")
     assert cfg.sandbox.apps == ["galculator", "mousepad"]
     assert cfg.pipeline.max_tasks == 2 and cfg.pipeline.policy == "model+explorer"
+    assert not cfg.verify.write_checks  # plain tasks: a checked task is ~5x longer to write
+    # the committee decides by comparing (forced choice + values); the `ask` judge is advisory
+    assert [j.method for j in cfg.roles.judges] == ["forced_choice", "ask"]
+    assert cfg.advisory_judges() == {cfg.roles.judges[1].label}
 
 
 def test_apps_without_tasks_get_bundled_ones_that_need_no_files(tmp_path: Path) -> None:
