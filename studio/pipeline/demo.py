@@ -135,8 +135,8 @@ def demo_outcome(path: Path) -> DemoOutcome:
     from studio.workspace import Example, Task, Trajectory, Workspace
 
     with Workspace.open(path, readonly=True) as ws:
-        tasks = Counter(t.origin for t in ws.list(Task, limit=None))
-        trajectories = Counter(t.status for t in ws.list(Trajectory, limit=None))
+        tasks = Counter(str(t.origin) for t in ws.list(Task, limit=None))
+        trajectories = Counter(str(t.status) for t in ws.list(Trajectory, limit=None))
         ids = [e.id for e in ws.list(Example, limit=None)]
         statuses = ws.example_statuses()
         return DemoOutcome(tasks, trajectories, len(ids), Counter(statuses.get(i, "pending") for i in ids))
