@@ -13,7 +13,13 @@ Scenarios (same model, same three judge prompts per recorded trajectory, real JS
 * ``new layout, other role between``: a backward-writer call on another trajectory runs between judge calls
   (roles share one loaded model), without and with the RAM state cache.
 
+* ``--scorer``: the forced-choice judge's scorer instead (``studio.llm.yes_no.LocalScorer``): every candidate of
+  labelled judge-set items scored one at a time, as the committee asks, each with and without the trajectory,
+  without and with the model's prompt-state cache; prints both timings, the tokens evaluated and whether the
+  scores are identical.
+
     python benchmarks/bench_prefix.py [--model local/qwen2.5-coder-1.5b] [--tasks 1]
+    python benchmarks/bench_prefix.py --scorer --model local/smollm2 [--items galculator-add,mousepad-append-line]
 """
 
 from __future__ import annotations
@@ -65,12 +71,50 @@ def _call(llm: Any, messages: list[dict], schema: Any) -> tuple[float, int]:
     return time.perf_counter() - t0, int(out["usage"]["prompt_tokens"])
 
 
+def scorer_scenarios(model: str, item_ids: list[str]) -> None:
+    """The forced-choice scorer without and with the prompt-state cache (same model, same items, one run)."""
+    from studio.llm import local_provider
+    from studio.llm.yes_no import LocalScorer
+    from studio.pipeline.eval.judge_set import load_set
+    from studio.pipeline.stages.backward import clean_steps, render_trajectory
+    from studio.pipeline.stages.committee import COMPACT_OBS_LINES
+    from studio.pipeline.stages.judges import LikelihoodScorer
+
+    items = [i for i in load_set(ROOT / "assets" / "judge_set") if i.id in item_ids]
+    print(f"model {model}, items {', '.join(i.id for i in items)}, load average {os.getloadavg()[0]:.1f}")
+    print("\n| scorer | candidates | prompt tokens | evaluated tokens | seconds |\n|---|---|---|---|---|")
+    scores: dict[str, list[float]] = {}
+    for label, mb in (("no state cache (before)", "0"), ("prompt-state cache (after)", "1024")):
+        os.environ["STUDIO_LOCAL_PROMPT_CACHE_MB"] = mb
+        local_provider._loaded.clear()  # load again: the cache is set when the model is loaded
+        local = LocalScorer(model)
+        scorer = LikelihoodScorer(local)
+        t0 = time.perf_counter()
+        out = scores[label] = []
+        for item in items:
+            text = render_trajectory(clean_steps(item.steps), item.final_observation, max_obs_lines=COMPACT_OBS_LINES)
+            for cand in item.candidates:  # one at a time, as the committee asks
+                out.append(scorer.scores(item.app, text, [cand.instruction])[0])
+        secs = time.perf_counter() - t0
+        print(f"| {label} | {len(out)} | {local.prompt_tokens} | {local.evaluated_tokens} | {secs:.1f} |", flush=True)
+    before, after = scores.values()
+    print(
+        f"\nlargest score difference {max(abs(a - b) for a, b in zip(before, after, strict=True)):.4f} nats, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="local/qwen2.5-coder-1.5b")
     ap.add_argument("--tasks", type=int, default=1, help="recorded trajectories judged (3 candidates each)")
     ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="generated tokens per call")
+    ap.add_argument("--scorer", action="store_true", help="measure the forced-choice scorer instead")
+    ap.add_argument("--items", default="galculator-add,mousepad-append-line", help="judge-set items (--scorer)")
     args = ap.parse_args()
+    if args.scorer:
+        scorer_scenarios(args.model, args.items.split(","))
+        return
     globals()["MAX_TOKENS"] = args.max_tokens
     os.environ.setdefault("STUDIO_LOCAL_PROMPT_CACHE_MB", "0")  # scenarios switch the cache on themselves
     import llama_cpp
@@ -87,8 +131,10 @@ def main() -> None:
     scenarios = [("old layout", "old", False, False), ("new layout", "new", False, False),
                  ("new layout, other role between", "new", True, False),
                  ("new layout, other role between, RAM state cache", "new", True, True)]  # fmt: skip
-    print(f"model {args.model}, {args.tasks} trajectory(ies) x 3 judge prompts, {args.max_tokens} tokens out, "
-          f"threads {llm.n_threads}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"model {args.model}, {args.tasks} trajectory(ies) x 3 judge prompts, {args.max_tokens} tokens out, "
+        f"threads {llm.n_threads}, load average {os.getloadavg()[0]:.1f}"
+    )
     print("\n| scenario | judge calls | judge prompt tokens | judge seconds | s per judge call |")
     print("|---|---|---|---|---|")
     for label, layout, between, ram in scenarios:

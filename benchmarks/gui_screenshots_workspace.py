@@ -39,22 +39,23 @@ def main() -> int:
     os.environ["DISPLAY"] = display.display
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     try:
-        app, win = open_window(ws_path, 60)
+        app, win = open_window(ws_path, 300)
         shot = shooter(app, display, out, prefix="real_")
 
         ov = win.show_view("overview")
         ov.load()
         shot("overview")
         tv = win.show_view("trajectories")
-        _wait(app, lambda: tv.model.loaded >= 1, 30, "trajectories")
-        tv.table.selectRow(0)
-        _wait(app, lambda: tv.panel.filmstrip.count() > 0, 30, "steps")
+        _wait(app, lambda: tv.model.loaded >= 1, 300, "trajectories")
+        steps = [int(tv.model.data(tv.model.index(r, 5)) or 0) for r in range(tv.model.rowCount())]
+        tv.table.selectRow(steps.index(max(steps)))  # the longest trajectory shows the most
+        _wait(app, lambda: tv.panel.filmstrip.count() > 0, 300, "steps")
         tv.panel.filmstrip.setCurrentRow(min(1, tv.panel.filmstrip.count() - 1))
         shot("trajectories")
         ex = win.show_view("examples")
-        _wait(app, lambda: ex.model.loaded >= 1, 30, "examples")
+        _wait(app, lambda: ex.model.loaded >= 1, 300, "examples")
         ex.table.selectRow(0)
-        _wait(app, lambda: ex.verdicts.rowCount() > 0, 30, "verdicts")
+        _wait(app, lambda: ex.verdicts.rowCount() > 0, 300, "verdicts")
         shot("examples")
         win.close()
     finally:

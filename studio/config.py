@@ -299,11 +299,23 @@ model = "local/qwen2.5-coder-1.5b"
 temperature = 0.2
 max_tokens = 256
 
-# The committee: add more [[roles.judges]] tables for more judges.
+# The committee (quorum below; add [[roles.judges]] tables for more judges). Small local models cannot answer
+# "does this trajectory complete the instruction?" (they say yes to nearly anything), so the deciding judge
+# compares: it scores the instruction and 4 other instructions of the app by how much the trajectory raises
+# their likelihood, and checks the instruction's values (numbers, quoted text, file names) against what the
+# run typed and showed. `accuracy`: balanced accuracy measured by `studio judge-eval` (BENCHMARKS.md, "Judges").
+[[roles.judges]]
+method = "forced_choice"
+model = "local/smollm2"
+distractors = 4
+accuracy = 0.89               # 0.892 on 193 of the 320 labelled candidates (TPR 0.94, TNR 0.84)
+# The paper's four questions (aligned, coherent, natural, reasonable), each with a rationale. Its accuracy is
+# below pipeline.judge_accuracy_floor, so it is advisory: its votes are stored and shown, it never accepts alone.
 [[roles.judges]]
 model = "local/qwen2.5-coder-1.5b"
 temperature = 0.0
 max_tokens = 256
+accuracy = 0.5               # said yes to everything it was shown (the balanced accuracy of always-yes)
 
 [roles.query_writer]
 model = "local/qwen2.5-coder-1.5b"

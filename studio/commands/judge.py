@@ -96,6 +96,9 @@ def judge_eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per row.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the models again (ask judges).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")] = False,
+    votes: Annotated[
+        Path | None, typer.Option("--votes", help="Write every judge's vote on every candidate here (JSON lines).")
+    ] = None,
 ) -> None:
     """Run judges on a labelled judge set; print balanced accuracy, TPR, TNR, calls and cost."""
     from studio.llm.client import ModelClient
@@ -113,6 +116,8 @@ def judge_eval_cmd(
     client = ModelClient(None, MemoryLedger(), use_cache=not no_cache)
     progress = None if quiet else (lambda line: typer.echo(line, err=True))
     report = run_judge_eval(items, cfg, client, on_progress=progress)
+    if votes is not None:
+        votes.write_text("".join(json.dumps(row) + "\n" for row in report.votes), encoding="utf-8")
     if as_json:
         for row in report.rows():
             print(json.dumps(row), flush=True)

@@ -125,14 +125,21 @@ def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
 
 
 def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False, sources: Sequence[str] = (),
-               parallel: int | None = None, policy: str | None = None, ray: str | None = None) -> list[Any]:
-    """Open the workspace as writer and run stages with a live progress display (shared by the commands)."""
+               parallel: int | None = None, policy: str | None = None, ray: str | None = None,
+               stop: threading.Event | None = None) -> list[Any]:
+    """Open the workspace as writer and run stages with a live progress display (shared by the commands).
+
+    ``stop``: the caller's stop event (from :func:`_stop_on_ctrl_c`, for commands that run stages in several
+    steps and must know whether Ctrl-C stopped one); by default the stages get their own.
+    """
+    from contextlib import nullcontext
+
     from studio.config import load_config
     from studio.llm import ModelClient
     from studio.pipeline.run import RunContext, run_pipeline
     from studio.workspace import Workspace
 
-    with Workspace.open(workspace) as ws, _stop_on_ctrl_c() as stop:
+    with Workspace.open(workspace) as ws, (nullcontext(stop) if stop else _stop_on_ctrl_c()) as stop_event:
         cfg = load_config(Path(ws.path) / "studio.toml")
         if policy:
             cfg.pipeline.policy = policy  # type: ignore[assignment]
@@ -149,11 +156,11 @@ def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False
             with _progress() as progress:
                 observer = TeeObserver(RichObserver(progress), progress_file)
                 ctx = RunContext(ws=ws, cfg=cfg, client=client, observer=observer,  # type: ignore[arg-type]
-                                 stop=stop, sources=sources)
+                                 stop=stop_event, sources=sources)
                 summaries = run_pipeline(ctx, stages)
         finally:
             progress_file.close()
-        _print_summary(ws, summaries, stop.is_set())
+        _print_summary(ws, summaries, stop_event.is_set())
         return summaries
 
 
@@ -231,17 +238,25 @@ def register(app: typer.Typer) -> None:
         """Create a small demo workspace with the bundled apps and run the whole pipeline offline."""
         import os
 
-        from studio.pipeline.demo import prepare_demo_workspace
+        from studio.pipeline.demo import add_bundled_tasks, demo_outcome, prepare_demo_workspace
 
         path = prepare_demo_workspace(workspace)
         typer.secho(f"demo workspace: {path}", fg=typer.colors.CYAN)
-        run_stages(path, ["docs", "tasks", "verify"], no_cache=no_cache)
-        from studio.pipeline.demo import add_bundled_tasks
-
-        for note in add_bundled_tasks(path):
-            typer.secho(note, fg=typer.colors.YELLOW)
-        run_stages(path, ["rollouts", "backward", "committee"], no_cache=no_cache)
-        typer.secho(f"\nDone. Workspace: {path.resolve()}", fg=typer.colors.GREEN)
+        with _stop_on_ctrl_c() as stop:
+            run_stages(path, ["docs", "tasks", "verify"], no_cache=no_cache, stop=stop)
+            if not stop.is_set():  # stopped while the model wrote tasks: it did not fail to write them
+                for note in add_bundled_tasks(path):
+                    typer.secho(note, fg=typer.colors.YELLOW)
+                run_stages(path, ["rollouts", "backward", "committee"], no_cache=no_cache, stop=stop)
+        outcome = demo_outcome(path)
+        typer.echo("\n" + "\n".join(outcome.lines()))
+        if stop.is_set():
+            typer.secho(f"\nStopped early. Run `studio demo {path}` again to continue where it stopped "
+                        "(finished model calls come from the cache).", fg=typer.colors.YELLOW)
+            raise typer.Exit(130)
+        done = outcome.complete()
+        typer.secho(f"\n{'Done' if done else 'Finished, but incomplete'}. Workspace: {path.resolve()}",
+                    fg=typer.colors.GREEN if done else typer.colors.YELLOW)
         typer.echo(f"  browse it:   studio gui {path}")
         typer.echo(f"  inspect it:  studio info {path}   |   studio costs {path}")
         if gui and os.environ.get("DISPLAY") and not os.environ.get("CI"):

@@ -11,7 +11,10 @@ Two scores, both read straight from llama.cpp's logits (no sampling, no text to 
 
 Prompts are formatted with the model's own chat template. Tokens a prompt shares with the previous one stay in
 the context (llama.cpp's KV cache): scoring one trajectory against several instructions evaluates the long
-trajectory once and only the short tails after it.
+trajectory once and only the short tails after it. When another prompt ran in between (a judge scores each
+instruction with and without the trajectory, in turn), the model's prompt-state cache (the ``LlamaRAMCache`` the
+local provider gives every model, ``STUDIO_LOCAL_PROMPT_CACHE_MB``) restores the state of the longest prefix seen
+before, so the trajectory is still evaluated once.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ from typing import Any
 
 from studio.errors import ModelCallError
 
+#: Prompt states are saved (and looked up) only when at least this many tokens had to be evaluated: short
+#: tails are cheaper to evaluate than to copy.
+STATE_MIN_TOKENS = 64
+#: Tokens always evaluated anew at the end of a prompt. llama.cpp evaluates a one-token batch on another kernel
+#: path than a longer one, and a reply's log-probability then moved by up to ~1 nat (SmolLM2, measured): with at
+#: least two, scores do not depend on the order of calls or on whether a state was restored.
+MIN_EVAL = 2
 YES = ("yes", "Yes", "YES", " yes", " Yes")
 NO = ("no", "No", "NO", " no", " No")
 
@@ -152,11 +162,31 @@ class LocalScorer:
                 f"prompt of {len(tokens)} tokens does not fit the context of {llm.n_ctx()}; shorten the trajectory",
                 model=self.model,
             )
-        keep = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens[:upto]), max(upto - 1, 0))
+        want = tokens[:upto]
+        keep = min(common_prefix(llm.input_ids[: llm.n_tokens].tolist(), want), max(upto - MIN_EVAL, 0))
+        cache = getattr(llm, "cache", None)
+        if cache is not None and upto - keep >= STATE_MIN_TOKENS:
+            keep = self._restore(llm, cache, want, keep)
         llm.n_tokens = keep  # eval() drops the KV cache past n_tokens
-        llm.eval(tokens[keep:upto])
+        llm.eval(want[keep:])
+        if cache is not None and upto - keep >= STATE_MIN_TOKENS:
+            cache[want] = llm.save_state()  # this prefix may be wanted again after another prompt
         self.prompt_tokens += len(tokens)
         self.evaluated_tokens += upto - keep
+
+    @staticmethod
+    def _restore(llm: Any, cache: Any, want: list[int], keep: int) -> int:
+        """Load the cached state sharing the longest prefix with ``want`` if it beats ``keep`` tokens; the new
+        number of tokens kept."""
+        try:
+            state = cache[want]
+        except KeyError:
+            return keep
+        shared = min(common_prefix(state.input_ids[: state.n_tokens].tolist(), want), max(len(want) - MIN_EVAL, 0))
+        if shared <= keep:
+            return keep
+        llm.load_state(state)
+        return shared
 
     def _decode_all(self, llm: Any, tokens: list[int]) -> Any:
         """Evaluate ``tokens`` after the context with logits for every one of them; rows in order.

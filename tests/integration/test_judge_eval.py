@@ -54,3 +54,26 @@ def test_judge_eval_cli_with_a_real_local_model(tmp_path: Path) -> None:
     assert (values["tp"], values["fp"]) == (1, 1)  # the swapped action keeps the values: only the model can tell
     committee = rows["committee"]  # values is advisory (0.5 < floor 0.75): the model's judge decides alone
     assert committee["n"] == 2 and (committee["tp"], committee["fp"]) == (fc["tp"], fc["fp"])
+
+
+def test_state_cache_gives_the_same_scores_with_fewer_evaluated_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forced-choice scorer restores a trajectory's prompt state after the no-trajectory prompt ran in between:
+    fewer tokens evaluated, and exactly the scores of evaluating everything again (real SmolLM2)."""
+    from studio.llm import local_provider
+    from studio.llm.yes_no import LocalScorer
+    from studio.pipeline.stages.backward import clean_steps, render_trajectory
+    from studio.pipeline.stages.judges import LikelihoodScorer
+
+    item = load_item(ASSETS_DIR / "judge_set" / "galculator-add.json")
+    text = render_trajectory(clean_steps(item.steps), item.final_observation, max_obs_lines=12)
+    runs = {}
+    for mb in ("0", "256"):
+        monkeypatch.setenv("STUDIO_LOCAL_PROMPT_CACHE_MB", mb)
+        monkeypatch.setattr(local_provider, "_loaded", {})  # load again: the cache is set at load time
+        local = LocalScorer("local/smollm2")
+        scorer = LikelihoodScorer(local)
+        scores = [scorer.scores(item.app, text, [c.instruction])[0] for c in item.candidates[:3]]
+        runs[mb] = (scores, local.evaluated_tokens)
+    (plain, plain_tokens), (cached, cached_tokens) = runs["0"], runs["256"]
+    assert cached == pytest.approx(plain, abs=1e-3)  # a restore changes nothing (a 1-token batch moved ~1 nat)
+    assert cached_tokens < plain_tokens / 2

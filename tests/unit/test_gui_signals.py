@@ -61,11 +61,11 @@ def test_changed_regions_box_what_changed() -> None:
 def _workspace(path: Path) -> Workspace:
     ws = Workspace.init(path)
     text = (path / "studio.toml").read_text()
-    text = text.replace(
-        '[[roles.judges]]\nmodel = "local/qwen2.5-coder-1.5b"\ntemperature = 0.0\nmax_tokens = 256\n',
-        '[[roles.judges]]\nmodel = "local/qwen2.5-coder-1.5b"\naccuracy = 0.52\n\n'
+    start, end = text.index("\n[[roles.judges]]") + 1, text.index("\n[roles.query_writer]") + 1  # the committee
+    text = (
+        text[:start] + '[[roles.judges]]\nmodel = "local/qwen2.5-coder-1.5b"\naccuracy = 0.52\n\n'
         '[[roles.judges]]\nmodel = "openai/gpt-4o-mini"\naccuracy = 0.81\n\n'
-        '[[roles.judges]]\nmodel = "local/qwen2.5-coder-0.5b"\n',
+        '[[roles.judges]]\nmodel = "local/qwen2.5-coder-0.5b"\n\n' + text[end:]
     )
     assert "accuracy = 0.81" in text
     (path / "studio.toml").write_text(text)

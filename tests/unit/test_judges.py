@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from studio.config import JudgeSpec, StudioConfig, judge_labels, parse_config
@@ -157,6 +158,61 @@ def test_margin_math_and_prefix() -> None:
     logits = [0.0, math.log(3.0), 0.0, 5.0]
     assert margin_from_logits(logits, [1, 2], [0]) == pytest.approx(math.log(4.0))
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2 and common_prefix([], [1]) == 0
+
+
+class FakeLlama:
+    """The parts of ``llama_cpp.Llama`` that ``LocalScorer._extend`` uses; counts evaluated tokens."""
+
+    def __init__(self, cache: dict[tuple[int, ...], SimpleNamespace] | None) -> None:
+        self.input_ids = np.zeros(512, dtype=np.intc)
+        self.n_tokens = 0
+        self.evaluated = 0
+        self.cache = None if cache is None else FakeStateCache(cache)
+
+    def n_ctx(self) -> int:
+        return 512
+
+    def eval(self, tokens: list[int]) -> None:
+        self.input_ids[self.n_tokens : self.n_tokens + len(tokens)] = tokens
+        self.n_tokens += len(tokens)
+        self.evaluated += len(tokens)
+
+    def save_state(self) -> SimpleNamespace:
+        return SimpleNamespace(input_ids=self.input_ids.copy(), n_tokens=self.n_tokens)
+
+    def load_state(self, state: SimpleNamespace) -> None:
+        self.input_ids, self.n_tokens = state.input_ids.copy(), state.n_tokens
+
+
+@dataclass
+class FakeStateCache:
+    """``LlamaRAMCache``'s contract: the state whose key shares the longest prefix, KeyError when none does."""
+
+    states: dict[tuple[int, ...], SimpleNamespace]
+
+    def __getitem__(self, key: list[int]) -> SimpleNamespace:
+        best = max(self.states, key=lambda k: common_prefix(k, key), default=None)
+        if best is None or common_prefix(best, key) == 0:
+            raise KeyError(key)
+        return self.states[best]
+
+    def __setitem__(self, key: list[int], state: SimpleNamespace) -> None:
+        self.states[tuple(key)] = state
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_scorer_restores_a_long_prefix_after_another_prompt(cached: bool) -> None:
+    trajectory = list(range(1, 201))  # a long shared prompt head (scored with the trajectory) ...
+    prior = [900 + i for i in range(80)]  # ... and the prompt without it, scored in between
+    llm = FakeLlama({} if cached else None)
+    scorer = LocalScorer("local/x")
+    for tail in ([7, 8], None, [9, 10], None, [11]):
+        tokens = trajectory + tail if tail else prior + [5]
+        scorer._extend(llm, tokens, len(tokens))
+        assert llm.input_ids[: llm.n_tokens].tolist() == tokens  # the context holds exactly the prompt
+    # without the state cache the trajectory is evaluated again after every prior; with it, once
+    assert llm.evaluated == (200 + 2 + 81 + 202 + 81 + 201 if not cached else 200 + 2 + 81 + 2 + 2 + 2)
+    assert scorer.evaluated_tokens == llm.evaluated
 
 
 def test_forced_choice_needs_a_local_model() -> None:
@@ -323,6 +379,21 @@ def test_judge_eval_runs_the_committee_with_advisory_floor() -> None:
     assert "needs_review" in format_report(report) and "(advisory)" in format_report(report)
     cfg.pipeline.judge_accuracy_floor = 0.5
     assert run_judge_eval(items, cfg, SimpleNamespace(ledger=SimpleNamespace(records=[]))).committee.tp == 2
+
+
+def test_judge_eval_keeps_every_vote_for_scoring_other_committees() -> None:
+    items = [item("add", "123+456=", "Use the calculator to add 123 and 456.")]
+    cfg = StudioConfig()
+    cfg.roles.judges = [JudgeSpec(method="values"), JudgeSpec(method="forced_choice", score="overlap")]
+    report = run_judge_eval(items, cfg, SimpleNamespace(ledger=SimpleNamespace(records=[])))
+    assert len(report.votes) == 2 * report.candidates  # one row per candidate and judge
+    rows = {(r["candidate"], r["judge"]): r for r in report.votes}
+    true = next(k for k, c in enumerate(items[0].candidates) if c.label)
+    assert rows[true, "values"]["accepts"] is True and rows[true, "values"]["label"] is True
+    assert "123" in rows[true, "values"]["rationale"]
+    # the committee's status is recorded beside each vote, and agrees with the report's committee counts
+    accepted = {r["candidate"] for r in report.votes if r["committee"] == "accepted"}
+    assert len(accepted) == report.committee.tp + report.committee.fp
 
 
 def test_values_judge_abstains_without_values() -> None:

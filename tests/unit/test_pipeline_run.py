@@ -15,7 +15,7 @@ import pytest
 from envs.actions import Action
 from envs.base import Env
 from envs.observation import A11yNode, Observation
-from studio.config import ModelSpec, default_config
+from studio.config import JudgeSpec, ModelSpec, default_config
 from studio.errors import AppNotInstalledError, ModelCallError
 from studio.llm.structured import StructuredResult
 from studio.pipeline import run as run_mod
@@ -115,6 +115,7 @@ def ws(tmp_path: Path):
 
 def _ctx(ws: Workspace, client: FakeClient, **pipeline: Any) -> RunContext:
     cfg = default_config()
+    cfg.roles.judges = [JudgeSpec()]  # one `ask` judge the fake client answers (the default compares in-process)
     cfg.sandbox.apps = ["galculator"]
     cfg.pipeline.max_tasks = 2
     cfg.pipeline.max_steps = 3

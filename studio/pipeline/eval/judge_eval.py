@@ -6,6 +6,9 @@ example: the same trajectory rendering, the same evidence for the values check, 
 judges, distractors drawn the same way (other items' true instructions of the app, then the bundled tasks of
 the app, the item's own true instruction left out, as the committee leaves out the trajectory's own task).
 
+``votes`` keeps what every judge said about every candidate (``studio judge-eval --votes FILE`` writes them as
+JSON lines), so other committees of the same judges can be scored without calling the models again.
+
 A judge *predicts* right when it accepts (yes on every criterion it voted on); an abstention predicts wrong and
 is counted. The committee's prediction is its status being ``accepted`` under the configured quorum, with the
 judges measured below ``pipeline.judge_accuracy_floor`` advisory (their acceptance alone gives
@@ -102,6 +105,7 @@ class JudgeEvalReport:
     items: int
     candidates: int
     advisory: list[str]
+    votes: list[dict[str, Any]] = field(default_factory=list)  # one row per candidate and judge, see run_judge_eval
 
     def rows(self) -> list[dict[str, Any]]:
         return [s.to_dict() for s in [*self.judges, self.committee]]
@@ -149,6 +153,8 @@ def run_judge_eval(
     scores = {label: JudgeScore(label) for label in labels}
     committee = JudgeScore(COMMITTEE)
     n_candidates = 0
+    votes: list[dict[str, Any]] = []
+    started = time.perf_counter()
     for item in items:
         steps = clean_steps(item.steps)
         text = render_trajectory(steps, item.final_observation)
@@ -178,13 +184,43 @@ def run_judge_eval(
             status = rule.committee(verdicts)
             committee.needs_review += status == "needs_review"
             committee.add(cand.label, status == "accepted", cand.kind)
+            votes.extend(_vote_rows(item.id, k, cand, verdicts, status))
         if on_progress:
-            on_progress(f"{item.id}: {len(item.candidates)} candidates")
+            on_progress(
+                f"{item.id}: {len(item.candidates)} candidates; committee so far: balanced accuracy "
+                f"{committee.balanced_accuracy:.3f} on {committee.n} (TP {committee.tp} FN {committee.fn} "
+                f"TN {committee.tn} FP {committee.fp}), {time.perf_counter() - started:.0f} s"
+            )
     _count_calls(scores, judges, client)
     committee.calls = sum(s.calls for s in scores.values())
     committee.cost = sum(s.cost for s in scores.values())
     committee.seconds = sum(s.seconds for s in scores.values())
-    return JudgeEvalReport(list(scores.values()), committee, len(items), n_candidates, sorted(advisory))
+    return JudgeEvalReport(list(scores.values()), committee, len(items), n_candidates, sorted(advisory), votes)
+
+
+def _vote_rows(item_id: str, k: int, cand: Any, verdicts: Sequence[Any], status: str) -> list[dict[str, Any]]:
+    """What every judge said about one candidate (its ``aligned`` verdict and the judge's outcome), for
+    ``studio judge-eval --votes``: other committees can be scored from these rows without calling a model."""
+    from studio.status import judge_outcomes
+
+    outcomes = judge_outcomes(verdicts)
+    rows = []
+    for judge, outcome in outcomes.items():
+        aligned = next((v for v in verdicts if v.judge == judge and v.criterion == "aligned"), None)
+        rows.append(
+            {
+                "item": item_id,
+                "candidate": k,
+                "kind": cand.kind,
+                "label": cand.label,
+                "instruction": cand.instruction,
+                "judge": judge,
+                "accepts": outcome,
+                "rationale": aligned.rationale if aligned is not None else "",
+                "committee": status,
+            }
+        )
+    return rows
 
 
 def _count_calls(scores: dict[str, JudgeScore], judges: Sequence[tuple[str, Any]], client: Any) -> None:
