@@ -28,7 +28,7 @@ def test_live_view_shows_a_real_sandbox_and_stops(qtbot: Any, pool: Any, tmp_pat
     qtbot.waitUntil(lambda: tile.frames >= 5, timeout=60000)  # live frames polled from the sandbox display
     assert tile.screen_w == 800 and not tile.image.isNull()
     qtbot.waitUntil(lambda: tile.step >= 2, timeout=60000)
-    assert tile.reason and tile.actions
+    assert tile.reason and tile.step_actions and tile.last_action
     with qtbot.waitSignal(view.run_finished, timeout=30000) as blocker:
         view.stop()
     assert [r.status for r in blocker.args[0]] == ["stopped"]
