@@ -15,7 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from studio.gui.qt_common import APP, ORG
-from studio.gui.qt_theme import apply_palette
+from studio.gui.qt_theme import APP_STYLE, apply_palette
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
@@ -29,6 +29,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("Learn-by-Interact Studio")
     app.setStyle("Fusion")
     apply_palette(app)
+    app.setStyleSheet(APP_STYLE)
     hints = QGuiApplication.styleHints()
     if hasattr(hints, "colorSchemeChanged") and not app.property("studioPaletteHooked"):
         hints.colorSchemeChanged.connect(lambda *_: apply_palette(app))

@@ -141,10 +141,12 @@ class LiveView(BaseView):
         self.grid_button = QPushButton(icon(QStyle.StandardPixmap.SP_FileDialogListView), "Grid")
         self.grid_button.setToolTip("back to the grid of every sandbox")
         self.grid_button.setVisible(False)
-        for w in (self.task_box, self.policy_box, self.count_box, self.steps_box):
+        left: list[QWidget] = [self.task_box, self.policy_box, self.count_box, self.steps_box]
+        right: list[QWidget] = [self.grid_button, self.start_button, self.pause_button, self.stop_button]
+        for w in left:
             controls.addWidget(w)
         controls.addStretch(1)
-        for w in (self.grid_button, self.start_button, self.pause_button, self.stop_button):
+        for w in right:
             controls.addWidget(w)
         lay.addLayout(controls)
         self.status = QLabel("Pick a task and press Start. Each sandbox appears below, live; click one to follow it.")
@@ -153,11 +155,11 @@ class LiveView(BaseView):
         self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(SPACING)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setWidget(self.grid_host)
-        lay.addWidget(self.scroll, 1)
+        self.grid_scroll = QScrollArea()
+        self.grid_scroll.setWidgetResizable(True)
+        self.grid_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.grid_scroll.setWidget(self.grid_host)
+        lay.addWidget(self.grid_scroll, 1)
 
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)

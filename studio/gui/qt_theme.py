@@ -24,6 +24,12 @@ from studio.gui.qt_common import settings
 SPACING = 8
 MARGIN = 8
 
+#: The application's style sheet: only what the palette cannot say (the navigation's rows and icons).
+APP_STYLE = (
+    "QListWidget#nav { qproperty-iconSize: 20px 20px; }"
+    f" QListWidget#nav::item {{ padding: {SPACING // 2 + 2}px {SPACING}px; }}"
+)
+
 THEMES = ("system", "light", "dark")
 THEME_KEY = "ui/theme"
 ICON_DIR = Path(__file__).resolve().parent / "icons"
