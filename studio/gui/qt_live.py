@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QStackedWidget,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -151,6 +152,8 @@ class LiveView(BaseView):
         lay.addLayout(controls)
         self.status = QLabel("Pick a task and press Start. Each sandbox appears below, live; click one to follow it.")
         lay.addWidget(self.status)
+        # two pages: the grid (scrolls when tiles reach their minimum size), and "follow": one tile large,
+        # the others in a scrolling column beside it
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -159,7 +162,25 @@ class LiveView(BaseView):
         self.grid_scroll.setWidgetResizable(True)
         self.grid_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.grid_scroll.setWidget(self.grid_host)
-        lay.addWidget(self.grid_scroll, 1)
+        self.follow_page = QWidget()
+        self.follow_row = QHBoxLayout(self.follow_page)
+        self.follow_row.setContentsMargins(0, 0, 0, 0)
+        self.follow_row.setSpacing(SPACING)
+        self.side_host = QWidget()
+        self.side = QVBoxLayout(self.side_host)
+        self.side.setContentsMargins(0, 0, 0, 0)
+        self.side.setSpacing(SPACING)
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.side_scroll.setWidget(self.side_host)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.follow_row.addStretch(1)  # index 0: the followed tile goes here
+        self.follow_row.addWidget(self.side_scroll)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.grid_scroll)
+        self.pages.addWidget(self.follow_page)
+        lay.addWidget(self.pages, 1)
 
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
@@ -447,7 +468,8 @@ class LiveView(BaseView):
 
     def _relayout(self) -> None:
         for tile in self.tiles.values():
-            self.grid.removeWidget(tile)
+            for layout in (self.grid, self.follow_row, self.side):
+                layout.removeWidget(tile)
         for c in range(self.grid.columnCount()):
             self.grid.setColumnStretch(c, 0)
         for r in range(self.grid.rowCount()):
@@ -461,12 +483,18 @@ class LiveView(BaseView):
                 self.grid.setColumnStretch(c, 1)
             for r in range(math.ceil(len(tiles) / cols)):
                 self.grid.setRowStretch(r, 1)
+            self.pages.setCurrentWidget(self.grid_scroll)
             return
         big = self.tiles[self.followed]
-        others = [t for t in tiles if t is not big]
-        self.grid.addWidget(big, 0, 0, max(1, len(others)), 1)
-        self.grid.setColumnStretch(0, 4)
-        self.grid.setColumnStretch(1, 1)
-        for i, tile in enumerate(others):
-            self.grid.addWidget(tile, i, 1)
-            self.grid.setRowStretch(i, 1)
+        item = self.follow_row.itemAt(0)
+        if item is not None and item.widget() is None:
+            self.follow_row.removeItem(item)  # the placeholder stretch
+        self.follow_row.insertWidget(0, big, 4)
+        side_w = 0
+        for tile in tiles:
+            if tile is not big:
+                self.side.addWidget(tile)
+                side_w = tile.minimumWidth() + 40
+        self.side_scroll.setFixedWidth(max(side_w, 260))
+        self.side_scroll.setVisible(len(tiles) > 1)
+        self.pages.setCurrentWidget(self.follow_page)

@@ -179,7 +179,8 @@ class SandboxTile(QWidget):
         p.setPen(pal.windowText().color())
         stats_w = fm.horizontalAdvance(text["stats"]) + PAD
         left = PAD + d + 6
-        status_w = max(0, int(w - (left - PAD) - stats_w))
+        show_stats = stats_w < w / 2  # a narrow tile keeps its status and step, and drops the stats
+        status_w = max(0, int(w - (left - PAD) - (stats_w if show_stats else 0)))
         p.drawText(
             QRectF(left, PAD / 2, status_w, lh),
             Qt.AlignmentFlag.AlignVCenter,
@@ -190,7 +191,7 @@ class SandboxTile(QWidget):
         p.drawText(
             QRectF(PAD, PAD / 2, w, lh),
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-            text["stats"] if stats_w < w / 2 else "",
+            text["stats"] if show_stats else "",
         )
         p.setPen(pal.windowText().color())
         p.drawText(
