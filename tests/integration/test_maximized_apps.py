@@ -1,12 +1,14 @@
 """Real apps fill their sandbox's screen (the studio's openbox rule maximizes normal windows), as on a desktop.
 
 Geometry comes from python-xlib (``Sandbox.windows``), which agrees with the screenshot's pixels; a maximized
-window keeps openbox's title bar, so its client area is the screen minus that bar. A dialog keeps its size.
+window keeps openbox's title bar, so its client area is the screen minus that bar. Dialogs are not maximized.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -56,14 +58,26 @@ def test_app_window_fills_the_screen(app: str) -> None:
         assert win.y <= TITLE_BAR_MAX and win.y + win.h >= H - slack, win
 
 
-def test_a_dialog_keeps_its_own_size() -> None:
+def _net_wm_state(sb: Sandbox, window_id: int) -> str:
+    out = subprocess.run(
+        ["xprop", "-id", str(window_id), "_NET_WM_WINDOW_TYPE", "_NET_WM_STATE"],
+        env={**os.environ, "DISPLAY": sb.display},
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    return out.stdout
+
+
+def test_a_dialog_is_not_maximized() -> None:
+    from envs.actions import Hotkey
+
     with Sandbox(width=W, height=H, name="max-dialog").start() as sb:
         sb.launch_app("mousepad")
         main = _window(sb, "Mousepad")
         assert main is not None
+        assert "_NET_WM_STATE_MAXIMIZED_HORZ" in _net_wm_state(sb, main.window_id)
         before = {w.window_id for w in sb.windows()}
-        from envs.actions import Hotkey
-
         sb.execute(Hotkey(keys=["ctrl", "o"]))  # the Open dialog (a transient dialog window)
         deadline = time.monotonic() + 30
         new: list[WindowInfo] = []
@@ -71,5 +85,6 @@ def test_a_dialog_keeps_its_own_size() -> None:
             new = [w for w in sb.windows() if w.window_id not in before]
             time.sleep(0.2)
         assert new, "the Open dialog did not appear"
-        dialog = new[0]
-        assert dialog.w < W - 10 or dialog.h < H - TITLE_BAR_MAX, dialog
+        state = _net_wm_state(sb, new[0].window_id)
+        assert "_NET_WM_WINDOW_TYPE_DIALOG" in state
+        assert "MAXIMIZED" not in state  # (GTK may still size a file chooser to a small screen by itself)
