@@ -88,7 +88,8 @@ class DisplayFrameSource:
                 self._mss = factory(display=self.display)
             mon = self._mss.monitors[1] if len(self._mss.monitors) > 1 else self._mss.monitors[0]
             shot = self._mss.grab(mon)
-            return Frame(shot.width, shot.height, bytes(shot.raw))
+            # mss already copied the pixels out of shared memory: no second 4 MB copy (it held the GIL)
+            return Frame(shot.width, shot.height, shot.raw)
 
     def close(self) -> None:
         with self._lock:

@@ -47,11 +47,23 @@ MAX_SANDBOXES = 16
 
 
 def scale_frame(frame: FrameLike, width: int, height: int) -> QImage:
-    """A grabbed frame as a QImage that fits ``width`` x ``height`` (0: full size); for the pump's thread."""
-    if width <= 0 or height <= 0 or not frame.width or not frame.height:
-        return frame_to_image(frame.width, frame.height, frame.bgra)
-    fit_w = min(width, int(height * frame.width / frame.height))
-    return frame_to_image(frame.width, frame.height, frame.bgra, max(1, fit_w))
+    """A grabbed frame as a QImage that fits ``width`` x ``height`` (0: full size); for the pump's thread.
+
+    Scaling runs in Pillow, which releases the GIL while it resamples (Qt's ``QImage.scaled`` holds it: with
+    eight sandboxes the UI thread waited for it); the channels are never reordered (BGRX in, BGRX out, which is
+    Qt's RGB32 in memory).
+    """
+    from PIL import Image
+
+    w, h = frame.width, frame.height
+    fit_w = w if width <= 0 or height <= 0 or not h else min(width, int(height * w / h))
+    fit_w = max(1, min(fit_w, w))
+    fit_h = max(1, round(h * fit_w / w)) if w else 1
+    if fit_w == w:
+        return frame_to_image(w, h, frame.bgra)
+    full = Image.frombuffer("RGBX", (w, h), frame.bgra, "raw", "RGBX", 0, 1)
+    small = full.resize((fit_w, fit_h), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return QImage(small.tobytes("raw", "RGBX"), fit_w, fit_h, fit_w * 4, QImage.Format.Format_RGB32).copy()
 
 
 def grid_columns(n: int) -> int:
@@ -260,6 +272,7 @@ class LiveView(BaseView):
             self.executor.policy_factory = self._pausable(self.executor.policy_factory)
         executor = self.executor
         provider = getattr(executor, "frame_sources", None) or dict
+        live_frames = hasattr(executor, "frame_sources")
         self.pump = FramePump(provider, scale_frame, grid_fps=self.grid_fps, follow_fps=self.follow_fps)
         self._clear_tiles()
         for job in jobs:
@@ -285,7 +298,7 @@ class LiveView(BaseView):
                         progress(("record_error", exc))
                 image = None
                 png = getattr(event, "screenshot_png", b"")
-                if png:
+                if png and (not live_frames or not hasattr(event, "step")):  # live frames make steps' moot
                     image = decode_image(png, STEP_IMAGE_MAX_W)
                 progress(("event", event, image))
 
