@@ -19,8 +19,8 @@ so a sandbox on another machine feeds the grid like a local one.
 :class:`FramePump` runs on one long worker thread and serves N sources: each source has its own due time
 (``grid_fps`` for the thumbnails, ``follow_fps`` for the one followed large), late ticks are skipped rather
 than caught up (a steady rate, never a burst), each frame is scaled on the worker to the size its tile draws
-it at (``set_size``), and a source whose previous frame the UI has not taken yet (``ack``) is not grabbed again:
-a slow UI thread gets fewer frames, never a backlog.
+it at (``set_size``), and a source whose previous frame the UI has not taken yet (``ack``) is not grabbed again
+until it has (then at once): a slow UI thread gets fewer frames, never a backlog.
 """
 
 from __future__ import annotations
@@ -142,8 +142,9 @@ class _Slot:
     due: float
     size: tuple[int, int] = (0, 0)
     waiting: bool = False  # a frame was handed over and the UI has not taken it yet
+    late: bool = False  # due while waiting: grabbed as soon as the UI takes the last frame
     sent: int = 0
-    skipped: int = 0  # ticks passed over because the UI still had the previous frame
+    skipped: int = 0  # frames that fell due while the UI still had the previous one
     times: list[float] = field(default_factory=list)
 
 
@@ -176,6 +177,7 @@ class FramePump:
         self._slots: dict[str, _Slot] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
         self._followed: str | None = None
+        self._wake = threading.Event()
 
     # ---------------------------------------------------------------- any thread
 
@@ -198,6 +200,7 @@ class FramePump:
             slot = self._slots.get(trajectory_id)
             if slot is not None:
                 slot.waiting = False
+        self._wake.set()  # a frame that fell due while the UI had the last one is grabbed now
 
     def fps(self, trajectory_id: str, window: float = 2.0) -> float:
         """Frames sent for ``trajectory_id`` per second over the last ``window`` seconds."""
@@ -225,10 +228,12 @@ class FramePump:
         """
         sent = 0
         while not stop.is_set():
+            self._wake.clear()
             sent += self.tick(progress)
-            with self._lock:
-                next_due = min((s.due for s in self._slots.values()), default=self.clock() + 1 / self.grid_fps)
-            stop.wait(min(1.0 / self.grid_fps, max(0.001, next_due - self.clock())))
+            with self._lock:  # sources waiting for the UI wake the pump through ``ack``
+                dues = [s.due for s in self._slots.values() if not s.waiting]
+            next_due = min(dues, default=self.clock() + 1 / self.grid_fps)
+            self._wake.wait(min(1.0 / self.grid_fps, max(0.001, next_due - self.clock())))
         return sent
 
     def tick(self, progress: Callable[[tuple[str, Any, int]], None]) -> int:
@@ -275,12 +280,15 @@ class FramePump:
                 slot = self._slots.setdefault(tid, _Slot(due=now))
                 if now < slot.due:
                     continue
+                if slot.waiting:  # due, but the UI has not drawn the last frame: grab when it has (ack)
+                    if not slot.late:
+                        slot.late = True
+                        slot.skipped += 1
+                    continue
                 period = 1.0 / (self.follow_fps if tid == self._followed else self.grid_fps)
                 # steady: the next frame one period after this one was due; if we are a whole period late,
                 # skip the missed ticks instead of sending a burst
                 slot.due = slot.due + period if slot.due + period > now else now + period
-                if slot.waiting:
-                    slot.skipped += 1
-                    continue
+                slot.late = False
                 out.append(tid)
         return out
