@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -194,6 +194,10 @@ class LiveView(BaseView):
         self.pages.addWidget(self.follow_page)
         lay.addWidget(self.pages, 1)
 
+        self.fps_timer = QTimer(self)  # the tiles' frames/s, from the pump, once a second
+        self.fps_timer.setInterval(1000)
+        self.fps_timer.timeout.connect(self._show_fps)
+
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.pause_button.toggled.connect(self.set_paused)
@@ -281,6 +285,7 @@ class LiveView(BaseView):
             tile.max_steps = int(job.max_steps)
             tile.refresh_text()
         self.running = True
+        self.fps_timer.start()
         self.results = []
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -441,8 +446,15 @@ class LiveView(BaseView):
         self.pool.report(exc, context="the rollout")
         self.run_finished.emit([])
 
+    def _show_fps(self) -> None:
+        for tid, tile in self.tiles.items():
+            tile.set_fps(self.pump.fps(tid))
+
     def _idle(self) -> None:
         self.running = False
+        self.fps_timer.stop()
+        for tile in self.tiles.values():
+            tile.set_fps(0.0)
         self.poll_stop.set()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)

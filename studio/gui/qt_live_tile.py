@@ -71,8 +71,6 @@ class SandboxTile(QWidget):
         self.frames = 0
         self.fps = 0.0
         self.followed = False
-        self._fps_t = time.monotonic()
-        self._fps_n = 0
         self.last_live = 0.0
         self.setMinimumSize(220, 170)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -88,16 +86,15 @@ class SandboxTile(QWidget):
         self.image = image
         self.screen_w = screen_w
         if live:
-            now = time.monotonic()
-            self.last_live = now
+            self.last_live = time.monotonic()
             self.frames += 1
-            self._fps_n += 1
-            if now - self._fps_t >= 1.0:
-                self.fps = self._fps_n / (now - self._fps_t)
-                self._fps_t, self._fps_n = now, 0
-                self.update()  # the header's frame rate too
-                return
         self.update(self.image_area().toAlignedRect())
+
+    def set_fps(self, fps: float) -> None:
+        """How often the screen is looked at (the frame pump's rate; an unchanged screen is not redrawn)."""
+        if round(fps) != round(self.fps):
+            self.fps = fps
+            self.update(0, 0, self.width(), 2 * self._line_h() + PAD)
 
     def set_followed(self, followed: bool) -> None:
         self.followed = followed

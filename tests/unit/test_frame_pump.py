@@ -18,20 +18,22 @@ class Clock:
 
 
 class Frame:
-    def __init__(self, n: int, w: int = 1280, h: int = 800) -> None:
-        self.width, self.height, self.bgra, self.n = w, h, b"", n
+    def __init__(self, n: int, w: int = 1280, h: int = 800, same: bool = False) -> None:
+        self.width, self.height, self.n = w, h, n
+        self.bgra = b"still" if same else n.to_bytes(4, "little")  # a new picture at every grab
 
 
 class Source:
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, still: bool = False) -> None:
         self.grabs = 0
         self.fail = fail
+        self.still = still
 
     def grab(self) -> Frame:
         self.grabs += 1
         if self.fail:
             raise OSError("display gone")
-        return Frame(self.grabs)
+        return Frame(self.grabs, same=self.still)
 
     def close(self) -> None:
         pass
@@ -63,7 +65,7 @@ def test_every_source_gets_its_rate_and_the_followed_one_more() -> None:
     per = {tid: sum(1 for g in got if g[0] == tid) for tid in sources}
     assert all(19 <= n <= 21 for tid, n in per.items() if tid != "s3"), per
     assert 39 <= per["s3"] <= 41, per
-    assert pump.stats()["s0"] == (per["s0"], 0)
+    assert pump.stats()["s0"] == (per["s0"], 0, 0)
 
 
 def test_a_stall_skips_the_missed_frames_instead_of_a_burst() -> None:
@@ -87,7 +89,7 @@ def test_no_new_frame_until_the_ui_took_the_last_one() -> None:
     pump, got = _pump(sources, clock, grid_fps=10)
     _run(pump, got, clock, 1.0, ack=False)
     assert len(got) == 1 and sources["a"].grabs == 1  # a slow UI gets fewer frames, never a backlog
-    assert pump.stats()["a"] == (1, 1)  # one frame sent, the next one fell due while the UI had it
+    assert pump.stats()["a"] == (1, 1, 0)  # one frame sent, the next one fell due while the UI had it
     pump.ack("a")
     pump.tick(got.append)
     assert len(got) == 2  # the overdue frame goes as soon as the UI took the last one
@@ -110,6 +112,20 @@ def test_frames_are_scaled_to_the_tile_and_sources_that_end_are_forgotten() -> N
     del sources["a"]
     pump.tick(got.append)
     assert "a" not in pump.stats()
+
+
+def test_a_screen_that_did_not_change_is_looked_at_but_not_sent_again() -> None:
+    clock = Clock()
+    sources = {"a": Source(still=True)}
+    pump, got = _pump(sources, clock, grid_fps=10)
+    _run(pump, got, clock, 1.0)
+    assert len(got) == 1 and sources["a"].grabs >= 10  # looked at 10 times a second, sent once
+    assert pump.stats()["a"] == (1, 0, sources["a"].grabs - 1)
+    assert pump.fps("a") >= 4.5  # the rate of looks (over the last 2 s, one of which ran)
+    pump.set_size("a", 300, 200)
+    clock.t += 0.1
+    pump.tick(got.append)
+    assert len(got) == 2  # a new tile size needs a new picture, changed screen or not
 
 
 def test_run_stops_when_asked() -> None:
