@@ -4,9 +4,10 @@ Each measurement runs in a fresh process (Qt offscreen, real sandboxes, the roll
 workspace as a GUI-started run is): it waits until every tile shows live frames, then for ``--seconds`` counts
 the frames each tile drew, the steps the agents took, and how late a 10 ms timer on the UI thread fired (a
 stall). A tile's frame rate is the distinct frames it painted (a frame handed over but replaced before the
-UI drew it is counted apart, as ``received``). ``--code DIR`` measures another checkout of the studio (e.g.
-``/work/main``, the previous Live view) with the same script, so old and new run side by side on the same
-machine state.
+UI drew it is counted apart, as ``received``); with the frame pump, ``looks`` counts every time a sandbox's
+screen was checked (sent when it changed, else dropped as identical to the frame on show). ``--code DIR``
+measures another checkout of the studio (e.g. ``/work/main``, the previous Live view) with the same script,
+so old and new run side by side on the same machine state.
 
     .venv/bin/python benchmarks/bench_live_grid.py --sandboxes 4,8 --seconds 30 [--code /work/main --code .]
 """
@@ -90,6 +91,8 @@ def measure(n: int, seconds: float, follow: bool) -> dict[str, Any]:
     timer.timeout.connect(beat)
     frames0 = {tid: t.frames for tid, t in view.tiles.items()}
     painted0 = {tid: painted.get(tid, 0) for tid in view.tiles}
+    pump_stats = getattr(getattr(view, "pump", None), "stats", None)  # the new Live view's frame pump
+    looks0 = {tid: sum(v[::2]) for tid, v in pump_stats().items()} if pump_stats else {}
     steps0 = sum(t.step for t in view.tiles.values())
     load0 = os.getloadavg()[0]
     t0 = time.monotonic()
@@ -99,6 +102,7 @@ def measure(n: int, seconds: float, follow: bool) -> dict[str, Any]:
     elapsed = time.monotonic() - t0
     received = {tid: (t.frames - frames0[tid]) / elapsed for tid, t in view.tiles.items()}
     fps = {tid: (painted.get(tid, 0) - painted0[tid]) / elapsed for tid in view.tiles}
+    looks = {tid: (sum(v[::2]) - looks0.get(tid, 0)) / elapsed for tid, v in pump_stats().items()} if pump_stats else {}
     steps = sum(t.step for t in view.tiles.values()) - steps0
     load1 = os.getloadavg()[0]
     finished: list[Any] = []
@@ -115,6 +119,8 @@ def measure(n: int, seconds: float, follow: bool) -> dict[str, Any]:
         "seconds": round(elapsed, 1),
         "ready_s": round(ready_s, 1),
         "received_fps_mean": round(sum(received.values()) / len(received), 1),
+        "looks_per_s_mean": round(sum(looks.values()) / len(looks), 1) if looks else None,
+        "looks_per_s_min": round(min(looks.values()), 1) if looks else None,
         "fps_min": round(min(others), 1),
         "fps_mean": round(sum(others) / len(others), 1),
         "fps_followed": round(fps["grid-0"], 1) if follow else None,
