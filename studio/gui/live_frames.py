@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -148,7 +147,7 @@ class _Slot:
     sent: int = 0
     skipped: int = 0  # frames that fell due while the UI still had the previous one
     unchanged: int = 0  # grabs identical to the last frame sent (nothing to scale or draw)
-    checksum: int = -1  # of the last frame sent, at the size it was sent
+    last: tuple[tuple[int, int], bytes] | None = None  # the last frame sent: its tile size and pixels
     times: list[float] = field(default_factory=list)  # when the screen was looked at (sent or unchanged)
 
 
@@ -259,11 +258,11 @@ class FramePump:
                 continue
             with self._lock:
                 width, height = self._sizes.get(tid, (0, 0))
-            # zlib.crc32 lets go of the GIL on large buffers: ~1 ms for 1280x800, far less than a scale + paint
-            checksum = zlib.crc32(frame.bgra, width * 65536 + height)
+            # a memcmp of the previous grab: ~0.1 ms for 1280x800 (a crc32 took 25 times as long)
             with self._lock:
                 slot = self._slots.get(tid)
-                same = slot is not None and slot.checksum == checksum
+                last = slot.last if slot is not None else None
+            same = last is not None and last[0] == (width, height) and last[1] == frame.bgra
             image = None if same else self.convert(frame, width, height)
             with self._lock:
                 slot = self._slots.get(tid)
@@ -275,7 +274,7 @@ class FramePump:
                 if same:
                     slot.unchanged += 1  # the tile already shows this screen
                     continue
-                slot.checksum = checksum
+                slot.last = ((width, height), frame.bgra)
                 slot.waiting = True
                 slot.sent += 1
             progress((tid, image, frame.width))

@@ -49,21 +49,12 @@ MAX_SANDBOXES = 16
 def scale_frame(frame: FrameLike, width: int, height: int) -> QImage:
     """A grabbed frame as a QImage that fits ``width`` x ``height`` (0: full size); for the pump's thread.
 
-    Scaling runs in Pillow, which releases the GIL while it resamples (Qt's ``QImage.scaled`` holds it: with
-    eight sandboxes the UI thread waited for it); the channels are never reordered (BGRX in, BGRX out, which is
-    Qt's RGB32 in memory).
+    Qt's smooth scaling is 3-4 times cheaper than Pillow's here; it holds the GIL while it works, which the
+    pump keeps rare: only a frame that changed is scaled.
     """
-    from PIL import Image
-
     w, h = frame.width, frame.height
     fit_w = w if width <= 0 or height <= 0 or not h else min(width, int(height * w / h))
-    fit_w = max(1, min(fit_w, w))
-    fit_h = max(1, round(h * fit_w / w)) if w else 1
-    if fit_w == w:
-        return frame_to_image(w, h, frame.bgra)
-    full = Image.frombuffer("RGBX", (w, h), frame.bgra, "raw", "RGBX", 0, 1)
-    small = full.resize((fit_w, fit_h), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return QImage(small.tobytes("raw", "RGBX"), fit_w, fit_h, fit_w * 4, QImage.Format.Format_RGB32).copy()
+    return frame_to_image(w, h, frame.bgra, max(1, min(fit_w, w)))
 
 
 def grid_columns(n: int) -> int:
