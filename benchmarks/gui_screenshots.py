@@ -103,7 +103,7 @@ def _live(app: Any, win: Any, shot: Callable[[str], None]) -> None:
         for i, app_name in enumerate(LIVE_APPS)
     ]
     live.start(jobs)
-    _wait(app, lambda: all(t.step >= 3 and t.frames > 10 for t in live.tiles.values()), 300, "live steps")
+    _wait(app, lambda: all(t.step >= 3 and t.frames >= 1 for t in live.tiles.values()), 300, "live steps")
     shot("live")
     first = jobs[0].trajectory_id
     live.follow(first)
@@ -121,7 +121,7 @@ def _trajectories(app: Any, win: Any, shot: Callable[[str], None]) -> None:
     tv = win.show_view("trajectories")
     _wait(app, lambda: tv.model.loaded >= 1, 30, "trajectories")
     rows = [r for r in range(tv.model.loaded) if not tv.model.row(r).id.startswith("shot-")]
-    row = max(rows or [0], key=lambda r: tv.model.row(r).steps)  # the demo's longest recorded run
+    row = max(rows or [0], key=lambda r: tv.model.row(r).n_steps)  # the demo's longest recorded run
     tv.table.selectRow(row)
     _wait(app, lambda: tv.panel.filmstrip.count() > 0 and not tv.panel.screen.image.isNull(), 30, "steps")
     tv.panel.filmstrip.setCurrentRow(min(1, tv.panel.filmstrip.count() - 1))
@@ -136,16 +136,16 @@ def _trajectories(app: Any, win: Any, shot: Callable[[str], None]) -> None:
 
 def _examples(app: Any, win: Any, shot: Callable[[str], None]) -> None:
     ex = win.show_view("examples")
-    _wait(app, lambda: ex.model.loaded >= 1, 30, "examples")
+    _pump(app, 2.0)  # the view opens on the needs-review queue (empty when the committee agreed on everything)
+    ex.status_box.setCurrentIndex(ex.status_box.findData(""))  # every example
+    _wait(app, lambda: ex.model.loaded >= 1, 60, "examples")
     ex.table.selectRow(0)
     _wait(app, lambda: ex.verdicts.rowCount() > 0 and ex.panel.filmstrip.count() > 0, 30, "verdicts")
-    shot("review_workbench")
-    if ex.status_box.findText("all") >= 0:
-        ex.status_box.setCurrentIndex(ex.status_box.findText("all"))
-    _wait(app, lambda: ex.model.loaded >= 1, 30, "every example")
-    ex.table.selectRow(0)
-    _wait(app, lambda: ex.verdicts.rowCount() > 0, 30, "verdicts")
     shot("examples")
+    ex.table.setFocus()
+    ex.move_selection(1)  # J: the next example, as a reviewer goes through them
+    _wait(app, lambda: ex.verdicts.rowCount() > 0 and ex.panel.filmstrip.count() > 0, 30, "verdicts")
+    shot("review_workbench")
 
 
 def _run(gui_display: object, ws_path: Path, out: Path) -> int:

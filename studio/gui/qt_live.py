@@ -270,6 +270,7 @@ class LiveView(BaseView):
         live_frames = hasattr(executor, "frame_sources")
         self.pump = FramePump(provider, scale_frame, grid_fps=self.grid_fps, follow_fps=self.follow_fps)
         self._clear_tiles()
+        self.count_box.setValue(min(len(jobs), MAX_SANDBOXES))  # the controls say what runs
         for job in jobs:
             tile = self._add_tile(job.trajectory_id, f"{job.app or 'sandbox'} [{job.trajectory_id[-6:]}]")
             tile.task = str(getattr(job.task, "instruction", "") or "")
