@@ -4,8 +4,9 @@ The workspace is copied first (the original is never written). The GUI gets its 
 openbox, ``QT_QPA_PLATFORM=xcb``) at 1440x900; the Live view runs four real explorer rollouts, each app in its
 own sandbox, recorded into the copy. Everything else shown was produced by the pipeline that made the
 workspace: tasks from the task writer, trajectories, examples from backward construction, the committee's
-verdicts, the ledger. Screenshots are grabbed from the GUI's X display with mss (what a person sees) into
-``assets/screenshots/<view>.png``.
+verdicts, the ledger; the curation views (trim and make, before/after, all tasks, a pipeline's progress) are
+shot by ``gui_screenshots_review.shoot_review_views`` on the same window. Screenshots are grabbed from the GUI's
+X display with mss (what a person sees) into ``assets/screenshots/<view>.png``.
 
     .venv/bin/python benchmarks/gui_screenshots.py WORKSPACE [--out assets/screenshots] [--theme light|dark]
 """
@@ -79,7 +80,10 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ws_path = Path(tempfile.mkdtemp(prefix="studio-shots-")) / "ws"
-    shutil.copytree(args.workspace, ws_path, ignore=shutil.ignore_patterns("write.lock"))
+    shutil.copytree(args.workspace, ws_path, ignore=shutil.ignore_patterns("write.lock", "run-progress.json"))
+    from studio.workspace import Workspace
+
+    Workspace.open(ws_path).close()  # migrate the copy to this studio's schema first
     os.environ["STUDIO_THEME"] = args.theme
 
     from envs.sandbox import Sandbox
@@ -149,6 +153,10 @@ def _examples(app: Any, win: Any, shot: Callable[[str], None]) -> None:
 
 
 def _run(gui_display: object, ws_path: Path, out: Path) -> int:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gui_screenshots_review import longest_trajectory, shoot_review_views
+
+    demo_run = longest_trajectory(ws_path)  # before the Live view adds its own runs
     app, win = open_window(ws_path, 60)
     shot = shooter(app, gui_display, out, settle=0.8)
 
@@ -179,6 +187,7 @@ def _run(gui_display: object, ws_path: Path, out: Path) -> int:
     _pump(app, 3.0)  # the preview is made on a worker
     shot("export_conventions")
     dlg.close()
+    shoot_review_views(app, win, shot, ws_path, demo_run)  # trim, made example, before/after, tasks, progress
     win.pool.report(RuntimeError("example: the judge model timed out"), context="demo notification")
     win.show_view("overview")
     shot("error_bar")
