@@ -6,7 +6,8 @@ the sandbox's ``/tmp/.X11-unix`` (abstract sockets do not cross the sandbox's ne
 
 openbox runs inside the sandbox with :func:`openbox_rc`: window frames work (move, resize, close,
 maximize), no menu opens anywhere, and the only key binding is ctrl+alt+t, which opens the sandbox's
-terminal inside.
+terminal inside. Every normal application window opens maximized, as on a real desktop (dialogs, menus and
+tooltips keep their own size), so an app fills its sandbox's screen instead of sitting small in the middle.
 """
 
 from __future__ import annotations
@@ -105,8 +106,14 @@ def link_x_socket(display: str, x11_dir: Path) -> None:
         ) from exc
 
 
+#: The window rule of the sandbox's window manager: every normal window (not dialogs, menus, tooltips) opens
+#: maximized and keeps its title bar (close / un-maximize stay where a person expects them).
+WINDOW_RULE = '<application class="*" type="normal"><maximized>yes</maximized></application>'
+
+
 def openbox_rc(terminal: list[str], menu_file: str) -> str:
-    """openbox configuration: frame actions only, no menus, ctrl+alt+t runs ``terminal`` (inside)."""
+    """openbox configuration: frame actions only, no menus, ctrl+alt+t runs ``terminal`` (inside), normal
+    windows maximized (:data:`WINDOW_RULE`)."""
     command = " ".join(_shell_word(a) for a in terminal)
     frame = "".join(
         f'<context name="{ctx}"><mousebind button="Left" action="Drag"><action name="Resize"/></mousebind>'
@@ -144,7 +151,7 @@ def openbox_rc(terminal: list[str], menu_file: str) -> str:
     <context name="Root"/>
   </mouse>
   <menu><file>{escape(menu_file)}</file><hideDelay>0</hideDelay></menu>
-  <applications/>
+  <applications>{WINDOW_RULE}</applications>
 </openbox_config>
 """
 

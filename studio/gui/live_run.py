@@ -1,9 +1,10 @@
-"""Rollouts started from the GUI, and the frame sources the Live view polls (no Qt in here).
+"""Rollouts started from the GUI (no Qt in here).
 
 :class:`ThreadExecutor` is an :class:`studio.pipeline.rollout.Executor` that runs each job on its own thread in
-this process, so the GUI can reach every running env: it polls each sandbox's display for live frames
-(:class:`DisplayFrameSource`, its own ``mss`` handle, never the agent's) and, on stop, interrupts the action in
-flight (``Sandbox.stop``) besides setting the stop event the episode loop checks between steps.
+this process, so the GUI can reach every running env: it offers each sandbox's display as a live frame source
+(:class:`studio.gui.live_frames.EnvFrameSource`, its own ``mss`` handle, never the agent's) and, on stop,
+interrupts the action in flight (``Sandbox.stop``) besides setting the stop event the episode loop checks
+between steps.
 
 :func:`explore_task` builds a task that only launches an app (for the explorer policy). Policies and envs come
 from the one factory, :mod:`studio.pipeline.agent.factory`.
@@ -15,100 +16,14 @@ import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from studio.gui.live_frames import EnvFrameSource, FrameSource
 from studio.pipeline.agent.factory import make_env, make_policy
 from studio.pipeline.rollout.episode import EpisodeResult, Event, Executor, RolloutJob, error_result, run_episode
 
 if TYPE_CHECKING:
     from studio.pipeline.rollout.recorder import TrajectoryMeta
-
-
-class FrameLike(Protocol):
-    """A screenshot: ``width`` x ``height`` BGRA pixels (``envs.frame.Frame`` satisfies it)."""
-
-    @property
-    def width(self) -> int: ...
-    @property
-    def height(self) -> int: ...
-    @property
-    def bgra(self) -> bytes: ...
-
-
-class FrameSource(Protocol):
-    """Anything that returns the current screen of one sandbox (``None`` while it is not up yet)."""
-
-    def grab(self) -> FrameLike | None: ...
-
-    def close(self) -> None: ...
-
-
-class DisplayFrameSource:
-    """Grabs an X display with its own ``mss`` handle (created in the polling thread on first grab).
-
-    ``grab`` and ``close`` hold one lock, so a close from another thread waits for a grab in flight instead
-    of freeing the handle under it; after ``close`` every grab returns None.
-    """
-
-    def __init__(self, display: str) -> None:
-        self.display = display
-        self._mss: Any = None
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def grab(self) -> FrameLike | None:
-        import mss
-
-        from envs.frame import Frame
-
-        with self._lock:
-            if self._closed:
-                return None
-            if self._mss is None:
-                factory = getattr(mss, "MSS", None) or mss.mss
-                self._mss = factory(display=self.display)
-            mon = self._mss.monitors[1] if len(self._mss.monitors) > 1 else self._mss.monitors[0]
-            shot = self._mss.grab(mon)
-            return Frame(shot.width, shot.height, bytes(shot.raw))
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._mss is not None:
-                with contextlib.suppress(Exception):
-                    self._mss.close()
-                self._mss = None
-
-
-class EnvFrameSource:
-    """Frames of a :class:`envs.desktop.DesktopEnv`'s current sandbox (its ``display``, new at every reset)."""
-
-    def __init__(self, env: Any) -> None:
-        self.env = env
-        self._src: DisplayFrameSource | None = None
-        self._lock = threading.Lock()  # grab (poll thread) vs close (the job's thread)
-
-    def grab(self) -> FrameLike | None:
-        display = str(getattr(self.env, "display", "") or "")
-        if not display:
-            return None
-        with self._lock:
-            if self._src is None or self._src.display != display:
-                if self._src is not None:
-                    self._src.close()
-                self._src = DisplayFrameSource(display)
-            try:
-                return self._src.grab()
-            except Exception:  # noqa: BLE001 - the sandbox went away between the check and the grab
-                self._src.close()
-                self._src = None
-                return None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._src is not None:
-                self._src.close()
-                self._src = None
 
 
 class ThreadExecutor(Executor):
@@ -199,8 +114,7 @@ class ThreadExecutor(Executor):
                     env.close()
 
         threads = [
-            threading.Thread(target=one, args=(job,), name=f"rollout-{job.trajectory_id}", daemon=True)
-            for job in jobs
+            threading.Thread(target=one, args=(job,), name=f"rollout-{job.trajectory_id}", daemon=True) for job in jobs
         ]
         for t in threads:
             t.start()

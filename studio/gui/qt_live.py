@@ -1,25 +1,25 @@
-"""Live: start, pause and stop rollouts; watch every sandbox at >= 10 frames/s with the last action drawn.
+"""Live: start, pause and stop rollouts; watch a grid of N sandboxes, click one to follow it large.
 
 The rollout runs on a long worker (:class:`studio.gui.live_run.ThreadExecutor`, or a
 :class:`~studio.pipeline.rollout.ray_executor.RayExecutor` when the workspace's ``[executor]`` says ``ray``);
-its events arrive here as worker progress. A second long worker polls each sandbox's display
-(``FrameSource.grab``; on Ray the actor sends a JPEG) ~15 times a second, converts and scales the frame off the
-UI thread and hands a ``QImage`` over. Stop (button, Ctrl+. or Esc) sets the stop
-event and interrupts the action in flight, so the agent halts within about a second.
+its events arrive here as worker progress and update each tile's task, step, last action and status. A second
+long worker runs a :class:`studio.gui.live_frames.FramePump` over the executor's frame sources: every thumbnail
+at a steady ``GRID_FPS``, the followed sandbox at ``FOLLOW_FPS``, each frame scaled on the worker to the size its
+tile draws it at, and never a second frame for a tile the UI has not drawn yet. Stop (button, Ctrl+. or Esc)
+sets the stop event and interrupts the action in flight, so the agent halts within about a second.
 """
 
 from __future__ import annotations
 
-import itertools
+import math
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -28,110 +28,41 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QStackedWidget,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, decode_image, frame_to_image, paint_image_fit
-from studio.gui.qt_overlay import draw_actions
+from studio.gui.live_frames import FOLLOW_FPS, GRID_FPS, FrameLike, FramePump
+from studio.gui.qt_common import BaseView, decode_image, frame_to_image
+from studio.gui.qt_live_tile import SandboxTile, last_action_text
 from studio.pipeline.agent.factory import ROLLOUT_KINDS
 from studio.pipeline.agent.policies import PausablePolicy
 
-FPS = 15
-TILE_MAX_W = 960
+#: Largest width of a step's screenshot shown before live frames flow (decoded on the rollout worker).
+STEP_IMAGE_MAX_W = 960
+#: Most sandboxes one Live run starts.
+MAX_SANDBOXES = 16
 
 
-class SandboxTile(QWidget):
-    """One sandbox: live frame + last action, header (step, status, fps) and the model's REASON."""
+def scale_frame(frame: FrameLike, width: int, height: int) -> QImage:
+    """A grabbed frame as a QImage that fits ``width`` x ``height`` (0: full size); for the pump's thread.
 
-    clicked = Signal(str)
-
-    def __init__(self, trajectory_id: str, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.trajectory_id = trajectory_id
-        self.title = title
-        self.image = QImage()
-        self.screen_w = 0
-        self.drawn_actions: list[dict[str, Any]] = []
-        self.reason = ""
-        self.step = 0
-        self.status = "starting"
-        self.tokens = 0
-        self.cost = 0.0
-        self.frames = 0
-        self.fps = 0.0
-        self._fps_t = time.monotonic()
-        self._fps_n = 0
-        self.last_live = 0.0
-        self.setMinimumSize(320, 240)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("click to enlarge / back to the grid")
-
-    def set_frame(self, image: QImage, screen_w: int, live: bool = True) -> None:
-        if not live and time.monotonic() - self.last_live < 1.0:
-            return  # live frames are flowing; the step's screenshot adds nothing
-        self.image = image
-        self.screen_w = screen_w
-        if live:
-            self.last_live = time.monotonic()
-            self.frames += 1
-            self._fps_n += 1
-            now = time.monotonic()
-            if now - self._fps_t >= 1.0:
-                self.fps = self._fps_n / (now - self._fps_t)
-                self._fps_t, self._fps_n = now, 0
-        self.update()
-
-    def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
-        self.clicked.emit(self.trajectory_id)
-
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt name
-        p = QPainter(self)
-        pal = self.palette()
-        p.fillRect(self.rect(), pal.base())
-        fm = p.fontMetrics()
-        head_h = fm.height() + 8
-        reason_h = fm.height() * 2 + 10
-        area = QRectF(0, head_h, self.width(), self.height() - head_h - reason_h)
-        target = paint_image_fit(p, self.image, area)
-        if not self.image.isNull() and self.screen_w and target.width() > 0:
-            draw_actions(p, self.drawn_actions, target.width() / self.screen_w, target)
-        if self.image.isNull():
-            p.setPen(pal.placeholderText().color())
-            p.drawText(area, Qt.AlignmentFlag.AlignCenter, "waiting for the sandbox…")
-        # header
-        p.fillRect(QRectF(0, 0, self.width(), head_h), pal.window())
-        font = QFont(p.font())
-        font.setBold(True)
-        p.setFont(font)
-        p.setPen(pal.windowText().color())
-        head = f"step {self.step} · {self.status} · {self.title}"
-        p.drawText(
-            QRectF(6, 0, self.width() * 0.65, head_h),
-            Qt.AlignmentFlag.AlignVCenter,
-            fm.elidedText(head, Qt.TextElideMode.ElideRight, int(self.width() * 0.65)),
-        )
-        font.setBold(False)
-        p.setFont(font)
-        stats = f"{self.fps:.0f} fps · {self.tokens:,} tok · ${self.cost:.4f}"
-        p.drawText(
-            QRectF(0, 0, self.width() - 6, head_h),
-            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-            stats,
-        )
-        # reason
-        rect = QRectF(6, self.height() - reason_h + 4, self.width() - 12, reason_h - 6)
-        p.drawText(
-            rect, Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignTop, f"REASON: {self.reason or '–'}"
-        )
-        p.setPen(QColor(128, 128, 128))
-        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        p.end()
+    Qt's smooth scaling is 3-4 times cheaper than Pillow's here; it holds the GIL while it works, which the
+    pump keeps rare: only a frame that changed is scaled.
+    """
+    w, h = frame.width, frame.height
+    fit_w = w if width <= 0 or height <= 0 or not h else min(width, int(height * w / h))
+    return frame_to_image(w, h, frame.bgra, max(1, min(fit_w, w)))
 
 
-def _make_recorder(
-    workspace: Path | None, jobs: list[Any]
-) -> tuple[Callable[[Any], None] | None, Callable[[], None]]:
+def grid_columns(n: int) -> int:
+    """Columns of the grid for ``n`` tiles (1, 2, 2, 2, 3 ... 3, 4 ...): about square, wider than tall."""
+    return 1 if n <= 1 else max(2, math.ceil(math.sqrt(n)))
+
+
+def _make_recorder(workspace: Path | None, jobs: list[Any]) -> tuple[Callable[[Any], None] | None, Callable[[], None]]:
     """A function that writes rollout events to the workspace (None when there is no workspace)."""
     if workspace is None:
         return None, lambda: None
@@ -142,7 +73,11 @@ def _make_recorder(
 
 
 class LiveView(BaseView):
-    """Controls + a grid of :class:`SandboxTile`. ``executor_factory()`` makes the executor (tests inject one)."""
+    """Controls + a grid of :class:`SandboxTile`. ``executor_factory()`` makes the executor (tests inject one).
+
+    Click a tile to follow it large (the others stay live, small, in a column beside it); click it again or
+    press "Grid" to go back.
+    """
 
     title = "Live"
     needs_data = False
@@ -155,24 +90,34 @@ class LiveView(BaseView):
         parent: QWidget | None = None,
         *,
         executor_factory: Callable[[], Any] | None = None,
+        grid_fps: float = GRID_FPS,
+        follow_fps: float = FOLLOW_FPS,
     ) -> None:
         super().__init__(pool, data, parent)
+        from studio.gui.qt_theme import SPACING
+
         self.workspace_path: Path | None = None
         self.executor_factory = executor_factory
         self.executor: Any = None
         self.stop_event = threading.Event()
         self.pause_event = threading.Event()
         self.poll_stop = threading.Event()
+        self.grid_fps, self.follow_fps = grid_fps, follow_fps
+        self.pump = FramePump(dict, scale_frame, grid_fps=grid_fps, follow_fps=follow_fps)
         self.tiles: dict[str, SandboxTile] = {}
-        self.enlarged: str | None = None
+        self.followed: str | None = None
         self.running = False
         self.results: list[Any] = []
         self._tasks: list[Any] = []
 
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(SPACING)
         controls = QHBoxLayout()
+        controls.setSpacing(SPACING)
         self.task_box = QComboBox()
         self.task_box.setMinimumWidth(320)
+        self.task_box.setToolTip("what every sandbox does: explore an app, or a bundled task")
         self.policy_box = QComboBox()
         self.policy_box.addItems(list(ROLLOUT_KINDS))
         self.policy_box.setToolTip(
@@ -180,39 +125,74 @@ class LiveView(BaseView):
             "model+explorer: the model, and the explorer acts when the model's answer is unusable"
         )
         self.count_box = QSpinBox()
-        self.count_box.setRange(1, 8)
+        self.count_box.setRange(1, MAX_SANDBOXES)
         self.count_box.setPrefix("sandboxes: ")
+        self.count_box.setToolTip("sandboxes at once (each is its own machine: about one per core runs smoothly)")
         self.steps_box = QSpinBox()
         self.steps_box.setRange(1, 200)
         self.steps_box.setValue(8)
         self.steps_box.setPrefix("max steps: ")
-        self.start_button = QPushButton("▶ Start")
-        self.pause_button = QPushButton("Pause")
+        icon = self.style().standardIcon
+        self.start_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaPlay), "Start")
+        self.pause_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaPause), "Pause")
         self.pause_button.setCheckable(True)
-        self.stop_button = QPushButton("■ Stop  (Esc / Ctrl+.)")
+        self.stop_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaStop), "Stop  (Esc / Ctrl+.)")
+        self.stop_button.setObjectName("stopButton")
         self.stop_button.setStyleSheet(
-            "QPushButton { background: #c62828; color: white; font-weight: bold;"
-            " padding: 4px 14px; } QPushButton:disabled { background: #7f7f7f; }"
+            "#stopButton { background: #c62828; color: white; font-weight: bold; padding: 4px 14px; }"
+            " #stopButton:disabled { background: palette(mid); color: palette(window); }"
         )
-        for field in (self.task_box, self.policy_box, self.count_box, self.steps_box):
-            controls.addWidget(field)
+        self.grid_button = QPushButton(icon(QStyle.StandardPixmap.SP_FileDialogListView), "Grid")
+        self.grid_button.setToolTip("back to the grid of every sandbox")
+        self.grid_button.setVisible(False)
+        left: list[QWidget] = [self.task_box, self.policy_box, self.count_box, self.steps_box]
+        right: list[QWidget] = [self.grid_button, self.start_button, self.pause_button, self.stop_button]
+        for w in left:
+            controls.addWidget(w)
         controls.addStretch(1)
-        for button in (self.start_button, self.pause_button, self.stop_button):
-            controls.addWidget(button)
+        for w in right:
+            controls.addWidget(w)
         lay.addLayout(controls)
-        self.status = QLabel("Pick a task and press Start. Each sandbox appears below, live.")
+        self.status = QLabel("Pick a task and press Start. Each sandbox appears below, live; click one to follow it.")
         lay.addWidget(self.status)
+        # two pages: the grid (scrolls when tiles reach their minimum size), and "follow": one tile large,
+        # the others in a scrolling column beside it
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
-        self.grid.setSpacing(6)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.grid_host)
-        lay.addWidget(scroll, 1)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(SPACING)
+        self.grid_scroll = QScrollArea()
+        self.grid_scroll.setWidgetResizable(True)
+        self.grid_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.grid_scroll.setWidget(self.grid_host)
+        self.follow_page = QWidget()
+        self.follow_row = QHBoxLayout(self.follow_page)
+        self.follow_row.setContentsMargins(0, 0, 0, 0)
+        self.follow_row.setSpacing(SPACING)
+        self.side_host = QWidget()
+        self.side = QVBoxLayout(self.side_host)
+        self.side.setContentsMargins(0, 0, 0, 0)
+        self.side.setSpacing(SPACING)
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.side_scroll.setWidget(self.side_host)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.follow_row.addStretch(1)  # index 0: the followed tile goes here
+        self.follow_row.addWidget(self.side_scroll)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.grid_scroll)
+        self.pages.addWidget(self.follow_page)
+        lay.addWidget(self.pages, 1)
+
+        self.fps_timer = QTimer(self)  # the tiles' frames/s, from the pump, once a second
+        self.fps_timer.setInterval(1000)
+        self.fps_timer.timeout.connect(self._show_fps)
 
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.pause_button.toggled.connect(self.set_paused)
+        self.grid_button.clicked.connect(lambda: self.follow(None))
         self.stop_button.setEnabled(False)
         self.pause_button.setEnabled(False)
         for seq, ctx in (
@@ -285,17 +265,26 @@ class LiveView(BaseView):
         )
         if hasattr(self.executor, "policy_factory"):
             self.executor.policy_factory = self._pausable(self.executor.policy_factory)
+        executor = self.executor
+        provider = getattr(executor, "frame_sources", None) or dict
+        live_frames = hasattr(executor, "frame_sources")
+        self.pump = FramePump(provider, scale_frame, grid_fps=self.grid_fps, follow_fps=self.follow_fps)
         self._clear_tiles()
+        self.count_box.setValue(min(len(jobs), MAX_SANDBOXES))  # the controls say what runs
         for job in jobs:
-            self._add_tile(job.trajectory_id, f"{job.app or 'sandbox'} [{job.trajectory_id[-6:]}]")
+            tile = self._add_tile(job.trajectory_id, f"{job.app or 'sandbox'} [{job.trajectory_id[-6:]}]")
+            tile.task = str(getattr(job.task, "instruction", "") or "")
+            tile.max_steps = int(job.max_steps)
+            tile.refresh_text()
         self.running = True
+        self.fps_timer.start()
         self.results = []
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.pause_button.setEnabled(True)
         self.status.setText(f"Running {len(jobs)} rollout(s)…")
         recorder, close_recorder = _make_recorder(self.workspace_path, jobs)
-        executor, stop = self.executor, self.stop_event
+        stop = self.stop_event
 
         def run(progress: Callable[[Any], None]) -> list[Any]:
             def on_event(event: Any) -> None:
@@ -306,8 +295,8 @@ class LiveView(BaseView):
                         progress(("record_error", exc))
                 image = None
                 png = getattr(event, "screenshot_png", b"")
-                if png:
-                    image = decode_image(png, TILE_MAX_W)
+                if png and (not live_frames or not hasattr(event, "step")):  # live frames make steps' moot
+                    image = decode_image(png, STEP_IMAGE_MAX_W)
                 progress(("event", event, image))
 
             try:
@@ -323,9 +312,7 @@ class LiveView(BaseView):
             long=True,
             name="the rollout",
         )
-        self.pool.submit(
-            poll_frames, executor, self.poll_stop, on_progress=self._on_frame, long=True, name="live frames"
-        )
+        self.pool.submit(self.pump.run, self.poll_stop, on_progress=self._on_frame, long=True, name="live frames")
 
     def _pausable(self, factory: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
         paused, stop = self.pause_event, self.stop_event
@@ -384,9 +371,13 @@ class LiveView(BaseView):
             self.pause_event.clear()
             if self.running:
                 self.status.setText("Running…")
+        for tile in self.tiles.values():
+            if tile.status == ("running" if paused else "paused"):
+                tile.status = "paused" if paused else "running"
+                tile.refresh_text()
 
     def shutdown(self) -> None:
-        """Window closing: stop the run and the frame poller."""
+        """Window closing: stop the run and the frame pump."""
         self.stop()
         self.poll_stop.set()
 
@@ -403,19 +394,19 @@ class LiveView(BaseView):
         if tile is None:
             return
         if isinstance(event, EpisodeStart):
-            tile.status = "running"
-            tile.title = f"{event.app or 'sandbox'}: {event.instruction}"[:120]
+            tile.status = "paused" if self.pause_event.is_set() else "running"
+            tile.title = f"{event.app or 'sandbox'} [{event.trajectory_id[-6:]}]"
+            tile.task = event.instruction
         elif isinstance(event, StepEvent):
             from studio.gui.data import overlay_actions
 
             step = event.step
             tile.step = step.index + 1
             tile.reason = step.reason or step.error
-            tile.drawn_actions = overlay_actions(step.actions, step.action_code)
+            tile.step_actions = overlay_actions(step.actions, step.action_code)
+            tile.last_action = last_action_text(step.action_code, step.actions)
             usage = step.usage
-            tile.tokens += int(usage.get("prompt_tokens", 0) or 0) + int(
-                usage.get("completion_tokens", 0) or 0
-            )
+            tile.tokens += int(usage.get("prompt_tokens", 0) or 0) + int(usage.get("completion_tokens", 0) or 0)
             tile.cost += float(usage.get("cost", 0.0) or 0.0)
         elif isinstance(event, EpisodeResult):
             score = f" score {event.score:.2f}" if event.score is not None else ""
@@ -425,10 +416,11 @@ class LiveView(BaseView):
         if image is not None and not image.isNull():
             width = event.step.width if isinstance(event, StepEvent) else 0
             tile.set_frame(image, width or image.width(), live=False)
-        tile.update()
+        tile.refresh_text()
 
     def _on_frame(self, item: tuple[str, QImage, int]) -> None:
         tid, image, screen_w = item
+        self.pump.ack(tid)  # this frame is taken: the pump may grab the next one
         tile = self.tiles.get(tid)
         if tile is not None:
             tile.set_frame(image, screen_w)
@@ -446,8 +438,15 @@ class LiveView(BaseView):
         self.pool.report(exc, context="the rollout")
         self.run_finished.emit([])
 
+    def _show_fps(self) -> None:
+        for tid, tile in self.tiles.items():
+            tile.set_fps(self.pump.fps(tid))
+
     def _idle(self) -> None:
         self.running = False
+        self.fps_timer.stop()
+        for tile in self.tiles.values():
+            tile.set_fps(0.0)
         self.poll_stop.set()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
@@ -461,58 +460,58 @@ class LiveView(BaseView):
             self.grid.removeWidget(tile)
             tile.deleteLater()
         self.tiles.clear()
-        self.enlarged = None
+        self.followed = None
+        self.grid_button.setVisible(False)
 
-    def _add_tile(self, tid: str, title: str) -> None:
+    def _add_tile(self, tid: str, title: str) -> SandboxTile:
         tile = SandboxTile(tid, title)
-        tile.clicked.connect(self.toggle_enlarged)
+        tile.clicked.connect(self._on_tile_clicked)
+        tile.resized.connect(self.pump.set_size)
         self.tiles[tid] = tile
         self._relayout()
+        return tile
 
-    def toggle_enlarged(self, tid: str) -> None:
-        """Show only ``tid`` (large), or go back to the grid if it is already enlarged."""
-        self.enlarged = None if self.enlarged == tid else tid
+    def _on_tile_clicked(self, tid: str) -> None:
+        self.follow(None if self.followed == tid else tid)
+
+    def follow(self, tid: str | None) -> None:
+        """Follow ``tid`` large (the others in a column beside it, still live), or None: back to the grid."""
+        self.followed = tid if tid in self.tiles else None
+        self.pump.follow(self.followed)
+        for key, tile in self.tiles.items():
+            tile.set_followed(key == self.followed)
+        self.grid_button.setVisible(self.followed is not None)
         self._relayout()
 
     def _relayout(self) -> None:
         for tile in self.tiles.values():
-            self.grid.removeWidget(tile)
-        shown = [self.tiles[self.enlarged]] if self.enlarged in self.tiles else list(self.tiles.values())
-        cols = 1 if len(shown) == 1 else 2 if len(shown) <= 4 else 3
-        for tile in self.tiles.values():
-            tile.setVisible(tile in shown)
-        for i, tile in enumerate(shown):
-            self.grid.addWidget(tile, i // cols, i % cols)
-
-
-def poll_frames(
-    executor: Any,
-    stop: threading.Event,
-    progress: Callable[[Any], None],
-    *,
-    fps: float = FPS,
-    max_w: int = TILE_MAX_W,
-) -> int:
-    """Worker: grab every running sandbox ~``fps`` times a second; emit ``(trajectory_id, QImage, screen_w)``.
-
-    Returns the number of frames sent. Runs until ``stop`` is set.
-    """
-    period = 1.0 / fps
-    sent = 0
-    for _ in itertools.count():
-        t0 = time.monotonic()
-        if stop.is_set():
-            break
-        sources = executor.frame_sources() if hasattr(executor, "frame_sources") else {}
-        for tid, src in sources.items():
-            try:
-                frame = src.grab()
-            except Exception:  # noqa: BLE001 - a sandbox going down mid-grab; the next tick retries
-                frame = None
-            if frame is None:
-                continue
-            img = frame_to_image(frame.width, frame.height, frame.bgra, max_w)
-            progress((tid, img, frame.width))
-            sent += 1
-        stop.wait(max(0.0, period - (time.monotonic() - t0)))
-    return sent
+            for layout in (self.grid, self.follow_row, self.side):
+                layout.removeWidget(tile)
+        for c in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(c, 0)
+        for r in range(self.grid.rowCount()):
+            self.grid.setRowStretch(r, 0)
+        tiles = list(self.tiles.values())
+        if self.followed is None:
+            cols = grid_columns(len(tiles))
+            for i, tile in enumerate(tiles):
+                self.grid.addWidget(tile, i // cols, i % cols)
+            for c in range(cols):
+                self.grid.setColumnStretch(c, 1)
+            for r in range(math.ceil(len(tiles) / cols)):
+                self.grid.setRowStretch(r, 1)
+            self.pages.setCurrentWidget(self.grid_scroll)
+            return
+        big = self.tiles[self.followed]
+        item = self.follow_row.itemAt(0)
+        if item is not None and item.widget() is None:
+            self.follow_row.removeItem(item)  # the placeholder stretch
+        self.follow_row.insertWidget(0, big, 4)
+        side_w = 0
+        for tile in tiles:
+            if tile is not big:
+                self.side.addWidget(tile)
+                side_w = tile.minimumWidth() + 40
+        self.side_scroll.setFixedWidth(max(side_w, 260))
+        self.side_scroll.setVisible(len(tiles) > 1)
+        self.pages.setCurrentWidget(self.follow_page)

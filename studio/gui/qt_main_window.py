@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.gui.qt_common import BaseView, settings
+from studio.gui.qt_theme import icon, theme_menu
 from studio.gui.qt_worker import WorkerPool
 
 if TYPE_CHECKING:
@@ -168,7 +170,7 @@ class MainWindow(QMainWindow):
                 view.workspace_path = self.workspace
             self.views[key] = view
             self.stack.addWidget(view)
-            self.nav.addItem(view.title)
+            self.nav.addItem(QListWidgetItem(icon(key), view.title))
         docs = self.views["docs"]
         docs.all_tasks.run_requested.connect(self.run_task)  # type: ignore[attr-defined]
 
@@ -193,6 +195,8 @@ class MainWindow(QMainWindow):
             act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             act.triggered.connect(lambda _=False, row=i: self.nav.setCurrentRow(row))
             view_menu.addAction(act)
+        view_menu.addSeparator()
+        view_menu.addMenu(theme_menu(self))
 
     def open_export(self) -> QDialog | None:
         """Open the Export dialog (``studio.gui.qt_export``) on the current workspace."""

@@ -14,9 +14,7 @@ def _jobs(n: int, max_steps: int) -> list[Any]:
     from studio.pipeline.rollout.episode import RolloutJob
 
     task = explore_task("galculator")
-    return [
-        RolloutJob(f"t{i}", task, "galculator", {"kind": "explorer", "seed": i}, max_steps) for i in range(n)
-    ]
+    return [RolloutJob(f"t{i}", task, "galculator", {"kind": "explorer", "seed": i}, max_steps) for i in range(n)]
 
 
 @pytest.fixture
@@ -28,7 +26,7 @@ def live(qtbot: Any, pool: Any, slow_replay_env_factory: Any) -> Any:
         pool,
         None,
         executor_factory=lambda: ThreadExecutor(
-            slow_replay_env_factory, source_factory=FakeFrameSource
+            slow_replay_env_factory, source_factory=lambda env: FakeFrameSource(env, w=1280, h=800)
         ),
     )
     qtbot.addWidget(view)
@@ -49,7 +47,7 @@ def test_live_view_receives_frames_and_steps(qtbot: Any, live: Any) -> None:
     tile = live.tiles["t0"]
     assert tile.step == 6
     assert tile.reason  # the explorer's REASON is shown
-    assert tile.drawn_actions and tile.drawn_actions[0]["kind"] == "click"  # element click resolved to coordinates
+    assert tile.step_actions and tile.step_actions[0]["kind"] == "click"  # element click resolved to coordinates
     assert tile.frames > 0  # live frames from the frame source arrived
     assert not tile.image.isNull()
     assert not live.running and live.start_button.isEnabled()
@@ -60,9 +58,7 @@ def test_stop_button_halts_the_agents(qtbot: Any, live: Any) -> None:
     qtbot.waitUntil(lambda: all(t.step >= 2 for t in live.tiles.values()), timeout=10000)
     assert live.stop_button.isEnabled()
     with qtbot.waitSignal(live.run_finished, timeout=10000) as blocker:
-        qtbot.mouseClick(
-            live.stop_button, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton
-        )
+        qtbot.mouseClick(live.stop_button, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.MouseButton.LeftButton)
     assert [r.status for r in blocker.args[0]] == ["stopped", "stopped"]
     assert all(t.status == "stopped" for t in live.tiles.values())
     assert live.stop_event.is_set()
@@ -95,36 +91,72 @@ def test_pause_holds_steps(qtbot: Any, live: Any) -> None:
         live.stop()
 
 
-def test_click_enlarges_a_tile(qtbot: Any, live: Any) -> None:
+def test_click_follows_a_tile_large_and_back_to_the_grid(qtbot: Any, live: Any) -> None:
     from PySide6.QtCore import Qt
 
-    live.start(_jobs(2, 3))
-    with qtbot.waitSignal(live.run_finished, timeout=20000):
+    live.resize(1200, 800)
+    live.start(_jobs(4, 10_000))
+    qtbot.waitUntil(lambda: all(t.frames >= 2 for t in live.tiles.values()), timeout=10000)
+    grid_w = live.tiles["t1"].width()
+    assert live.tiles["t1"].image.width() <= grid_w  # thumbnails come scaled to their tile
+    qtbot.mouseClick(live.tiles["t1"], Qt.MouseButton.LeftButton)
+    assert live.followed == "t1" and live.tiles["t1"].followed
+    assert all(t.isVisible() for t in live.tiles.values())  # the others stay live beside it
+    qtbot.waitUntil(lambda: live.tiles["t1"].width() > 2 * live.tiles["t0"].width(), timeout=5000)
+    assert live.tiles["t1"].width() > grid_w
+    assert live.grid_button.isVisible()
+    # the followed tile's frames arrive at its new, larger size (scaled on the pump's thread)
+    qtbot.waitUntil(lambda: live.tiles["t1"].image.width() > grid_w, timeout=10000)
+    qtbot.mouseClick(live.tiles["t0"], Qt.MouseButton.LeftButton)  # another tile: follow that one
+    assert live.followed == "t0" and not live.tiles["t1"].followed
+    qtbot.mouseClick(live.grid_button, Qt.MouseButton.LeftButton)
+    assert live.followed is None and not live.grid_button.isVisible()
+    qtbot.mouseClick(live.tiles["t2"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(live.tiles["t2"], Qt.MouseButton.LeftButton)  # a second click: back to the grid
+    assert live.followed is None
+    with qtbot.waitSignal(live.run_finished, timeout=10000):
+        live.stop()
+
+
+def test_grid_of_nine_sandboxes_shows_task_step_action_and_status(qtbot: Any, live: Any) -> None:
+    live.resize(1400, 900)
+    live.start(_jobs(9, 4))
+    assert len(live.tiles) == 9
+    positions = {live.grid.getItemPosition(live.grid.indexOf(t))[:2] for t in live.tiles.values()}
+    assert positions == {(r, c) for r in range(3) for c in range(3)}  # 3 x 3
+    with qtbot.waitSignal(live.run_finished, timeout=30000):
         pass
-    qtbot.mouseClick(live.tiles["t1"], Qt.MouseButton.LeftButton)
-    assert live.enlarged == "t1"
-    assert live.tiles["t1"].isVisible() and not live.tiles["t0"].isVisible()
-    qtbot.mouseClick(live.tiles["t1"], Qt.MouseButton.LeftButton)
-    assert live.enlarged is None and live.tiles["t0"].isVisible()
+    for tile in live.tiles.values():
+        lines = tile.lines()
+        assert lines["status"] == "max_steps · step 4/4"
+        assert lines["task"] == "Explore galculator: try its main features."
+        assert lines["action"].startswith("▸ ") and "no action" not in lines["action"]
+        assert lines["reason"].startswith("REASON: ")
+        described = tile.accessibleDescription().splitlines()  # screen readers and the tooltip say the same
+        assert described[:4] == [lines["status"], lines["task"], lines["action"], lines["reason"]]
+        assert tile.toolTip().startswith("\n".join(described[:4]))
 
 
-def test_poll_frames_emits_scaled_images() -> None:
-    import threading
+def test_pause_marks_the_tiles(qtbot: Any, live: Any) -> None:
+    live.start(_jobs(2, 10_000))
+    qtbot.waitUntil(lambda: all(t.status == "running" for t in live.tiles.values()), timeout=10000)
+    live.pause_button.setChecked(True)
+    assert {t.lines()["status"].split(" ·")[0] for t in live.tiles.values()} == {"paused"}
+    live.pause_button.setChecked(False)
+    assert {t.status for t in live.tiles.values()} == {"running"}
+    with qtbot.waitSignal(live.run_finished, timeout=10000):
+        live.stop()
 
-    from studio.gui.qt_live import poll_frames
 
-    class Exec:
-        def frame_sources(self) -> dict[str, Any]:
-            return {"a": FakeFrameSource(w=1280, h=800)}
+def test_grid_columns_and_frame_scaling() -> None:
+    from studio.gui.qt_live import grid_columns, scale_frame
+    from tests.qt.conftest import FakeFrame
 
-    got: list[Any] = []
-    stop = threading.Event()
-
-    def progress(item: Any) -> None:
-        got.append(item)
-        if len(got) >= 3:
-            stop.set()
-
-    assert poll_frames(Exec(), stop, progress, fps=100, max_w=640) >= 3
-    tid, img, screen_w = got[0]
-    assert tid == "a" and img.width() == 640 and screen_w == 1280
+    assert [grid_columns(n) for n in (1, 2, 3, 4, 5, 8, 9, 10, 16)] == [1, 2, 2, 2, 3, 3, 3, 4, 4]
+    frame = FakeFrame(1280, 800, 1)
+    assert scale_frame(frame, 400, 400).size().toTuple() == (400, 250)  # fits the width
+    assert scale_frame(frame, 1000, 250).size().toTuple() == (400, 250)  # fits the height
+    assert scale_frame(frame, 0, 0).size().toTuple() == (1280, 800)
+    for image in (scale_frame(frame, 400, 400), scale_frame(frame, 0, 0)):
+        pixel = image.pixelColor(10, 10)  # BGRA in memory: blue 1, green 80, red 160; no channel swapped
+        assert (pixel.red(), pixel.green(), pixel.blue()) == (160, 80, 1)

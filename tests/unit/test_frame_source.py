@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from studio.gui.live_run import DisplayFrameSource
+from studio.gui.live_frames import DisplayFrameSource
 
 
 class _SlowMss:

@@ -33,6 +33,18 @@ def test_openbox_config_has_one_binding_and_no_menu() -> None:
     assert "<item" not in display.OPENBOX_MENU
 
 
+def test_openbox_config_maximizes_normal_windows_and_runs_nothing_more() -> None:
+    from xml.etree import ElementTree
+
+    rc = display.openbox_rc(["xterm"], "/etc/xdg/openbox/menu.xml")
+    ns = {"ob": "http://openbox.org/3.4/rc"}
+    root = ElementTree.fromstring(rc)
+    rules = root.findall("ob:applications/ob:application", ns)
+    assert [(r.get("class"), r.get("type")) for r in rules] == [("*", "normal")]  # dialogs keep their size
+    assert rules[0].findtext("ob:maximized", namespaces=ns) == "yes"
+    assert len(root.findall(".//ob:action[@name='Execute']", ns)) == 1  # still only the terminal binding
+
+
 def test_paths_of_task_files_name_files_inside() -> None:
     assert inside_path("~/a.txt") == "/home/user/a.txt"
     assert inside_path("~") == "/home/user"
