@@ -164,6 +164,18 @@ class RetrievalConfig(_Strict):
     max_query_terms: int = Field(default=32, ge=1, description="salient observation tokens in a BM25 query")
 
 
+class AgentConfig(_Strict):
+    """How the model actor acts; see ``studio.pipeline.agent.elements`` and README "Evaluation"."""
+
+    action_space: Literal["auto", "elements", "pyautogui"] = Field(
+        default="auto",
+        description="elements: click/type/key on numbered a11y elements, JSON reply; pyautogui: a line of "
+        "pyautogui code (prompt actor.v1); auto: pyautogui for vision models, elements otherwise",
+    )
+    history_steps: int = Field(default=4, ge=0, le=64, description="elements: past steps shown, with changes")
+    max_elements: int = Field(default=80, ge=5, le=2000, description="elements: elements listed per screen")
+
+
 #: Task statuses rolled out by default, in this order.
 TASK_CHECK_ORDER: tuple[Literal["proven", "verified", "unverified"], ...] = ("proven", "verified", "unverified")
 
@@ -204,6 +216,7 @@ class StudioConfig(_Strict):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
@@ -334,6 +347,14 @@ m2 = 5                       # model-based examples per step (not already chosen
 budget_tokens = 2000         # prompt budget for examples, estimated as characters / 4
 accepted_only = true         # index only examples the committee (or a person) accepted
 max_query_terms = 32         # salient words of a long observation kept in its BM25 query
+
+# How the model actor acts (rollouts and `studio eval`). elements: the screen as numbered a11y elements,
+# one JSON action (click an element / type text / press a key / done); pyautogui: a line of pyautogui code
+# with coordinates. auto = pyautogui for vision models, elements otherwise (BENCHMARKS.md, "Offline actor").
+[agent]
+action_space = "auto"        # auto | elements | pyautogui
+history_steps = 4            # elements: past steps shown, each with what changed on the screen
+max_elements = 80            # elements: elements listed per screen
 
 # Where rollouts and evaluations run (`studio rollout/run/eval --ray [ADDRESS]` chooses Ray for one command).
 [executor]
