@@ -1,7 +1,7 @@
 """Can an offline actor act? Success per model and action space on simple held-out tasks (no retrieval).
 
-For every (model, action space) pair: a workspace whose ``roles.actor`` is the model and whose ``[agent]
-action_space`` is the space, then ``studio eval``'s ``baseline`` agent on the chosen ``assets/eval`` tasks in
+For every model: a workspace whose ``roles.actor`` is the model, then ``studio eval``'s agents
+``baseline:elements`` and ``baseline:pyautogui`` (one per action space) on the chosen ``assets/eval`` tasks in
 real sandboxes. Prints and writes (``<out>/actor.json``, ``<out>/actor.md``) success, steps, model calls,
 tokens and seconds per task, with the load average before and after each pair.
 
@@ -28,15 +28,13 @@ def load() -> str:
     return f"{a:.2f} {b:.2f} {c:.2f}"
 
 
-def variant_toml(model: str, space: str) -> str:
+def variant_toml(model: str) -> str:
     from studio.config import DEFAULT_TOML, parse_config
 
     text = DEFAULT_TOML.replace(
         '[roles.actor]\nmodel = "local/qwen2.5-coder-1.5b"', f'[roles.actor]\nmodel = "{model}"'
     )
-    text = text.replace('action_space = "auto"', f'action_space = "{space}"')
-    cfg = parse_config(text, "bench_actor")
-    assert cfg.roles.actor.model == model and cfg.agent.action_space == space
+    assert parse_config(text, "bench_actor").roles.actor.model == model
     return text
 
 
@@ -57,12 +55,13 @@ def main() -> None:
     tasks = [load_task(EVAL_SUITE_DIR / t.split("-")[0] / f"{t}.json") for t in args.tasks.split(",") if t]
     rows = []
     for model in args.models.split(","):
+        ws = args.out / model.split("/")[-1]
+        if not (ws / "studio.toml").exists():
+            with Workspace.init(ws, exist_ok=True):
+                pass
+            (ws / "studio.toml").write_text(variant_toml(model), encoding="utf-8")
         for space in args.spaces.split(","):
-            ws = args.out / f"{model.split('/')[-1]}-{space}"
-            if not (ws / "studio.toml").exists():
-                with Workspace.init(ws, exist_ok=True):
-                    pass
-                (ws / "studio.toml").write_text(variant_toml(model, space), encoding="utf-8")
+            agent = f"baseline:{space}"
             l0, t0 = load(), time.perf_counter()
 
             def show(r, model=model, space=space):  # type: ignore[no-untyped-def]
@@ -73,8 +72,10 @@ def main() -> None:
                     flush=True,
                 )
 
-            run = run_suite(tasks, ["baseline"], ws / "eval", workspace=ws, max_steps=args.max_steps, on_result=show)
-            s = summarize_results(run.results)["baseline"]
+            run = run_suite(
+                tasks, [agent], ws / f"eval-{space}", workspace=ws, max_steps=args.max_steps, on_result=show
+            )
+            s = summarize_results(run.results)[agent]
             rows.append(
                 {
                     "model": model,

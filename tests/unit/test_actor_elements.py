@@ -291,3 +291,20 @@ def test_agent_config_rejects_unknown_spaces() -> None:
 
     with pytest.raises(ConfigError, match="agent.action_space"):
         parse_config(DEFAULT_TOML.replace('action_space = "auto"', 'action_space = "mouse"'))
+
+
+def test_baseline_agent_modes_pick_the_action_space(tmp_path: Path) -> None:
+    from studio.errors import PipelineError
+    from studio.pipeline.eval.runner import AgentRequest, agent_factory
+
+    def build(name: str) -> Any:
+        base, _, mode = name.partition(":")
+        req = AgentRequest(agent=name, mode=mode, task_id="t", task_path=None, workspace=str(tmp_path), max_steps=3)
+        return agent_factory(name)(req)
+
+    assert isinstance(build("baseline"), ElementPolicy)
+    assert isinstance(build("baseline:elements"), ElementPolicy)
+    assert isinstance(build("baseline:pyautogui"), ModelPolicy)
+    assert build("baseline:pyautogui").name == "baseline:pyautogui"
+    with pytest.raises(PipelineError, match="unknown action space 'mouse'.*baseline:elements or baseline:pyautogui"):
+        build("baseline:mouse")
