@@ -46,6 +46,9 @@ DEFAULT_HISTORY_STEPS = 4
 DEFAULT_MAX_ELEMENTS = 80
 MAX_VALUE_CHARS = 160  # of an element's value in the listing (a terminal or a document shows its end)
 MAX_NAME_CHARS = 60
+#: Reply tokens allowed (a reply is ~20-40): a rambling reason costs ~0.1 s per token under the grammar. A length
+#: limit in the schema would be cheaper to state but llama-cpp-python expands ``maxLength`` into nested rules.
+MAX_REPLY_TOKENS = 96
 #: Roles that only group other elements: left out of the listing unless they hold a value.
 SKIP_ROLES = frozenset({"filler", "panel", "scroll bar", "separator", "unknown", "scroll pane", "viewport"})
 

@@ -153,10 +153,11 @@ def actor_policy(
     agent = agent if agent is not None else cfg.agent
     policy: Policy
     if action_space(agent, actor) == "elements":
-        from studio.pipeline.agent.elements import ElementPolicy, ElementReply
+        from studio.pipeline.agent.elements import MAX_REPLY_TOKENS, ElementPolicy, ElementReply
 
+        short = actor.model_copy(update={"max_tokens": min(actor.max_tokens, MAX_REPLY_TOKENS)})
         policy = ElementPolicy(
-            completer(workspace, "actor", stage=stage, spec=actor, use_cache=use_cache, schema=ElementReply),
+            completer(workspace, "actor", stage=stage, spec=short, use_cache=use_cache, schema=ElementReply),
             history_steps=agent.history_steps,
             max_elements=agent.max_elements,
         )
