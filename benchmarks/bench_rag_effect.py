@@ -97,6 +97,12 @@ def main() -> None:
     ap.add_argument("--budget-tokens", type=int, default=800, help="[retrieval] budget_tokens of the workspace")
     ap.add_argument("--m", type=int, default=3, help="[retrieval] m1 = m2")
     ap.add_argument("--skip-synthesis", action="store_true")
+    ap.add_argument(
+        "--plain-tasks",
+        action="store_true",
+        help="[verify] write_checks = false: the task writer writes bare instructions (its checked-task grammar "
+        "costs minutes per call on a loaded 2-core machine)",
+    )
     args = ap.parse_args()
 
     from studio.pipeline.eval.rag_effect import compare, require_no_overlap, synthesize
@@ -112,6 +118,7 @@ def main() -> None:
     }
     tasks = eval_tasks(args.per_app, [t for t in args.tasks.split(",") if t] or None)
     extra = {
+        **({"write_checks = true": "write_checks = false"} if args.plain_tasks else {}),
         "budget_tokens = 2000": f"budget_tokens = {args.budget_tokens}",
         "m1 = 5": f"m1 = {args.m}",
         "m2 = 5": f"m2 = {args.m}",

@@ -93,9 +93,9 @@ def test_click_by_number_becomes_a_replayable_element_click() -> None:
 @pytest.mark.parametrize(
     ("reply", "expected"),
     [
-        (_reply("type", "123+456="), [TypeText("123+456=")]),
-        (_reply("type", "touch ~/a.log\n"), [TypeText("touch ~/a.log\n")]),
-        (_reply("type", "ls\\n"), [TypeText("ls\n")]),  # a doubly escaped newline meant Enter
+        (_reply("type", "123+456="), [TypeText("123+456=", 0.1)]),
+        (_reply("type", "touch ~/a.log\n"), [TypeText("touch ~/a.log\n", 0.1)]),
+        (_reply("type", "ls\\n"), [TypeText("ls\n", 0.1)]),  # a doubly escaped newline meant Enter
         (_reply("key", "enter"), [Key("enter")]),
         (_reply("key", "Return"), [Key("return")]),
         (_reply("key", "ctrl+s"), [Hotkey(("ctrl", "s"))]),
@@ -104,7 +104,7 @@ def test_click_by_number_becomes_a_replayable_element_click() -> None:
         (_reply("fail"), [Fail()]),
         ('```json\n{"reason": "r", "action": "click", "target": "[14]"}\n```', [ClickElement(14)]),
         ("REASON: press one\nACTION: click(14)", [ClickElement(14)]),
-        ('type("6*7=")', [TypeText("6*7=")]),
+        ('type("6*7=")', [TypeText("6*7=", 0.1)]),
         ("press(enter)", [Key("enter")]),
     ],
 )
@@ -257,7 +257,7 @@ def test_an_unusable_reply_is_recorded_and_the_episode_goes_on() -> None:
     assert "Your previous reply could not be used: element [7]" in model.prompts[2]
     assert "1. (no action) -> error: no action found" in model.prompts[2]
     assert "3. type \"42\" -> text: '0' -> '42'" in model.prompts[3]  # what changed, in the next prompt
-    assert steps[2].action_code == "pyautogui.typewrite('42')"
+    assert steps[2].action_code == "pyautogui.typewrite('42', interval=0.1)"
     assert isinstance(events[-1], EpisodeResult)
     assert (result.status, result.score, result.n_steps) == ("done", 1.0, 4)
     assert sum(s.usage["model_calls"] for s in steps) == 4
