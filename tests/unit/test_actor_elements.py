@@ -120,6 +120,7 @@ def test_replies_become_typed_actions(reply: str, expected: list[Action]) -> Non
         ("I think I should press the button", "no action found"),
         ("", "no action found"),
         (_reply("click", "99"), "element [99] is not on the screen"),
+        (_reply("click", "123"), 'to enter the number 123 reply {"reason": "...", "action": "type", "target": "123"}'),
         (_reply("click", "the 7 button"), "click needs an element number"),
         (_reply("type", ""), "type needs the text"),
         (_reply("key", "enterr"), "unknown key 'enterr'; did you mean 'enter'"),

@@ -234,7 +234,10 @@ def _element(target: str, obs: Observation | None) -> ClickElement:
         raise ValueError(f'click needs an element number from the screen listing, such as "12"; got {target[:40]!r}')
     eid = int(m.group(1))
     if obs is not None and obs.node(eid) is None:
-        raise ValueError(f"element [{eid}] is not on the screen; click one of the numbers listed under Screen")
+        raise ValueError(
+            f"element [{eid}] is not on the screen; click one of the numbers listed under Screen, or to enter "
+            f'the number {eid} reply {{"reason": "...", "action": "type", "target": "{eid}"}}'
+        )
     return ClickElement(eid)
 
 
