@@ -350,7 +350,7 @@ max_query_terms = 32         # salient words of a long observation kept in its B
 
 # How the model actor acts (rollouts and `studio eval`). elements: the screen as numbered a11y elements,
 # one JSON action (click an element / type text / press a key / done); pyautogui: a line of pyautogui code
-# with coordinates. auto = pyautogui for vision models, elements otherwise (BENCHMARKS.md, "Offline actor").
+# with coordinates. auto = pyautogui for vision models, elements otherwise (BENCHMARKS.md, "Offline actor ...").
 [agent]
 action_space = "auto"        # auto | elements | pyautogui
 history_steps = 4            # elements: past steps shown, each with what changed on the screen

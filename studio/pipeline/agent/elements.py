@@ -1,8 +1,8 @@
 """The element action space: a small model acts on the numbered elements of a compact screen listing.
 
 The pyautogui action space (prompt ``actor.v1``) asks a model for a line of Python with screen coordinates,
-read off a TSV accessibility table with positions and sizes. Offline models of 0.5-1.5B parameters rarely
-manage that (BENCHMARKS.md, "Offline actor"). This action space gives them less to get wrong:
+read off a TSV accessibility table with positions and sizes; offline models of 0.5-1.5B parameters did not
+manage that (issue #20). This action space gives them less to get wrong:
 
 * the screen is a **numbered list** of the elements that have a name or a value (``[14] toggle button "1"``,
   ``[6] text = "0"``), with the window list first and no coordinates (:func:`compact_observation`);
@@ -11,8 +11,10 @@ manage that (BENCHMARKS.md, "Offline actor"). This action space gives them less 
   (the JSON schema goes out as ``response_format``);
 * the history is **short** (the last ``history_steps`` steps), each step with **what changed** on the screen
   after it (:func:`envs.changes.render_changes`, filled in by the episode loop);
-* the prompt (``actor_elements.v1``) opens with three worked examples on apps outside the evaluation suites,
-  and puts retrieved examples (rendered by the retrieval package) before the task.
+* the prompt (``actor_elements.v1``) opens with short rules (the same text every step, so a local model reuses
+  its evaluated prefix) and puts retrieved examples (rendered by the retrieval package) before the task. Worked
+  examples in the fixed text were tried and dropped: the 1.5B copied one verbatim (BENCHMARKS.md, "Offline
+  actor and the retrieval effect", where the measured success of both offline models is: none yet).
 
 The reply becomes typed actions (``click`` -> :class:`~envs.actions.ClickElement`, ``type`` ->
 :class:`~envs.actions.TypeText`, ``key`` -> :class:`~envs.actions.Key` or :class:`~envs.actions.Hotkey`);
@@ -176,8 +178,8 @@ def element_history(history: list[HistoryItem], limit: int = DEFAULT_HISTORY_STE
 def element_prompt(
     ctx: StepContext, *, history_steps: int = DEFAULT_HISTORY_STEPS, max_elements: int = DEFAULT_MAX_ELEMENTS
 ) -> str:
-    """The ``actor_elements.v1`` prompt for one step: fixed rules and examples first (a local model reuses
-    their evaluated prefix at every step), then retrieved examples, the task, the history and the screen."""
+    """The ``actor_elements.v1`` prompt for one step: fixed rules first (a local model reuses
+    its evaluated prefix at every step), then retrieved examples, the task, the history and the screen."""
     from studio.pipeline.prompts import load_prompt, render
 
     examples = ""
