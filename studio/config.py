@@ -174,6 +174,18 @@ class RetrievalConfig(_Strict):
     candidates: int = Field(default=20, ge=1, description="hits asked of each search before fusion")
 
 
+class AgentConfig(_Strict):
+    """How the model actor acts; see ``studio.pipeline.agent.elements`` and README "Evaluation"."""
+
+    action_space: Literal["auto", "elements", "pyautogui"] = Field(
+        default="auto",
+        description="elements: click/type/key on numbered a11y elements, JSON reply; pyautogui: a line of "
+        "pyautogui code (prompt actor.v1); auto: pyautogui for vision models, elements otherwise",
+    )
+    history_steps: int = Field(default=4, ge=0, le=64, description="elements: past steps shown, with changes")
+    max_elements: int = Field(default=80, ge=5, le=2000, description="elements: elements listed per screen")
+
+
 #: Task statuses rolled out by default, in this order.
 TASK_CHECK_ORDER: tuple[Literal["proven", "verified", "unverified"], ...] = ("proven", "verified", "unverified")
 #: Task statuses whose written solution is also replayed as a rollout by default.
@@ -222,6 +234,7 @@ class StudioConfig(_Strict):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
@@ -371,6 +384,14 @@ rrf_k = 60                   # K of reciprocal-rank fusion
 dedup = "span"               # none | span (no two overlapping spans of one rollout) | trajectory (one per rollout)
 mmr_lambda = 1.0             # < 1: diversify by maximal marginal relevance over the example vectors
 candidates = 20              # hits asked of each search before fusion and de-duplication
+
+# How the model actor acts (rollouts and `studio eval`). elements: the screen as numbered a11y elements,
+# one JSON action (click an element / type text / press a key / done); pyautogui: a line of pyautogui code
+# with coordinates. auto = pyautogui for vision models, elements otherwise (BENCHMARKS.md, "Offline actor ...").
+[agent]
+action_space = "auto"        # auto | elements | pyautogui
+history_steps = 4            # elements: past steps shown, each with what changed on the screen
+max_elements = 80            # elements: elements listed per screen
 
 # Where rollouts and evaluations run (`studio rollout/run/eval --ray [ADDRESS]` chooses Ray for one command).
 [executor]

@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING, Any
 from studio.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from envs.base import Env
-    from studio.config import ModelSpec, StudioConfig
+    from studio.config import AgentConfig, ModelSpec, StudioConfig
     from studio.pipeline.agent.policies import Policy
 
 #: The ledger stage of rollout model calls (pipeline and GUI alike).
@@ -85,6 +87,7 @@ def completer(
     stage: str = ROLLOUT_STAGE,
     spec: ModelSpec | None = None,
     use_cache: bool = True,
+    schema: type[BaseModel] | None = None,
 ) -> Complete:
     """``(messages) -> (text, usage)`` calling ``role``'s model through ``ModelClient``.
 
@@ -97,6 +100,7 @@ def completer(
         stage: Ledger stage of the calls.
         spec: The model spec to use instead of the role's.
         use_cache: Read the LLM cache.
+        schema: Ask for JSON of this shape (a grammar for local models); the text is returned unparsed.
     """
     from studio.llm import ModelClient
 
@@ -107,10 +111,20 @@ def completer(
     model_spec = spec
 
     def complete(messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-        res = client.complete(role, model_spec, messages, stage=stage)
+        res = client.complete(role, model_spec, messages, stage=stage, schema=schema)
         return res.text, usage_of(res)
 
     return complete
+
+
+def action_space(agent: AgentConfig, actor: ModelSpec) -> str:
+    """The actor's action space: ``agent.action_space``, where ``auto`` is ``pyautogui`` for a vision model
+    (it sees the screenshot, so coordinates mean something to it) and ``elements`` otherwise."""
+    if agent.action_space != "auto":
+        return agent.action_space
+    from studio.llm.vision import supports_vision
+
+    return "pyautogui" if supports_vision(actor) else "elements"
 
 
 def actor_policy(
@@ -120,15 +134,40 @@ def actor_policy(
     spec: ModelSpec | None = None,
     use_cache: bool = True,
     name: str | None = None,
+    agent: AgentConfig | None = None,
 ) -> Policy:
-    """The model policy of the workspace's actor (screenshots only for vision models)."""
-    from studio.llm.vision import supports_vision
-    from studio.pipeline.agent.policies import ModelPolicy
+    """The model policy of the workspace's actor in its ``[agent]`` action space (see :func:`action_space`).
 
-    actor = spec if spec is not None else workspace_config(workspace).roles.actor
-    policy = ModelPolicy(
-        completer(workspace, "actor", stage=stage, spec=actor, use_cache=use_cache), vision=supports_vision(actor)
-    )
+    Args:
+        workspace: Workspace directory (config, cache, ledger), or None/"".
+        stage: Ledger stage of the calls.
+        spec: The actor's model instead of the workspace's ``roles.actor``.
+        use_cache: Read the LLM cache.
+        name: The policy's name (the agent name in an evaluation).
+        agent: ``[agent]`` settings instead of the workspace's.
+    """
+    from studio.llm.vision import supports_vision
+
+    cfg = workspace_config(workspace)
+    actor = spec if spec is not None else cfg.roles.actor
+    agent = agent if agent is not None else cfg.agent
+    policy: Policy
+    if action_space(agent, actor) == "elements":
+        from studio.pipeline.agent.elements import MAX_REPLY_TOKENS, ElementPolicy, ElementReply
+
+        short = actor.model_copy(update={"max_tokens": min(actor.max_tokens, MAX_REPLY_TOKENS)})
+        policy = ElementPolicy(
+            completer(workspace, "actor", stage=stage, spec=short, use_cache=use_cache, schema=ElementReply),
+            history_steps=agent.history_steps,
+            max_elements=agent.max_elements,
+        )
+    else:
+        from studio.pipeline.agent.policies import ModelPolicy
+
+        policy = ModelPolicy(
+            completer(workspace, "actor", stage=stage, spec=actor, use_cache=use_cache),
+            vision=supports_vision(actor),
+        )
     if name:
         policy.name = name
     return policy

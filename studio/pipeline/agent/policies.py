@@ -35,6 +35,9 @@ class HistoryItem:
     reason: str
     action_code: str
     error: str = ""
+    #: What the action changed on the screen, one line per change (:func:`envs.changes.render_changes`);
+    #: "" when unknown (histories rebuilt from storage, terminal actions).
+    changes: str = ""
 
 
 @dataclass
@@ -84,6 +87,8 @@ def format_history(history: list[HistoryItem]) -> str:
         line = f"{i}. {h.reason} -> {h.action_code}"
         if h.error:
             line += f"  [error: {h.error}]"
+        elif h.changes:
+            line += "  [then: " + "; ".join(h.changes.splitlines()[:4]) + "]"
         lines.append(line)
     return "\n".join(lines)
 

@@ -199,7 +199,18 @@ def _solution_agent(req: AgentRequest) -> Policy:
 
 
 def _baseline_agent(req: AgentRequest) -> Policy:
-    return actor_policy(_workspace_of(req), stage=f"eval:{req.agent}", name=req.agent, use_cache=use_cache_of(req))
+    """The workspace's actor; ``baseline:elements`` / ``baseline:pyautogui`` pick the action space."""
+    agent = None
+    if req.mode:
+        from studio.pipeline.agent.elements import ACTION_SPACES
+        from studio.pipeline.agent.factory import workspace_config
+
+        if req.mode not in ACTION_SPACES:
+            raise PipelineError(f"unknown action space '{req.mode}' in agent '{req.agent}'; use "
+                                f"{' or '.join(f'baseline:{s}' for s in ACTION_SPACES)}")
+        agent = workspace_config(req.workspace).agent.model_copy(update={"action_space": req.mode})
+    return actor_policy(_workspace_of(req), stage=f"eval:{req.agent}", name=req.agent, use_cache=use_cache_of(req),
+                        agent=agent)
 
 
 def _explorer_agent(req: AgentRequest) -> Policy:
@@ -213,7 +224,7 @@ def _explorer_agent(req: AgentRequest) -> Policy:
 AGENTS: dict[str, AgentFactory | str] = {
     "noop": _noop_agent,
     "solution": _solution_agent,
-    "baseline": _baseline_agent,
+    "baseline": _baseline_agent,  # baseline:elements | baseline:pyautogui pick the action space
     "explorer": _explorer_agent,
     # the retrieval-augmented actor; rag:observation|model|both|instruction
     "rag": "studio.pipeline.retrieval.retriever:rag_agent",

@@ -29,7 +29,7 @@ from typing import Any
 
 from envs.actions import action_to_dict
 from envs.base import Env
-from envs.changes import screen_changes
+from envs.changes import Change, render_changes, screen_changes
 from envs.observation import Observation
 from studio.pipeline.agent.policies import Decision, HistoryItem, Policy, StepContext, is_terminal
 from studio.records import Step
@@ -131,7 +131,7 @@ def run_episode(
             frame_before = _frame_key(obs.screenshot_png)
             step_error = decision.error
             timings: dict[str, float] = {}
-            changes: list[dict[str, Any]] = []
+            changes: list[Change] = []
             if decision.actions and not is_terminal(decision.actions):
                 t_act = time.perf_counter()
                 try:
@@ -142,17 +142,19 @@ def run_episode(
                     step_error = f"{type(exc).__name__}: {exc}"
                     stale = True
                 final = obs
-                changes = [c.to_dict() for c in screen_changes(
-                    seen.a11y_table, obs.a11y_table, seen.windows or None, obs.windows or None)]
+                changes = screen_changes(seen.a11y_table, obs.a11y_table, seen.windows or None,
+                                         obs.windows or None)
                 timings = dict(obs.timings)
                 timings["step_total"] = time.perf_counter() - t_act
             emit(StepEvent(Step(
                 trajectory_id=trajectory_id, index=n, reason=decision.reason, action_code=decision.action_code,
                 actions=[action_to_dict(a) for a in decision.actions], error=step_error,
                 observation_text=seen.a11y_table, width=seen.width,
-                height=seen.height, timings=timings, usage=decision.usage, raw=decision.raw, changes=changes,
+                height=seen.height, timings=timings, usage=decision.usage, raw=decision.raw,
+                changes=[c.to_dict() for c in changes],
             ), seen.screenshot_png))
-            history.append(HistoryItem(decision.reason, decision.action_code, step_error))
+            shown = render_changes(changes) if decision.actions and not is_terminal(decision.actions) else ""
+            history.append(HistoryItem(decision.reason, decision.action_code, step_error, shown))
             feedback = step_error or decision.feedback
             if status == "error":
                 n += 1
