@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
@@ -89,24 +90,33 @@ def _chart_facts(root: ElementTree.Element) -> dict[str, Any]:
     }
 
 
-def sheet_charts(path: str, sheet_name: str) -> list[dict[str, Any]]:
-    """Facts of every chart drawn on ``sheet_name`` (empty when none or unreadable)."""
+def _on_sheet(
+    path: str, sheet_name: str, facts: Callable[[zipfile.ZipFile, str], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """``facts(zip, sheet part)`` for ``sheet_name`` of the workbook at ``path``; empty when none or unreadable."""
     try:
         with zipfile.ZipFile(path) as z:
             sheet = _sheet_part(z, sheet_name)
-            if sheet is None:
-                return []
-            out = []
-            for kind, drawing in _rels(z, sheet).values():
-                if kind != "drawing":
-                    continue
-                for ckind, chart in _rels(z, drawing).values():
-                    root = _xml(z, chart) if ckind == "chart" else None
-                    if root is not None:
-                        out.append(_chart_facts(root))
-            return out
+            return [] if sheet is None else facts(z, sheet)
     except (zipfile.BadZipFile, ElementTree.ParseError, OSError, ValueError):
         return []
+
+
+def _chart_list(z: zipfile.ZipFile, sheet: str) -> list[dict[str, Any]]:
+    out = []
+    for kind, drawing in _rels(z, sheet).values():
+        if kind != "drawing":
+            continue
+        for ckind, chart in _rels(z, drawing).values():
+            root = _xml(z, chart) if ckind == "chart" else None
+            if root is not None:
+                out.append(_chart_facts(root))
+    return out
+
+
+def sheet_charts(path: str, sheet_name: str) -> list[dict[str, Any]]:
+    """Facts of every chart drawn on ``sheet_name`` (empty when none or unreadable)."""
+    return _on_sheet(path, sheet_name, _chart_list)
 
 
 def _field_names(z: zipfile.ZipFile, pivot_part: str) -> list[str]:
@@ -118,37 +128,31 @@ def _field_names(z: zipfile.ZipFile, pivot_part: str) -> list[str]:
     return []
 
 
+def _pivot_list(z: zipfile.ZipFile, sheet: str) -> list[dict[str, Any]]:
+    out = []
+    for kind, part in _rels(z, sheet).values():
+        root = _xml(z, part) if kind == "pivotTable" else None
+        if root is None:
+            continue
+        names = _field_names(z, part)
+
+        def name(i: str | None, names: list[str] = names) -> str:
+            idx = int(i) if i is not None and i.lstrip("-").isdigit() else -1
+            return names[idx] if 0 <= idx < len(names) else str(i)
+
+        out.append(
+            {
+                "row_fields": [name(f.get("x")) for f in root.findall("m:rowFields/m:field", NS)],
+                "col_fields": [name(f.get("x")) for f in root.findall("m:colFields/m:field", NS) if f.get("x") != "-2"],
+                "filter": sorted(name(f.get("fld")) for f in root.findall("m:pageFields/m:pageField", NS)),
+                "data_fields": [
+                    (name(f.get("fld")), f.get("subtotal", "sum")) for f in root.findall("m:dataFields/m:dataField", NS)
+                ],
+            }
+        )
+    return out
+
+
 def sheet_pivots(path: str, sheet_name: str) -> list[dict[str, Any]]:
     """Facts of every pivot table on ``sheet_name`` (empty when none or unreadable)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            sheet = _sheet_part(z, sheet_name)
-            if sheet is None:
-                return []
-            out = []
-            for kind, part in _rels(z, sheet).values():
-                root = _xml(z, part) if kind == "pivotTable" else None
-                if root is None:
-                    continue
-                names = _field_names(z, part)
-
-                def name(i: str | None, names: list[str] = names) -> str:
-                    idx = int(i) if i is not None and i.lstrip("-").isdigit() else -1
-                    return names[idx] if 0 <= idx < len(names) else str(i)
-
-                out.append(
-                    {
-                        "row_fields": [name(f.get("x")) for f in root.findall("m:rowFields/m:field", NS)],
-                        "col_fields": [
-                            name(f.get("x")) for f in root.findall("m:colFields/m:field", NS) if f.get("x") != "-2"
-                        ],
-                        "filter": sorted(name(f.get("fld")) for f in root.findall("m:pageFields/m:pageField", NS)),
-                        "data_fields": [
-                            (name(f.get("fld")), f.get("subtotal", "sum"))
-                            for f in root.findall("m:dataFields/m:dataField", NS)
-                        ],
-                    }
-                )
-            return out
-    except (zipfile.BadZipFile, ElementTree.ParseError, OSError, ValueError):
-        return []
+    return _on_sheet(path, sheet_name, _pivot_list)
