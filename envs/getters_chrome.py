@@ -168,7 +168,13 @@ def get_page_info(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> dict[
 
 
 def profile_json(sb: Sandbox, name: str) -> dict[str, Any]:
-    data = read_sandbox_file(sb, f"{PROFILE_DIR}/{name}")
+    """The JSON object in file ``name`` of the browser profile (``{}`` when missing or not an object)."""
+    return sandbox_json(sb, f"{PROFILE_DIR}/{name}")
+
+
+def sandbox_json(sb: Sandbox, path: str) -> dict[str, Any]:
+    """The JSON object in the sandbox's file ``path``, read inside the sandbox (``{}`` when missing or not one)."""
+    data = read_sandbox_file(sb, path)
     if data is None:
         return {}
     try:

@@ -16,12 +16,11 @@ browser never opens a port. A missing file gives OSWorld's "empty" value (no row
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from envs.getters_chrome import PROFILE_DIR, profile_json
+from envs.getters_chrome import PROFILE_DIR, profile_json, sandbox_json
 from envs.sandbox_files import read_sandbox_file
 
 if TYPE_CHECKING:
@@ -55,14 +54,7 @@ def get_cookie_data(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> lis
 
 
 def _local_state(sb: Sandbox) -> dict[str, Any]:
-    data = read_sandbox_file(sb, f"{USER_DATA_DIR}/Local State")
-    if data is None:
-        return {}
-    try:
-        value = json.loads(data.decode("utf-8", errors="replace"))
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return sandbox_json(sb, f"{USER_DATA_DIR}/Local State")
 
 
 def get_enabled_experiments(sb: Sandbox, spec: dict[str, Any], ctx: SetupContext) -> list[str]:
