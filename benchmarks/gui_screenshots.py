@@ -127,7 +127,7 @@ def _trajectories(app: Any, win: Any, shot: Callable[[str], None]) -> None:
     rows = [r for r in range(tv.model.loaded) if not tv.model.row(r).id.startswith("shot-")]
     row = max(rows or [0], key=lambda r: tv.model.row(r).n_steps)  # the demo's longest recorded run
     tv.table.selectRow(row)
-    _wait(app, lambda: tv.panel.filmstrip.count() > 0 and not tv.panel.screen.image.isNull(), 30, "steps")
+    _wait(app, lambda: tv.panel.filmstrip.count() > 0 and not tv.panel.screen_view.image.isNull(), 30, "steps")
     tv.panel.filmstrip.setCurrentRow(min(1, tv.panel.filmstrip.count() - 1))
     _pump(app, 1.0)
     shot("trajectories")
