@@ -9,9 +9,9 @@ from envs import input as input_mod
 
 @pytest.mark.parametrize(
     ("load", "cpus", "expected"),
-    [(0.3, 2, 1.0), (2.0, 2, 1.0), (5.0, 2, 2.5), (18.0, 2, 4.0), (8.0, 8, 1.0)],
+    [(0.3, 2, 1.0), (4.0, 2, 1.0), (10.0, 2, 2.5), (18.0, 2, 4.0), (16.0, 8, 1.0)],
 )
-def test_load_factor_scales_with_load_per_core_and_is_capped(
+def test_load_factor_scales_with_half_the_load_per_core_and_is_capped(
     monkeypatch: pytest.MonkeyPatch, load: float, cpus: int, expected: float
 ) -> None:
     monkeypatch.setattr(input_mod.os, "getloadavg", lambda: (load, load, load))
