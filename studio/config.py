@@ -321,7 +321,7 @@ max_tokens = 256
 method = "forced_choice"
 model = "local/smollm2"
 distractors = 4
-accuracy = 0.89               # 0.892 on 193 of the 320 labelled candidates (TPR 0.94, TNR 0.84)
+accuracy = 0.89               # 0.893 on all 320 labelled candidates (TPR 0.95, TNR 0.84)
 # The paper's four questions (aligned, coherent, natural, reasonable), each with a rationale. Its accuracy is
 # below pipeline.judge_accuracy_floor, so it is advisory: its votes are stored and shown, it never accepts alone.
 [[roles.judges]]
