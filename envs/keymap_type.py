@@ -35,8 +35,10 @@ def keysym_of(ch: str) -> int:
     cp = ord(ch)
     if 0x20 <= cp <= 0x7E or 0xA0 <= cp <= 0xFF:
         return cp
-    if cp < 0x20 or cp == 0x7F:
+    if cp < 0x20 or 0x7F <= cp <= 0x9F:  # C0, DEL and C1 controls
         raise ActionError(f"cannot type the control character {ch!r}; use a key action instead")
+    if 0xD800 <= cp <= 0xDFFF:
+        raise ActionError(f"cannot type the lone surrogate {ch!r}: it is not a character")
     return 0x01000000 + cp
 
 

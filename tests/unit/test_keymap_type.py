@@ -106,3 +106,23 @@ def test_no_spare_keycode_or_a_control_character_is_a_clear_error() -> None:
     with pytest.raises(ActionError, match="control character"):
         _type(KeymapTyper(x, threading.Lock()), x, "a\x07<")
     assert x.typed == []  # refused before anything was typed
+
+
+def test_model_text_can_only_bind_character_keysyms_never_function_keys() -> None:
+    """Typed text is model output: whatever it holds, a binding is a plain character (Latin-1 printable or the
+    Unicode keysym range) or Return/Tab — never a function keysym such as XF86Switch_VT_1 or Terminate_Server."""
+    from envs.keymap_type import keysym_of
+
+    allowed_special = {0xFF0D, 0xFF09}
+    for cp in [*range(0x20, 0x3000), *range(0xD7F0, 0xE100), 0xFFFD, 0x1F600, 0x10FFFF]:
+        ch = chr(cp)
+        try:
+            sym = keysym_of(ch)
+        except ActionError:
+            assert cp < 0x20 or 0x7F <= cp <= 0x9F or 0xD800 <= cp <= 0xDFFF
+            continue
+        assert sym in allowed_special or 0x20 <= sym <= 0xFF or 0x01000100 <= sym <= 0x0110FFFF, (cp, hex(sym))
+    for ch in ("\x00", "\x1b", "\x07", "\x7f", "\x9b", "\ud800"):
+        with pytest.raises(ActionError):
+            keysym_of(ch)
+    assert keysym_of("\n") == 0xFF0D and keysym_of("\t") == 0xFF09
