@@ -167,7 +167,7 @@ class LocalScorer:
         cache = getattr(llm, "cache", None)
         if cache is not None and upto - keep >= STATE_MIN_TOKENS:
             keep = self._restore(llm, cache, want, keep)
-        llm.n_tokens = keep  # eval() drops the KV cache past n_tokens
+        llm.n_tokens = keep  # Llama.eval (token evaluation, no code) keeps the KV cache up to here
         llm.eval(want[keep:])
         if cache is not None and upto - keep >= STATE_MIN_TOKENS:
             cache[want] = llm.save_state()  # this prefix may be wanted again after another prompt
