@@ -19,9 +19,9 @@ Rubric (a reply is *good* when):
   accuracy (mean of the true-positive and true-negative rates); a malformed reply counts as wrong.
 * **query_writer** (search query for the first screen of each task): good when it is one line of 1-16 words that
   shares a content word with the task or names an element on the screen, and is not a copy of the prompt.
-* **actor** (first action on the first screen of each task): good when it parses as an allowed action and
-  starts the task: types text that begins with the solution's first typed character or word, or clicks inside
-  the element whose name is that character.
+* **actor** (first action on the first screen of each task, in the element action space with its prompt and
+  grammar): good when it parses as an allowed action and starts the task: types text that begins with the
+  solution's first typed character or word, or clicks the element whose name is that character.
 
 Good results per minute = quality x calls per minute. A role's default is the model with the most good results
 per minute among those whose quality is at least ``QUALITY_FLOOR`` (bad data costs more downstream than time).
@@ -53,7 +53,7 @@ QUALITY_FLOOR = 0.5
 #: Quiet-machine rates measured on this 2-core VM (issue #14): prompt tok/s, generation tok/s, under a JSON grammar.
 QUIET_RATES = {"local/smollm2": (217, 65, 34), "local/qwen2.5-coder-0.5b": (108, 31, 17),
                "local/qwen2.5-coder-1.5b": (56, 19, 10)}  # fmt: skip
-STRUCTURED = {"task_writer", "backward_writer", "judge"}
+STRUCTURED = {"task_writer", "backward_writer", "judge", "actor"}  # answered under a JSON grammar
 OFF_APP = re.compile(r"\b(internet|browser|e-?mail|download|website|online|web page|google|terminal)\b", re.I)
 OPS = {
     "+": ("add", "plus", "sum", "+"),
@@ -179,11 +179,12 @@ class Runner:
             score.completion_tokens += rec.completion_tokens
             score.quiet_s += rec.prompt_tokens / pr + rec.completion_tokens / (gen_json if role in STRUCTURED else gen)
 
-    def text(self, role: str, score: Score, prompt: str, max_tokens: int) -> str:
+    def text(self, role: str, score: Score, prompt: str, max_tokens: int, schema: Any = None) -> str:
         t0 = time.perf_counter()
         n = len(self.ledger.records)
         spec = self.spec.model_copy(update={"max_tokens": max_tokens})
-        res = self.client.complete(role, spec, [{"role": "user", "content": prompt}], stage="bench")
+        msgs = [{"role": "user", "content": prompt}]
+        res = self.client.complete(role, spec, msgs, stage="bench", schema=schema)
         score.seconds += time.perf_counter() - t0
         score.calls += 1
         self.account(role, score, n)
@@ -290,41 +291,47 @@ def run_query_writer(r: Runner, data: dict, limit: int) -> Score:
     return s
 
 
-def _element_named(obs: str, name: str, x: int, y: int) -> bool:
-    for row in obs.splitlines()[1:]:
+def _nodes(table: str) -> list[Any]:
+    """The a11y table text -> nodes (id, role, name, text, position, size), for the element listing."""
+    from envs.observation import A11yNode
+
+    nodes = []
+    for row in table.splitlines()[1:]:
         cols = row.split("\t")
-        if len(cols) < 6 or cols[2].strip() != name:
+        if len(cols) < 6:
             continue
         try:
-            ex, ey = (int(float(v)) for v in cols[4].strip("() ").split(","))
+            x, y = (int(float(v)) for v in cols[4].strip("() ").split(","))
             w, h = (int(float(v)) for v in cols[5].strip("() ").split(","))
+            nodes.append(A11yNode(int(cols[0]), cols[1], cols[2], cols[3], x, y, w, h))
         except ValueError:
             continue
-        if ex <= x <= ex + w and ey <= y <= ey + h:
-            return True
-    return False
+    return nodes
 
 
 def run_actor(r: Runner, data: dict, limit: int) -> Score:
-    from types import SimpleNamespace
-
-    from envs.actions import Click, TypeText
-    from studio.pipeline.agent.policies import StepContext, build_actor_prompt, parse_agent_output
+    """The actor in the element action space (the default for every offline model): its real prompt
+    (``actor_elements``), its reply grammar and parser."""
+    from envs.actions import TypeText
+    from envs.observation import Observation
+    from studio.pipeline.agent.elements import ElementReply, element_prompt, parse_element_reply
+    from studio.pipeline.agent.policies import StepContext
 
     s = Score()
     for task in data["tasks"][:limit]:
         obs_text = task["steps"][0]["observation_text"]
-        obs = SimpleNamespace(width=1280, height=800, a11y_table=obs_text)  # what the prompt reads
-        prompt = build_actor_prompt(StepContext(task["instruction"], obs))  # type: ignore[arg-type]
-        d = parse_agent_output(r.text("actor", s, prompt, 128))
+        obs = Observation(b"", 1280, 800, a11y_nodes=_nodes(obs_text))
+        prompt = element_prompt(StepContext(task["instruction"], obs))
+        d = parse_element_reply(r.text("actor", s, prompt, 96, schema=ElementReply), obs)
         want = first_token(task)
         ok = False
         if d.actions and want:
             a = d.actions[0]
             if isinstance(a, TypeText):
                 ok = a.text[:1] == want[:1] and (want[0].isdigit() or a.text.split()[:1] == want.split()[:1])
-            elif isinstance(a, Click) and a.x is not None and a.y is not None:
-                ok = _element_named(obs_text, want[:1], a.x, a.y)
+            elif d.action_code and "click_element" in d.action_code:
+                node = obs.node(int(d.action_code.split("click_element(")[1].split(")")[0].split(",")[0]))
+                ok = node is not None and node.name.strip() == want[:1]
         s.good += ok
         s.total += 1
         s.samples.append({"task": task["instruction"], "action": d.action_code, "error": d.error, "good": ok})

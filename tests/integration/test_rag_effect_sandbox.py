@@ -47,18 +47,18 @@ class RuleActor:
     def __call__(self, messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         prompt = messages[-1]["content"]
         self.prompts.append(prompt)
-        mine = prompt.split("Now your turn.", 1)[1]
+        mine = prompt.rsplit("Screen:\n", 1)[1]  # after the examples: screen, history, task
         task = re.search(r"Task: (.*)", mine)
         assert task is not None
         reply = '{"reason": "I do not know how", "action": "done", "target": ""}'
-        if "type " in mine.split("Screen:", 1)[0]:  # typed already: finished
+        if re.search(r"^\d+\. type ", mine, re.M):  # typed already (a history line): finished
             reply = '{"reason": "typed it", "action": "done", "target": ""}'
         else:
             op_word = next((w for w in OPERATIONS if w in task.group(1).lower()), "")
             numbers = re.findall(r"\d+", task.group(1))
-            for example in prompt.split("Worked examples found", 1)[-1].split("Example ")[1:]:
-                shown = re.search(r"typewrite\('\d+([-+*/])\d+='", example)
-                if "Worked examples found" in prompt and op_word and op_word in example.lower() and shown:
+            for example in prompt.split("Worked examples:", 1)[-1].split("Example ")[1:]:
+                shown = re.search(r'"action": "type", "target": "\d+([-+*/])\d+="', example)
+                if "Worked examples:" in prompt and op_word and op_word in example.lower() and shown:
                     text = shown.group(1).join(numbers[:2]) + "="
                     reply = f'{{"reason": "as in the example", "action": "type", "target": "{text}"}}'
                     break

@@ -25,6 +25,7 @@ from studio.pipeline.agent.elements import (
     element_prompt,
     parse_element_reply,
     short_action,
+    step_reply,
 )
 from studio.pipeline.agent.factory import action_space, actor_policy
 from studio.pipeline.agent.policies import HistoryItem, ModelPolicy, StepContext
@@ -182,8 +183,11 @@ def test_prompt_puts_fixed_text_first_and_feedback_last() -> None:
     prompt = element_prompt(ctx)
     other = element_prompt(StepContext("Open the File menu.", _galculator()))
     shared = len(os.path.commonprefix([prompt, other]))
-    assert shared >= prompt.index("Worked examples found for this step")  # rules and shots come first
-    assert prompt.index("Task: Multiply 6 by 7.") > prompt.index("Worked examples found")
+    assert shared >= prompt.index("Worked examples:")  # the rules come first
+    # examples, then the screen and the history, then the task right before the reply (a small model reads
+    # the end of its prompt best)
+    assert prompt.index("Worked examples:") < prompt.index("Screen:") < prompt.index("Steps so far:")
+    assert prompt.index("Steps so far:") < prompt.index("Task: Multiply 6 by 7.")
     assert prompt.rstrip().endswith("Reply:")
     assert "Your previous reply could not be used: element [99]" in prompt
     assert "{" + "instruction}" not in prompt
@@ -309,3 +313,31 @@ def test_baseline_agent_modes_pick_the_action_space(tmp_path: Path) -> None:
     assert build("baseline:pyautogui").name == "baseline:pyautogui"
     with pytest.raises(PipelineError, match="unknown action space 'mouse'.*baseline:elements or baseline:pyautogui"):
         build("baseline:mouse")
+
+
+def test_step_reply_is_the_element_reply_of_a_stored_step() -> None:
+    import json
+
+    def reply(code: str) -> dict[str, str] | None:
+        text = step_reply("why", code)
+        return None if text is None else json.loads(text)
+
+    assert reply("pyautogui.write('7*8=', interval=0.1)") == {"reason": "why", "action": "type", "target": "7*8="}
+    assert reply("pyautogui.click(590, 450)  # click_element(28)") == {
+        "reason": "why", "action": "click", "target": "28"
+    }
+    assert reply("pyautogui.press('enter')") == {"reason": "why", "action": "key", "target": "enter"}
+    assert reply("pyautogui.hotkey('ctrl', 's')") == {"reason": "why", "action": "key", "target": "ctrl+s"}
+    assert reply("DONE") == {"reason": "why", "action": "done", "target": ""}
+    # no form in this space: coordinates, several actions, a key pressed twice, code that is no action
+    assert reply("pyautogui.click(10, 20)") is None
+    assert reply("pyautogui.write('a')\npyautogui.press('enter')") is None
+    assert reply("pyautogui.press('a', presses=2)") is None
+    assert reply("os.system('x')") is None
+    # every reply it writes parses back to the same action
+    for code in ("pyautogui.write('12+3=', interval=0.1)", "pyautogui.press('tab')", "pyautogui.hotkey('ctrl', 'o')"):
+        text = step_reply("r", code)
+        assert text is not None
+        decision = parse_element_reply(text)
+        assert decision.error == ""
+        assert step_reply("r", decision.action_code) == text

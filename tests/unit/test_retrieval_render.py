@@ -167,3 +167,45 @@ def test_export_rows_can_hold_the_same_examples_the_actor_sees(tmp_path: Path) -
     for bad in ({"examples": -1}, {"examples": 2, "granularity": "example"}, {"examples": 2, "preset": "qwen2.5-vl"}):
         with pytest.raises(ConfigError, match="--examples"):
             ExportOptions(format="openai", **bad).validate()  # type: ignore[arg-type]
+
+
+def test_reply_layout_shows_each_step_as_the_element_actor_answers() -> None:
+    ex = IndexedExample(
+        id="e1",
+        instruction="Multiply 7 by 8",
+        steps=[("type it", "pyautogui.write('7*8=', interval=0.1)"), ("drag", "pyautogui.dragTo(5, 6)")],
+        changes=["text '': '0' -> '56'", ""],
+    )
+    assert format_example(ex, 2, layout="reply").splitlines() == [
+        "Example 2",
+        "Task: Multiply 7 by 8",
+        'Reply: {"reason": "type it", "action": "type", "target": "7*8="}',
+        "Changed: text '': '0' -> '56'",
+        "Step: pyautogui.dragTo(5, 6)",  # no element form: shown as it was done
+    ]
+    packed = pack_examples([ex, example(3)], 10_000, "reply")
+    assert packed.startswith("Example 1\nTask: Multiply 7 by 8") and "\n\nExample 2\nTask: task number 3" in packed
+    assert estimate_tokens(pack_examples([ex], 30, "reply")) <= 30  # the budget holds in this layout too
+
+
+def test_element_actor_gets_examples_in_its_reply_layout(tmp_path: Path) -> None:
+    from studio.pipeline.agent.elements import ElementPolicy
+    from studio.pipeline.retrieval.retriever import RetrievalAugmentedPolicy
+
+    seen: list[str] = []
+
+    def complete(messages: list[dict[str, str]]) -> tuple[str, dict[str, int]]:
+        seen.append(messages[-1]["content"])
+        return '{"reason": "r", "action": "done", "target": ""}', {}
+
+    class OneHit:
+        mode = "observation"
+
+        def examples_for(self, ctx: StepContext, mode: str | None = None, layout: str = "code") -> tuple[str, dict]:
+            ex = IndexedExample(id="e", instruction="Add 2 and 5", steps=[("t", "pyautogui.write('2+5=')")])
+            return pack_examples([ex], 500, layout), {}
+
+    obs = Observation(b"", 300, 300, a11y_nodes=[A11yNode(0, "frame", "galculator", "", 0, 0, 300, 300)])
+    policy = RetrievalAugmentedPolicy(ElementPolicy(complete), OneHit(), mode="observation")  # type: ignore[arg-type]
+    policy.decide(StepContext("Add 3 and 4", obs))
+    assert 'Task: Add 2 and 5\nReply: {"reason": "t", "action": "type", "target": "2+5="}' in seen[0]

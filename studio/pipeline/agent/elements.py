@@ -40,7 +40,7 @@ from envs.observation import A11yNode, Observation
 from studio.pipeline.agent.policies import Decision, HistoryItem, StepContext
 from studio.pipeline.prompts import ReplySchema
 
-ELEMENTS_PROMPT_VERSION = "actor_elements.v1"
+ELEMENTS_PROMPT_VERSION = "actor_elements.v2"
 #: Action spaces of the model actor (``[agent] action_space``; ``auto`` picks one per model).
 ACTION_SPACES = ("elements", "pyautogui")
 ACTIONS = ("click", "type", "key", "done", "fail")
@@ -153,6 +153,45 @@ def _short(a: Action) -> str:
     return str(to_pyautogui(a))
 
 
+def step_reply(reason: str, code: str) -> str | None:
+    """The element-space reply (``{"reason", "action", "target"}`` JSON) that does what a stored step's action
+    code did, or None when the code is not one action of this space (coordinate clicks, drags, several actions).
+
+    Element clicks keep their number (``# click_element(N)`` marker): on another screen of the same app the
+    number usually names the same element, and the prompt says it may not.
+    """
+    from envs.action_parser import parse_action_text
+    from envs.errors import ActionError
+
+    lines = [line for line in code.splitlines() if line.strip()]
+    if len(lines) != 1:
+        return None
+    marker = _MARKER_RE.search(lines[0])
+    if marker:
+        action, target = "click", marker.group(1)
+    else:
+        try:
+            actions = parse_action_text(lines[0])
+        except ActionError:
+            return None
+        if len(actions) != 1:
+            return None
+        a = actions[0]
+        if isinstance(a, TypeText):
+            action, target = "type", a.text
+        elif isinstance(a, Key) and a.presses == 1:
+            action, target = "key", a.key
+        elif isinstance(a, Hotkey):
+            action, target = "key", "+".join(a.keys)
+        elif isinstance(a, ClickElement):
+            action, target = "click", str(a.element_id)
+        elif isinstance(a, Done | Fail):
+            action, target = a.kind, ""
+        else:
+            return None
+    return json.dumps({"reason": reason.strip() or "-", "action": action, "target": target}, ensure_ascii=False)
+
+
 def element_history(history: list[HistoryItem], limit: int = DEFAULT_HISTORY_STEPS) -> str:
     """The last ``limit`` steps, numbered as in the whole run, each with what changed after it."""
     if not history:
@@ -185,7 +224,8 @@ def element_prompt(
     examples = ""
     if ctx.examples_text:
         examples = (
-            "Worked examples found for this step (their element numbers belong to other screens):\n"
+            "Worked examples: tasks done before in this application, with the replies that did them (an element "
+            "number may differ on your screen):\n"
             f"{ctx.examples_text}\n\n"
         )
     return render(
@@ -322,6 +362,8 @@ class ElementPolicy:
     with ``factory.completer(..., schema=ElementReply)`` so a local model is held to the reply's grammar."""
 
     name = "model"
+    #: Retrieved examples are shown in the element replies' own layout (``render.LAYOUTS``).
+    example_layout = "reply"
 
     def __init__(
         self, complete: Any, *, history_steps: int = DEFAULT_HISTORY_STEPS, max_elements: int = DEFAULT_MAX_ELEMENTS
@@ -352,4 +394,5 @@ __all__ = [
     "parse_element_reply",
     "reply_actions",
     "short_action",
+    "step_reply",
 ]

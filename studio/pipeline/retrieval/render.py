@@ -30,7 +30,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from studio.pipeline.retrieval.index import IndexedExample
 
-__all__ = ["MAX_CHANGE_CHARS", "estimate_tokens", "format_example", "pack_examples"]
+__all__ = ["LAYOUTS", "MAX_CHANGE_CHARS", "estimate_tokens", "format_example", "pack_examples"]
+
+#: ``code``: REASON / ACTION (pyautogui code) lines, for the pyautogui actor (``actor.v1``) and export;
+#: ``reply``: the element actor's own lines (``Task:``, then one ``Reply:`` JSON per step, as it answers).
+LAYOUTS = ("code", "reply")
 
 #: Characters of one step's CHANGED line (the change lines joined by "; ").
 MAX_CHANGE_CHARS = 240
@@ -47,7 +51,14 @@ def _changed(text: str) -> str:
     return line if len(line) <= MAX_CHANGE_CHARS else line[: MAX_CHANGE_CHARS - 3] + "..."
 
 
-def format_example(example: IndexedExample, number: int, max_steps: int | None = None, *, changes: bool = True) -> str:
+def format_example(
+    example: IndexedExample,
+    number: int,
+    max_steps: int | None = None,
+    *,
+    changes: bool = True,
+    layout: str = "code",
+) -> str:
     """One example: ``Example N: instruction``, then REASON / ACTION (/ CHANGED) per span step.
 
     Args:
@@ -55,8 +66,11 @@ def format_example(example: IndexedExample, number: int, max_steps: int | None =
         number: Its number in the prompt.
         max_steps: Show only the first steps (None: all).
         changes: Show the CHANGED lines.
+        layout: ``code`` or ``reply`` (:data:`LAYOUTS`).
     """
     steps = example.steps if max_steps is None else example.steps[:max_steps]
+    if layout == "reply":
+        return _reply_layout(example, number, steps, changes)
     lines = [f"Example {number}: {example.instruction}"]
     for i, (reason, action) in enumerate(steps, start=1):
         lines.append(f"  Step {i}: REASON: {reason.strip() or '-'}")
@@ -67,7 +81,22 @@ def format_example(example: IndexedExample, number: int, max_steps: int | None =
     return "\n".join(lines)
 
 
-def pack_examples(examples: Sequence[Any], budget_tokens: int) -> str:
+def _reply_layout(example: IndexedExample, number: int, steps: list[tuple[str, str]], changes: bool) -> str:
+    """The element actor's layout: a small model copies the shape of a reply it has seen in its own format
+    (BENCHMARKS.md, "Offline actor"): ``Task:`` then per step ``Reply: {json}`` and ``Changed:``."""
+    from studio.pipeline.agent.elements import short_action, step_reply
+
+    lines = [f"Example {number}", f"Task: {example.instruction}"]
+    for i, (reason, action) in enumerate(steps, start=1):
+        reply = step_reply(reason, action)
+        lines.append(f"Reply: {reply}" if reply is not None else f"Step: {short_action(action)}")
+        change = example.changes[i - 1] if changes and i - 1 < len(example.changes) else ""
+        if change.strip():
+            lines.append(f"Changed: {_changed(change)}")
+    return "\n".join(lines)
+
+
+def pack_examples(examples: Sequence[Any], budget_tokens: int, layout: str = "code") -> str:
     """Format examples (``IndexedExample`` or retrieval ``Hit``) in order until the budget is used.
 
     Never exceeds ``budget_tokens`` (estimated). An example that does not fit whole is tried without its
@@ -77,18 +106,18 @@ def pack_examples(examples: Sequence[Any], budget_tokens: int) -> str:
     parts: list[str] = []
     for item in examples:
         ex = getattr(item, "example", item)
-        block = _fitting(ex, parts, budget_tokens)
+        block = _fitting(ex, parts, budget_tokens, layout)
         if block is not None:
             parts.append(block)
     return "\n\n".join(parts)
 
 
-def _fitting(ex: IndexedExample, parts: list[str], budget_tokens: int) -> str | None:
+def _fitting(ex: IndexedExample, parts: list[str], budget_tokens: int, layout: str = "code") -> str | None:
     """The fullest rendering of ``ex`` that still fits after ``parts``, or None."""
     n = len(ex.steps)
     for max_steps in range(n, 0, -1) if n else [0]:
         for show in (True, False):
-            block = format_example(ex, len(parts) + 1, max_steps, changes=show)
+            block = format_example(ex, len(parts) + 1, max_steps, changes=show, layout=layout)
             if estimate_tokens("\n\n".join([*parts, block])) <= budget_tokens:
                 return block
     return None

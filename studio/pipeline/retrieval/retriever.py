@@ -450,16 +450,24 @@ class Retriever:
         self.last = out
         return out
 
-    def examples_for(self, ctx: StepContext, mode: str | None = None) -> tuple[str, dict[str, Any]]:
-        """``(packed examples text, usage)`` for one step (the shape of ``AugmentedPolicy``'s ``fill``)."""
+    def examples_for(
+        self, ctx: StepContext, mode: str | None = None, layout: str = "code"
+    ) -> tuple[str, dict[str, Any]]:
+        """``(packed examples text, usage)`` for one step (the shape of ``AugmentedPolicy``'s ``fill``);
+        ``layout`` is the acting policy's (:data:`~studio.pipeline.retrieval.render.LAYOUTS`)."""
         r = self.retrieve(ctx.instruction, ctx.observation.a11y_table, ctx.history, mode=mode)
         usage = dict(r.usage)
         usage["retrieved"] = [h.example.id for h in r.hits]
         usage["retrieval_s"] = round(sum(v for k, v in r.seconds.items() if k != "query_writer"), 6)
-        return pack_examples(r.hits, self.budget_tokens), usage
+        return pack_examples(r.hits, self.budget_tokens, layout), usage
 
 
 # ------------------------------------------------------------------------------------------- the agent
+
+
+def example_layout(policy: Any) -> str:
+    """How ``policy`` wants its examples laid out: its ``example_layout`` attribute, else ``code``."""
+    return str(getattr(policy, "example_layout", "code"))
 
 
 class RetrievalAugmentedPolicy:
@@ -477,7 +485,7 @@ class RetrievalAugmentedPolicy:
         self.totals: dict[str, Any] = {}
 
     def decide(self, ctx: StepContext) -> Any:
-        text, usage = self.retriever.examples_for(ctx, mode=self.mode)
+        text, usage = self.retriever.examples_for(ctx, mode=self.mode, layout=example_layout(self.base))
         ctx.examples_text = text
         add_usage(self.totals, usage)
         decision = self.base.decide(ctx)
