@@ -311,7 +311,8 @@ def test_writer_keeps_instructions_of_bad_checks_with_the_reason_and_drops_bad_i
     )
     writer = Writer([GOOD, bad, _with(instruction="ok"), {"instruction": "Type a haiku about the sea and save it."}])
     seed = _with(instruction="Seed: write 'x' into ~/seed.txt with mousepad and save it.")
-    result = write_checked_tasks([Sec()], writer, app="mousepad", seeds=[seed])
+    # without the built-in examples: GOOD paraphrases mousepad's first one (dropped as a copy with them)
+    result = write_checked_tasks([Sec()], writer, app="mousepad", seeds=[seed], builtin_examples=False)
     good, unsafe, bare = result.tasks
     assert good.problem == "" and good.check["evaluator"]["expected"] == GOOD["evaluator"]["expected"]
     # stored as checked: model-written commands get an explicit, short timeout
@@ -322,6 +323,17 @@ def test_writer_keeps_instructions_of_bad_checks_with_the_reason_and_drops_bad_i
     assert [d.reason for d in result.dropped] == ["too short"]
     prompt = writer.prompts[0]
     assert "Seed: write 'x'" in prompt and "- metric a11y_contains" in prompt and "download" not in prompt
+
+
+def test_writer_drops_a_paraphrase_of_an_example_with_the_same_values() -> None:
+    from studio.pipeline.stages.checked_tasks import app_examples
+
+    example = next(e for e in app_examples("galculator") if "12 times 7" in e["instruction"])
+    copy_ = {**example, "instruction": "With the calculator, multiply 12 by 7."}
+    new = {**example, "instruction": "With the calculator, multiply 15 by 4."}
+    result = write_checked_tasks([Sec()], Writer([copy_, new]), app="galculator")
+    assert [t.instruction for t in result.tasks] == ["With the calculator, multiply 15 by 4."]
+    assert [d.reason for d in result.dropped] == [f"copies the values of the example: {example['instruction']}"]
 
 
 # ------------------------------------------------------------------------------- workspace and import

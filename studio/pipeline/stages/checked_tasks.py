@@ -17,7 +17,8 @@ Examples: instructions and checks of imported tasks (``studio tasks import``) or
 (``studio/pipeline/prompts/checked_examples.json``: per app, tasks whose check and solution are proven in a real
 sandbox by ``tests/integration/test_verified_tasks.py``, and a line on how to drive the app from the keyboard),
 at most ``max_examples`` in all. A written task that copies an example's instruction is dropped as a near
-duplicate.
+duplicate, and so is one that paraphrases an example with the same values ("With the calculator, multiply 12 by
+7" after the example "Use the calculator to compute 12 times 7"): its check would be the example's, proven already.
 """
 
 from __future__ import annotations
@@ -162,6 +163,19 @@ def choose_examples(
     return chosen or [GENERIC_EXAMPLE]
 
 
+def copied_example(doc_id: str, instruction: str, shown: Sequence[str]) -> DroppedTask | None:
+    """A drop when ``instruction`` names exactly the values (numbers, quoted texts, paths) of a shown example."""
+    from studio.pipeline.stages.values import instruction_values
+
+    mine = {v.text.lower() for v in instruction_values(instruction)}
+    if not mine:
+        return None
+    for example in shown:
+        if {v.text.lower() for v in instruction_values(example)} == mine:
+            return DroppedTask(doc_id, instruction, f"copies the values of the example: {example}")
+    return None
+
+
 def render_examples(examples: Sequence[dict[str, Any]]) -> str:
     """Examples (written-task shape) as compact JSON lines."""
     return "\n".join(json.dumps(s, ensure_ascii=False, separators=(", ", ": ")) for s in examples)
@@ -254,7 +268,7 @@ def write_checked_tasks(
             instruction = clean_task(str(raw_instruction))
             drop = screen_task(
                 section.id, str(raw_instruction), instruction, task_problem(instruction), [*kept, *shown]
-            )
+            ) or copied_example(section.id, instruction, shown)
             if drop is not None:
                 result.dropped.append(drop)
                 continue
