@@ -232,37 +232,26 @@ def map_program(argv: list[str]) -> list[str]:
 def missing_program(cmd: list[str] | str, shell: bool) -> str | None:
     """The program ``cmd`` starts when it is not installed in the sandbox, else None.
 
-    Lists check ``argv[0]``; shell strings check their first word unless it is a shell builtin, an assignment
-    or a relative path (a script the task creates).
+    Lists check ``argv[0]``; shell strings check the program of every command they run
+    (:func:`envs.shell.parse_commands`), except shell builtins and relative paths (a script the task creates).
     """
     if isinstance(cmd, str) or shell:
-        import re
-        import shlex
+        from envs.shell import parse_commands
 
-        text = cmd if isinstance(cmd, str) else " ".join(cmd)
-        for segment in re.split(r"\|\||&&|[|;\n]", text):  # every command of a pipeline or list
-            try:
-                words = shlex.split(segment)
-            except ValueError:
+        text = cmd if isinstance(cmd, str) else " ".join(cmd)  # as it runs (`_command`)
+        for command in parse_commands(text):
+            first = command.program_word
+            if not first or first in _SHELL_WORDS or first.startswith(("./", "../", "$", "~", "`")):
                 continue
-            if not words:
-                continue
-            first = words[0]
-            if first in _SHELL_WORDS or "=" in first or first.startswith(("./", "../", "$", "~", "(", "{")):
-                continue
-            if first in ("sudo", "nohup", "env", "exec", "timeout") and len(words) > 1:
-                first = next((w for w in words[1:] if not w.startswith("-") and "=" not in w), first)
-            program = PROGRAM_ALIASES.get(first, first)
-            missing = _not_installed(program)
+            missing = _not_installed(PROGRAM_ALIASES.get(first, first))
             if missing:
                 return missing
         return None
-    else:
-        if not cmd:
-            return None
-        program = PROGRAM_ALIASES.get(cmd[0], cmd[0])
-        if program.startswith(("./", "../", "~")):
-            return None
+    if not cmd:
+        return None
+    program = PROGRAM_ALIASES.get(cmd[0], cmd[0])
+    if program.startswith(("./", "../", "~")):
+        return None
     return _not_installed(program)
 
 

@@ -20,19 +20,21 @@ rule                       refused when
 
 The rules are narrow on purpose (whole words, exact printed literals for exact metrics, the file the check
 reads), so a meaningful check is not refused; what they miss, validation in the sandbox still catches
-(``no-op already scores 1``). Commands are read with :mod:`shlex`, never run.
+(``no-op already scores 1``). Commands are read with :func:`envs.shell.parse_commands` (the one shell
+splitter, shared with the setup's program lookup), never run.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import shlex
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from envs.shell import PRINTERS, SimpleCommand, parse_commands
 from studio.errors import BadCheckError, StudioError
+
+__all__ = ["GUI_PROGRAMS", "SimpleCommand", "desktop_programs", "home_relative", "lint_check", "parse_commands"]
 
 #: Desktop programs besides the app profiles' own (launchers a writer reaches for).
 GUI_PROGRAMS = frozenset(
@@ -52,86 +54,10 @@ GUI_PROGRAMS = frozenset(
         "xmessage",
     }
 )
-PRINTERS = frozenset({"echo", "printf"})
 _CONSTANT = PRINTERS | {"true", ":"}
-_WRAPPERS = frozenset({"sudo", "nohup", "env", "exec", "timeout", "setsid", "command", "nice", "stdbuf"})
-_OPERATOR_CHARS = frozenset("();<>|&")
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_FD_REDIRECT = re.compile(r"(?<![\w$])\d+(?=[<>])")
 _TOKEN = re.compile(r"\n|\w+|[^\w\s]")
 _INCLUDE_METRICS = frozenset({"check_include_exclude", "file_contains"})
 _EXACT_METRICS = frozenset({"exact_match", "fuzzy_match"})
-
-
-@dataclass
-class SimpleCommand:
-    """One command of a shell command line: its words (redirections removed) and the files it writes."""
-
-    words: list[str] = field(default_factory=list)
-    writes: list[str] = field(default_factory=list)
-
-    def _start(self) -> int:
-        """Index of the program word: after assignments and wrappers such as ``sudo`` or ``timeout 5``."""
-        i = 0
-        while i < len(self.words):
-            word = self.words[i]
-            if _ASSIGNMENT.match(word):
-                i += 1
-            elif word in _WRAPPERS:
-                i += 1
-                while i < len(self.words) and (self.words[i].startswith("-") or self.words[i][:1].isdigit()):
-                    i += 1
-            else:
-                return i
-        return i
-
-    @property
-    def program(self) -> str:
-        """The program run, by base name ("" for a command of assignments only)."""
-        i = self._start()
-        return PurePosixPath(self.words[i]).name if i < len(self.words) else ""
-
-    def printed(self) -> str:
-        """What an ``echo`` / ``printf`` prints (escapes ``\\n`` / ``\\t`` decoded); "" for other programs."""
-        if self.program not in PRINTERS:
-            return ""
-        args = self.words[self._start() + 1 :]
-        if self.program == "echo":
-            while args and re.fullmatch(r"-[neE]+", args[0]):
-                args = args[1:]
-        return " ".join(args).replace("\\n", "\n").replace("\\t", "\t")
-
-
-def parse_commands(line: str) -> list[SimpleCommand]:
-    """The simple commands of a shell command line ([] when it does not split, e.g. an open quote)."""
-    line = _FD_REDIRECT.sub("", line.replace("\n", ";"))  # "2>/dev/null": the 2 is not an argument
-    lex = shlex.shlex(line, posix=True, punctuation_chars=True)
-    lex.whitespace_split = True
-    try:
-        tokens = list(lex)
-    except ValueError:
-        return []
-    out: list[SimpleCommand] = []
-    current = SimpleCommand()
-    redirect = ""
-    for token in tokens:
-        if token and set(token) <= _OPERATOR_CHARS:
-            if ">" in token or "<" in token:
-                redirect = token
-                continue
-            if current.words:
-                out.append(current)
-            current, redirect = SimpleCommand(), ""
-            continue
-        if redirect:
-            if ">" in redirect and "&" not in redirect:
-                current.writes.append(token)
-            redirect = ""
-            continue
-        current.words.append(token)
-    if current.words:
-        out.append(current)
-    return out
 
 
 @functools.cache
