@@ -12,12 +12,19 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from envs.actions import Action
     from envs.observation import Observation
+    from envs.task_setup import CommandFailure
     from envs.tasks import Task
 
 
 class Env(ABC):
+    #: The setup commands of the last :meth:`reset` that exited non-zero (kept when reset raised too). The setup
+    #: ran on regardless (as in OSWorld); validating a task's check refuses it, rollouts and eval run on.
+    setup_failures: Sequence[CommandFailure] = ()
+
     @abstractmethod
     def reset(self, task: Task) -> Observation:
         """Set up a fresh desktop for ``task`` (its ``config`` steps) and return the first observation."""

@@ -1,7 +1,8 @@
 """DesktopEnv: the Env contract over a real sandbox (Xvfb + an isolated machine: D-Bus, openbox, apps).
 
 ``reset(task)`` starts a fresh :class:`envs.sandbox.Sandbox`, runs the task's config (launching its
-``related_apps`` profiles if the config starts nothing itself), waits until the screen settles and observes.
+``related_apps`` profiles if the config starts nothing itself), waits until the screen settles and observes;
+setup commands that exited non-zero are on ``setup_failures`` afterwards (the setup runs on, as in OSWorld).
 ``step(action)`` executes one typed action, waits until settled, observes (``timings["settle"]`` included).
 ``observe()`` waits until settled and observes without acting. ``evaluate(task)`` runs the evaluator against
 the live sandbox.
@@ -145,9 +146,11 @@ class DesktopEnv(Env):
         self._sb = sb
         self.last_action = None
         self.steps = 0
+        self.setup_failures = []
         try:
             sb.start()
             ctx = SetupContext(task.base_dir, mirror=self.mirror)
+            self.setup_failures = ctx.command_failures  # filled as the config runs; kept if it raises
             seed_related_apps(sb, task.related_apps)
             if not launches_app(task.config):
                 for app in task.related_apps:

@@ -26,6 +26,14 @@ __all__ = ["PRINTERS", "SimpleCommand", "parse_commands"]
 PRINTERS = frozenset({"echo", "printf"})
 #: Words that run the program after them (their options, and a number such as ``timeout 5``'s, skipped).
 WRAPPERS = frozenset({"sudo", "nohup", "env", "exec", "timeout", "setsid", "command", "nice", "stdbuf"})
+#: Wrapper options that take the next word as their value (``exec -a NAME``, ``sudo -u USER``).
+WRAPPER_OPTION_ARGS = {
+    "exec": frozenset({"-a"}),
+    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-U", "-r", "-t"}),
+    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+    "env": frozenset({"-u", "-C", "-S", "--unset", "--chdir"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+}
 #: Reserved words that come before a command (``if x; then y; fi``: the programs are ``x`` and ``y``).
 RESERVED_PREFIXES = frozenset({"!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done", "while", "until"})
 #: Compound commands whose words are not a program (``for i in a b``, ``case $x in``).
@@ -55,9 +63,10 @@ class SimpleCommand:
             elif word in WRAPPERS:
                 if word == "command" and any(w in ("-v", "-V") for w in self.words[i + 1 : i + 2]):
                     return len(self.words)  # `command -v x` looks x up; it runs nothing
+                takes = WRAPPER_OPTION_ARGS.get(word, frozenset())
                 i += 1
                 while i < len(self.words) and (self.words[i].startswith("-") or self.words[i][:1].isdigit()):
-                    i += 1
+                    i += 2 if self.words[i] in takes else 1
             else:
                 return i
         return i

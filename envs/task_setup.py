@@ -33,8 +33,14 @@ absolute paths and symlinks resolve in the sandbox's own file system and never r
 
 Failures follow OSWorld's ``SetupController.setup``: steps run in order; the first step that raises stops
 the setup with :class:`~studio.errors.SetupStepError` naming its phase (``config`` or ``postconfig``, counted
-separately), its number (1-based, of how many) and its type; the task does not run (or is not scored). A
-command that merely exits non-zero is logged and the setup continues, as in OSWorld.
+separately), its number (1-based, of how many) and its type; the task does not run (or is not scored).
+
+A command (``execute`` / ``command``) that merely exits non-zero does not stop the setup, as in OSWorld (whose
+``execute`` ignores the exit status: its files run ``pkill`` of apps that may not run); it is logged and kept as
+a :class:`CommandFailure` on :attr:`SetupContext.command_failures` (:attr:`envs.base.Env.setup_failures` after
+a reset). Who reads them decides: validating a task's check (model-written or imported) refuses a setup with a
+failed command (``setup failure: ...``); rollouts and the eval suites run on. A command that only runs
+``pkill`` / ``killall`` (:data:`EXIT_STATUS_IGNORED`) is not kept: exit status 1 means "nothing to stop".
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -93,8 +100,45 @@ OPEN_WITH: dict[str, str] = {
 }
 
 
+#: Programs whose exit status says nothing about the setup (``pkill`` exits 1 when nothing matched).
+EXIT_STATUS_IGNORED = frozenset({"pkill", "killall"})
+STDERR_TAIL_CHARS = 240  # of a failed command's stderr, kept on its CommandFailure
+
+
+@dataclass(frozen=True)
+class CommandFailure:
+    """A setup command that exited non-zero: which step ran it, what it ran, its exit status, its stderr's end.
+
+    ``str()`` is the sentence a validation reason shows, ending with how to fix it.
+    """
+
+    phase: str
+    number: int  # 1-based
+    of: int
+    step_type: str
+    command: str
+    returncode: int
+    stderr_tail: str = ""
+
+    def __str__(self) -> str:
+        said = f"; stderr: {self.stderr_tail}" if self.stderr_tail else "; no stderr"
+        return (
+            f"{self.phase} step {self.number}/{self.of} ('{self.step_type}') ran {self.command!r}, which exited "
+            f"with status {self.returncode}{said} (fix the command, or end it with '|| true' if its exit status "
+            "does not matter)"
+        )
+
+
+def stderr_tail(text: str | None, limit: int = STDERR_TAIL_CHARS) -> str:
+    """The last lines of ``text`` that fit in ``limit`` characters, joined with `` | `` ("" for none)."""
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    tail = " | ".join(lines[-3:])
+    return tail if len(tail) <= limit else "..." + tail[-(limit - 3) :]
+
+
 class SetupContext:
-    """What a step needs besides the sandbox: where relative file references and mirrored URLs resolve.
+    """What a step needs besides the sandbox: where relative file references and mirrored URLs resolve, and
+    what the steps report back (:attr:`command_failures`).
 
     Args:
         base_dir: the task file's folder (relative sources resolve here first).
@@ -109,6 +153,24 @@ class SetupContext:
         self.assets_dir = assets_dir or ASSETS_DIR
         self.mirror = mirror or Mirror()
         self._cache_dir: Path | None = None
+        #: Commands that exited non-zero, in the order they ran (kept across :func:`run_setup` calls).
+        self.command_failures: list[CommandFailure] = []
+        self._step = ("config", 0, 0, "")  # (phase, number, of, type) of the step running, set by run_setup
+
+    def command_failed(self, cmd: list[str] | str, returncode: int, stderr: str | None) -> None:
+        """Log a command that exited non-zero and keep it (unless only :data:`EXIT_STATUS_IGNORED` programs)."""
+        from envs.shell import parse_commands
+
+        text = cmd if isinstance(cmd, str) else " ".join(cmd)
+        programs = {c.program for c in parse_commands(text)} - {""}
+        if programs and programs <= EXIT_STATUS_IGNORED:
+            log.info("setup command %r exited %s (ignored: %s)", cmd, returncode, ", ".join(sorted(programs)))
+            return
+        phase, number, of, step_type = self._step
+        shown = text if len(text) <= 160 else text[:157] + "..."
+        failure = CommandFailure(phase, number, of, step_type, shown, returncode, stderr_tail(stderr))
+        log.warning("setup command failed: %s", failure)
+        self.command_failures.append(failure)
 
     @property
     def cache_dir(self) -> Path:
@@ -380,7 +442,7 @@ def step_execute(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None
     _require_program(cmd, shell)
     proc = sb.run(cmd, shell=shell, timeout=float(params.get("timeout", 30)))
     if proc.returncode != 0:
-        log.warning("setup command %r exited %s: %s", cmd, proc.returncode, (proc.stderr or "").strip()[:500])
+        ctx.command_failed(cmd, proc.returncode, proc.stderr)
 
 
 def step_sleep(sb: Sandbox, params: dict[str, Any], ctx: SetupContext) -> None:
@@ -489,7 +551,8 @@ _register_app_steps()
 
 
 def run_setup(sb: Sandbox, steps: list[ConfigStep], ctx: SetupContext | None = None, *, phase: str = "config") -> None:
-    """Run ``steps`` in order (``phase`` is ``"config"`` or ``"postconfig"``, named in errors).
+    """Run ``steps`` in order (``phase`` is ``"config"`` or ``"postconfig"``, named in errors). Commands that
+    exit non-zero are logged and added to ``ctx.command_failures`` (see the module docstring).
 
     Raises:
         UnsupportedTaskTypeError: before running anything, if a step type is unknown.
@@ -504,6 +567,7 @@ def run_setup(sb: Sandbox, steps: list[ConfigStep], ctx: SetupContext | None = N
             )
     for i, step in enumerate(steps, 1):
         log.debug("%s step %d/%d %s %s", phase, i, n, step.type, step.parameters)
+        ctx._step = (phase, i, n, step.type)
         try:
             SETUP_TYPES[step.type](sb, step.parameters, ctx)
         except UnsupportedTaskTypeError as exc:  # a support question, not a failure: keep its type

@@ -124,7 +124,7 @@ def test_scripted_writer_checks_are_validated_scored_and_become_examples(ws: Wor
     )
     assert proven.check_info["sandbox_s"] > 0
     assert (noop.check_status, noop.check_reason) == ("unverified", "no-op already scores 1")
-    assert broken.check_status == "unverified" and broken.check_reason.startswith("setup failed:")
+    assert broken.check_status == "unverified" and broken.check_reason.startswith("setup failure:")
     assert "no-such-app" in broken.check_reason
     assert runs_app.check_status == "unverified" and runs_app.check_reason.startswith("bad check: the check runs")
     assert "sandbox_s" not in runs_app.check_info  # refused by the writer: never validated in a sandbox
@@ -167,3 +167,39 @@ def test_every_built_in_example_is_proven_in_a_real_sandbox(app: str) -> None:
         written = parse_written(item, task_id=f"{app}-example-{i}", app=app)
         res = tc.validate_task(written.task, written.solution, env_factory=lambda: make_env(size), written=True)
         assert (res.status, res.noop_score, res.solution_score) == ("proven", 0.0, 1.0), (item["instruction"], res)
+
+
+def test_a_setup_command_that_fails_in_a_real_sandbox_is_a_setup_failure() -> None:
+    """A written setup ``execute`` that exits non-zero (``false``) makes validation say ``setup failure`` with the
+    step, the exit status and the end of stderr; the same command ending in ``|| true`` (the fix the reason
+    names) validates."""
+    from envs.desktop import DesktopEnv
+    from envs.task_schema import parse_written
+
+    def written(command: str) -> Any:
+        item = {
+            "instruction": "In the terminal, write the word done into the file out.txt in your home folder.",
+            "config": [
+                {"type": "execute", "parameters": {"command": "mkdir -p ~/work"}},
+                {"type": "execute", "parameters": {"command": command}},
+            ],
+            "evaluator": {
+                "func": "file_contains",
+                "result": {"type": "vm_file", "path": "~/out.txt"},
+                "expected": {"type": "rule", "rules": {"include": ["done"], "exclude": []}},
+            },
+        }
+        return parse_written(item, task_id="setup-fails", app="xterm").task
+
+    def env() -> DesktopEnv:
+        return DesktopEnv(width=640, height=480)
+
+    failing = "ls ~/no-such-input; false"
+    res = tc.validate_task(written(failing), env_factory=env, written=True)
+    assert res.status == "unverified" and res.noop_score is None, res
+    assert res.reason.startswith(
+        f"setup failure: config step 2/2 ('execute') ran {failing!r}, which exited with status 1; stderr: ls: "
+    ), res.reason
+    assert "no-such-input" in res.reason and "|| true" in res.reason
+    fixed = tc.validate_task(written(failing + " || true"), env_factory=env, written=True)
+    assert (fixed.status, fixed.noop_score) == ("verified", 0.0), fixed

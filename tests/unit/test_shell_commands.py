@@ -30,6 +30,11 @@ def test_program_skips_assignments_wrappers_and_reserved_words() -> None:
     assert programs("for f in a b; do gzip $f; done") == ["", "gzip", ""]
     assert programs("{ date; } && ! grep -q x ~/f") == ["date", "", "grep"]
     assert programs("command -v vlc || command ls") == ["", "ls"]  # -v looks vlc up and runs nothing
+    assert programs("exec -a runaway-job sleep 9; sudo -u user -H xterm; timeout -s KILL 5 cat") == [
+        "sleep",
+        "xterm",
+        "cat",
+    ]
 
 
 def test_unbalanced_quote_is_no_commands() -> None:

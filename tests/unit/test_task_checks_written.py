@@ -242,7 +242,7 @@ def test_verified_without_a_solution_or_with_one_that_fails() -> None:
 def test_rejection_setup_failure() -> None:
     env = ScriptedEnv([], reset_error=RuntimeError("launch_app: no app profile 'mousepd'"))
     res = _validate(env)
-    assert res.status == "unverified" and res.reason.startswith("setup failed: RuntimeError: launch_app")
+    assert res.status == "unverified" and res.reason.startswith("setup failure: RuntimeError: launch_app")
     assert env.closed
 
 

@@ -7,7 +7,10 @@ Validation (:func:`validate_task`), in ONE fresh sandbox, before any rollout use
    parameters, no host paths) and the sense checks of :mod:`studio.pipeline.stages.check_lint` (the setup
    does not write the expected text, the check does not just print it, no command starts a desktop app).
    Nothing runs when this fails.
-2. the setup (``config``) runs without error;
+2. the setup (``config``) runs without error, and every command it runs exits 0 (a command that exits
+   non-zero makes the task ``unverified``: ``setup failure: config step 2/3 ('execute') ran 'cp a b', which
+   exited with status 1; stderr: ...``; commands of only ``pkill`` / ``killall`` are exempt, see
+   :mod:`envs.task_setup`). Rollouts and the eval suites run such a setup on; validation does not;
 3. the evaluator runs without error on the untouched desktop, and that no-op scores 0.0;
 4. with a solution: its pyautogui lines are parsed (never executed as code) and replayed; a score of 1.0
    makes the task **proven**.
@@ -18,7 +21,7 @@ Statuses (stored on the workspace task, ``check_status`` + ``check_reason``):
 ``proven``      1-3 passed and the solution scored 1.0
 ``verified``    1-3 passed; no solution, or it did not score 1.0 (the reason says which)
 ``unverified``  no check, or a step failed: ``unsupported: ...``, ``unsafe: ...``, ``invalid: ...``,
-                ``bad check: ...``, ``setup failed: ...``, ``evaluator error: ...``, ``no-op already scores 1``
+                ``bad check: ...``, ``setup failure: ...``, ``evaluator error: ...``, ``no-op already scores 1``
 ``pending``     a check that has not been validated yet (the ``verify`` stage validates it)
 ==============  ===========================================================================================
 
@@ -147,6 +150,14 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
+def setup_reason(env: Env, exc: BaseException | None = None) -> str:
+    """The reason of a setup that failed: its first command that exited non-zero (a later step's error is
+    often its consequence), else the error ``exc`` that stopped it."""
+    if env.setup_failures:
+        return f"setup failure: {env.setup_failures[0]}"
+    return f"setup failure: {_first_line(exc)}" if exc is not None else ""
+
+
 def validate_task(
     task: EnvTask,
     solution: Sequence[str] = (),
@@ -174,7 +185,10 @@ def validate_task(
         try:
             env.reset(task)
         except Exception as exc:  # noqa: BLE001 - any failure of model-written setup is a reason, not a crash
-            out.reason = f"setup failed: {_first_line(exc)}"
+            out.reason = setup_reason(env, exc)
+            return out
+        if env.setup_failures:
+            out.reason = setup_reason(env)
             return out
         try:
             out.noop_score = float(env.evaluate(task))
