@@ -104,7 +104,7 @@ def test_loop_detection_stops_same_action_on_unchanged_screen() -> None:
     env = FakeEnv(static=True)
     result, _ = _run(env, ScriptedPolicy(["pyautogui.click(1, 2)"] * 10), max_steps=10)
     assert result.status == "loop"
-    assert result.n_steps == 3
+    assert result.n_steps == 4  # the first click changed the a11y table (the Name field went), then 3 did nothing
 
 
 def test_malformed_model_output_feeds_back_and_continues() -> None:

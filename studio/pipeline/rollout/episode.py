@@ -2,7 +2,8 @@
 
 Every step is emitted as a :class:`StepEvent` the moment it happens; the caller (CLI, GUI, tests) writes it to
 the workspace and updates its display. Episodes end on DONE/FAIL, the step limit, a loop (the same action on an
-unchanged screen three times), a stop request, or an environment error (recorded, never raised past the loop).
+unchanged screen three times, judged by the a11y table when there is one: :mod:`studio.pipeline.rollout.loop`), a
+stop request, or an environment error (recorded, never raised past the loop).
 A step holds the observation *before* its action; the screen after the last action is on the
 :class:`EpisodeResult` (``final_observation``, ``final_screenshot_png``), read before the evaluator runs.
 
@@ -16,7 +17,6 @@ starts that trajectory over (``Workspace.start_trajectory`` does), so an episode
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing as mp
 import queue as queue_mod
 import threading
@@ -32,9 +32,8 @@ from envs.base import Env
 from envs.changes import Change, render_changes, screen_changes
 from envs.observation import Observation
 from studio.pipeline.agent.policies import Decision, HistoryItem, Policy, StepContext, is_terminal
+from studio.pipeline.rollout.loop import LoopDetector
 from studio.records import Step
-
-LOOP_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,6 @@ class EpisodeResult:
 Event = StepEvent | EpisodeStart | EpisodeResult
 
 
-def _frame_key(png: bytes) -> str:
-    return hashlib.blake2b(png, digest_size=12).hexdigest()
-
-
 def run_episode(
     env: Env,
     task: Any,
@@ -115,8 +110,7 @@ def run_episode(
         emit(EpisodeStart(trajectory_id, task_id, instruction, app, policy.name, obs.screenshot_png))
         history: list[HistoryItem] = []
         feedback = ""
-        repeats = 0
-        last_key: tuple[str, str] | None = None
+        loop = LoopDetector()
         for n in range(max_steps):
             if stop is not None and stop.is_set():
                 status = "stopped"
@@ -128,7 +122,6 @@ def run_episode(
                 decision = Decision([], error=f"policy failed: {exc}")
                 status, error = "error", decision.error
             seen = obs  # the step records what the policy saw (pre-action), as in OSWorld and the paper
-            frame_before = _frame_key(obs.screenshot_png)
             step_error = decision.error
             timings: dict[str, float] = {}
             changes: list[Change] = []
@@ -142,17 +135,29 @@ def run_episode(
                     step_error = f"{type(exc).__name__}: {exc}"
                     stale = True
                 final = obs
-                changes = screen_changes(seen.a11y_table, obs.a11y_table, seen.windows or None,
-                                         obs.windows or None)
+                changes = screen_changes(seen.a11y_table, obs.a11y_table, seen.windows or None, obs.windows or None)
                 timings = dict(obs.timings)
                 timings["step_total"] = time.perf_counter() - t_act
-            emit(StepEvent(Step(
-                trajectory_id=trajectory_id, index=n, reason=decision.reason, action_code=decision.action_code,
-                actions=[action_to_dict(a) for a in decision.actions], error=step_error,
-                observation_text=seen.a11y_table, width=seen.width,
-                height=seen.height, timings=timings, usage=decision.usage, raw=decision.raw,
-                changes=[c.to_dict() for c in changes],
-            ), seen.screenshot_png))
+            emit(
+                StepEvent(
+                    Step(
+                        trajectory_id=trajectory_id,
+                        index=n,
+                        reason=decision.reason,
+                        action_code=decision.action_code,
+                        actions=[action_to_dict(a) for a in decision.actions],
+                        error=step_error,
+                        observation_text=seen.a11y_table,
+                        width=seen.width,
+                        height=seen.height,
+                        timings=timings,
+                        usage=decision.usage,
+                        raw=decision.raw,
+                        changes=[c.to_dict() for c in changes],
+                    ),
+                    seen.screenshot_png,
+                )
+            )
             shown = render_changes(changes) if decision.actions and not is_terminal(decision.actions) else ""
             history.append(HistoryItem(decision.reason, decision.action_code, step_error, shown))
             feedback = step_error or decision.feedback
@@ -171,11 +176,7 @@ def run_episode(
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                 break
-            key = (decision.action_code, frame_before)
-            unchanged = _frame_key(obs.screenshot_png) == frame_before
-            repeats = repeats + 1 if (key == last_key and unchanged) else (1 if unchanged else 0)
-            last_key = key
-            if repeats >= LOOP_REPEATS:
+            if loop.update(decision.action_code, decision.actions, seen, obs):
                 status = "loop"
                 n += 1
                 break
@@ -189,9 +190,17 @@ def run_episode(
         status, error = "error", f"{type(exc).__name__}: {exc}"
     if stale:
         final = None
-    result = EpisodeResult(trajectory_id, task_id, status, n, score, error, time.perf_counter() - t0,
-                           final.a11y_table if final is not None else None,
-                           final.screenshot_png if final is not None else b"")
+    result = EpisodeResult(
+        trajectory_id,
+        task_id,
+        status,
+        n,
+        score,
+        error,
+        time.perf_counter() - t0,
+        final.a11y_table if final is not None else None,
+        final.screenshot_png if final is not None else b"",
+    )
     emit(result)
     return result
 
@@ -226,18 +235,21 @@ class Executor(ABC):
     """Runs rollout jobs and streams their events to ``on_event`` in the calling thread."""
 
     @abstractmethod
-    def run(self, jobs: list[RolloutJob], on_event: Callable[[Event], None],
-            stop: threading.Event | None = None) -> list[EpisodeResult]: ...
+    def run(
+        self, jobs: list[RolloutJob], on_event: Callable[[Event], None], stop: threading.Event | None = None
+    ) -> list[EpisodeResult]: ...
 
 
 def error_result(job: RolloutJob, exc: BaseException) -> EpisodeResult:
     """The result of a job that could not run (env or policy could not be built): recorded, never raised."""
-    return EpisodeResult(job.trajectory_id, str(getattr(job.task, "id", "")), "error", 0,
-                         error=f"{type(exc).__name__}: {exc}")
+    return EpisodeResult(
+        job.trajectory_id, str(getattr(job.task, "id", "")), "error", 0, error=f"{type(exc).__name__}: {exc}"
+    )
 
 
-def run_job(job: RolloutJob, env_factory: EnvFactory, policy_factory: PolicyFactory,
-            emit: Callable[[Event], None], stop: Any) -> EpisodeResult:
+def run_job(
+    job: RolloutJob, env_factory: EnvFactory, policy_factory: PolicyFactory, emit: Callable[[Event], None], stop: Any
+) -> EpisodeResult:
     """Build the job's env and policy, run its episode, close the env. Never raises for env/policy trouble."""
     try:
         env = env_factory(job)
@@ -252,8 +264,17 @@ def run_job(job: RolloutJob, env_factory: EnvFactory, policy_factory: PolicyFact
             result = error_result(job, exc)
             emit(result)
             return result
-        return run_episode(env, job.task, policy, trajectory_id=job.trajectory_id, max_steps=job.max_steps,
-                           emit=emit, stop=stop, evaluate=job.evaluate, app=job.app)
+        return run_episode(
+            env,
+            job.task,
+            policy,
+            trajectory_id=job.trajectory_id,
+            max_steps=job.max_steps,
+            emit=emit,
+            stop=stop,
+            evaluate=job.evaluate,
+            app=job.app,
+        )
     finally:
         env.close()
 
@@ -265,8 +286,9 @@ class InlineExecutor(Executor):
         self._env_factory = env_factory
         self._policy_factory = policy_factory
 
-    def run(self, jobs: list[RolloutJob], on_event: Callable[[Event], None],
-            stop: threading.Event | None = None) -> list[EpisodeResult]:
+    def run(
+        self, jobs: list[RolloutJob], on_event: Callable[[Event], None], stop: threading.Event | None = None
+    ) -> list[EpisodeResult]:
         results = []
         for job in jobs:
             if stop is not None and stop.is_set():
@@ -290,8 +312,7 @@ def _die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _worker_main(job_q: Any, event_q: Any, stop: Any, env_factory: EnvFactory,
-                 policy_factory: PolicyFactory) -> None:
+def _worker_main(job_q: Any, event_q: Any, stop: Any, env_factory: EnvFactory, policy_factory: PolicyFactory) -> None:
     import signal
 
     def on_term(signum: int, frame: Any) -> None:
@@ -330,17 +351,23 @@ class LocalProcessExecutor(Executor):
         self._env_factory = env_factory
         self._policy_factory = policy_factory
 
-    def run(self, jobs: list[RolloutJob], on_event: Callable[[Event], None],
-            stop: threading.Event | None = None) -> list[EpisodeResult]:
+    def run(
+        self, jobs: list[RolloutJob], on_event: Callable[[Event], None], stop: threading.Event | None = None
+    ) -> list[EpisodeResult]:
         ctx = mp.get_context("spawn")
         job_q = ctx.Queue()
         event_q = ctx.Queue()
         mp_stop = ctx.Event()
         for job in jobs:
             job_q.put(job)
-        workers = [ctx.Process(target=_worker_main,
-                               args=(job_q, event_q, mp_stop, self._env_factory, self._policy_factory),
-                               daemon=True) for _ in range(min(self.k, len(jobs)))]
+        workers = [
+            ctx.Process(
+                target=_worker_main,
+                args=(job_q, event_q, mp_stop, self._env_factory, self._policy_factory),
+                daemon=True,
+            )
+            for _ in range(min(self.k, len(jobs)))
+        ]
         for _ in workers:
             job_q.put(None)
         for w in workers:
@@ -380,4 +407,3 @@ class LocalProcessExecutor(Executor):
                 if isinstance(event, EpisodeResult):
                     results[event.trajectory_id] = event
         return [results[j.trajectory_id] for j in jobs if j.trajectory_id in results]
-
