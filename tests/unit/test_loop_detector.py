@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from envs.actions import Action, Click, Hotkey, Key, Scroll
+from envs.actions import Action, Click, Drag, Hotkey, Key, Scroll, Wait
 from envs.base import Env
 from envs.observation import A11yNode, Observation, WindowInfo
 from studio.pipeline.agent.policies import ScriptedPolicy
@@ -61,6 +61,7 @@ def test_keys_that_move_the_caret_or_view_are_judged_by_the_screenshot() -> None
     assert (
         not table_shows([Key("down")]) and not table_shows([Scroll(-3)]) and not table_shows([Hotkey(("shift", "tab"))])
     )
+    assert not table_shows([Wait(1.0)]) and not table_shows([Click(1, 2), Drag(None, None, 5, 5)])
     assert table_shows([Key("enter"), Click(1, 2), Hotkey(("ctrl", "s"))])
     down = [Key("down")]
     caret = [(down, calc("text", i), calc("text", i + 1)) for i in range(3)]  # the caret moved, the table did not

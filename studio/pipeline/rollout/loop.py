@@ -5,8 +5,9 @@ rows' roles, names and texts (texts hold values: a display, a field, a cell) and
 and focus, without ids, positions or sizes. A button's press animation, a blinking caret or a hover highlight
 changes the screenshot but none of that, so galculator's ``=`` pressed again and again is a loop; a new value in
 a display is a change even where the pixels barely move. The screenshot decides instead when there is no table,
-and for actions whose effect the table does not show: scrolling, moving the pointer and keys that move the
-caret, the focus or the view (:data:`VIEW_KEYS`).
+and for actions whose effect the table does not show (:data:`SCREEN_KINDS`): scrolling, moving or dragging the
+pointer, waiting (a progress bar may be moving) and keys that move the caret, the focus or the view
+(:data:`VIEW_KEYS`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any
 
 from envs.observation import Observation
 
-__all__ = ["LOOP_REPEATS", "VIEW_KEYS", "LoopDetector", "screen_key"]
+__all__ = ["LOOP_REPEATS", "SCREEN_KINDS", "VIEW_KEYS", "LoopDetector", "screen_key", "table_shows"]
 
 #: The same action on an unchanged screen this many times in a row ends the episode with status ``loop``.
 LOOP_REPEATS = 3
 #: Keys that move the caret, the focus or the view: the a11y table does not show where they went.
 VIEW_KEYS = frozenset({"up", "down", "left", "right", "tab", "pageup", "pagedown", "pgup", "pgdn", "home", "end"})
-_POINTER_KINDS = frozenset({"scroll", "move"})
+#: Action kinds judged by the screenshot: what they change is where things are, or nothing the table holds.
+SCREEN_KINDS = frozenset({"scroll", "move", "drag", "wait"})
 
 
 def _digest(parts: Sequence[Any]) -> str:
@@ -35,10 +37,10 @@ def _digest(parts: Sequence[Any]) -> str:
 
 
 def table_shows(actions: Sequence[Any]) -> bool:
-    """True when the a11y table shows what ``actions`` do (False for scrolling, pointer moves, view keys)."""
+    """True when the a11y table shows what ``actions`` do (False for :data:`SCREEN_KINDS` and view keys)."""
     for action in actions:
         kind = getattr(action, "kind", "")
-        if kind in _POINTER_KINDS:
+        if kind in SCREEN_KINDS:
             return False
         keys = [getattr(action, "key", "")] if kind in ("key", "key_down") else list(getattr(action, "keys", ()))
         if kind in ("key", "key_down", "hotkey") and any(str(k).lower() in VIEW_KEYS for k in keys):
