@@ -129,9 +129,15 @@ class CommandFailure:
         )
 
 
+def printable(text: str) -> str:
+    """``text`` with every control character (an ANSI escape from a hostile command) shown as ``?``."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def stderr_tail(text: str | None, limit: int = STDERR_TAIL_CHARS) -> str:
-    """The last lines of ``text`` that fit in ``limit`` characters, joined with `` | `` ("" for none)."""
-    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    """The last lines of ``text`` that fit in ``limit`` characters, joined with `` | `` ("" for none); control
+    characters shown as ``?`` (the text comes from inside the sandbox and ends up on terminals and in the GUI)."""
+    lines = [printable(ln.strip()) for ln in (text or "").strip().splitlines() if ln.strip()]
     tail = " | ".join(lines[-3:])
     return tail if len(tail) <= limit else "..." + tail[-(limit - 3) :]
 
@@ -167,7 +173,7 @@ class SetupContext:
             log.info("setup command %r exited %s (ignored: %s)", cmd, returncode, ", ".join(sorted(programs)))
             return
         phase, number, of, step_type = self._step
-        shown = text if len(text) <= 160 else text[:157] + "..."
+        shown = printable(text if len(text) <= 160 else text[:157] + "...")
         failure = CommandFailure(phase, number, of, step_type, shown, returncode, stderr_tail(stderr))
         log.warning("setup command failed: %s", failure)
         self.command_failures.append(failure)

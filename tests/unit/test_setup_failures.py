@@ -64,6 +64,15 @@ def test_stderr_tail_keeps_the_last_lines_within_the_limit() -> None:
     assert stderr_tail(None) == ""
     long = stderr_tail("x" * 1000, limit=50)
     assert len(long) == 50 and long.startswith("...")
+    assert stderr_tail("\x1b[2J\x1b]8;;file:///etc\x07gone\r\n") == "?[2J?]8;;file:///etc?gone"  # no terminal escapes
+
+
+def test_a_hostile_command_line_is_shown_without_control_characters(tmp_path: Path) -> None:
+    sb = FakeSandbox(tmp_path)
+    sb.outputs["printf '\x1b[2J'; false"] = ("", "", 1)
+    ctx = SetupContext()
+    run_setup(sb, _steps("printf '\x1b[2J'; false"), ctx)
+    assert ctx.command_failures[0].command == "printf '?[2J'; false"
 
 
 def _env(tmp_path: Path, outputs: dict[str, tuple[str, str, int]]) -> DesktopEnv:
