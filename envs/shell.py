@@ -20,8 +20,15 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-__all__ = ["PRINTERS", "SimpleCommand", "parse_commands"]
+__all__ = ["PRINTERS", "SHELL_BUILTINS", "SimpleCommand", "parse_commands"]
 
+#: Commands the shell runs itself (bash's builtins): no program to look up.
+SHELL_BUILTINS = frozenset(
+    ". : [ alias bg bind break builtin caller cd command compgen complete compopt continue declare dirs disown echo "
+    "enable eval exec exit export false fc fg getopts hash help history jobs kill let local logout mapfile popd "
+    "printf pushd pwd read readarray readonly return set shift shopt source suspend test times trap true type "
+    "typeset ulimit umask unalias unset wait".split()
+)
 #: Programs whose output is their arguments.
 PRINTERS = frozenset({"echo", "printf"})
 #: Words that run the program after them (their options, and a number such as ``timeout 5``'s, skipped).

@@ -57,6 +57,7 @@ from urllib.parse import unquote, urlparse
 
 from envs.errors import AppNotInstalledError, OfflineError, SetupStepError, TaskError, UnsupportedTaskTypeError
 from envs.mirror import Mirror, is_network_url
+from envs.shell import SHELL_BUILTINS, parse_commands
 from envs.tasks import ASSETS_DIR
 
 if TYPE_CHECKING:
@@ -165,8 +166,6 @@ class SetupContext:
 
     def command_failed(self, cmd: list[str] | str, returncode: int, stderr: str | None) -> None:
         """Log a command that exited non-zero and keep it (unless only :data:`EXIT_STATUS_IGNORED` programs)."""
-        from envs.shell import parse_commands
-
         text = cmd if isinstance(cmd, str) else " ".join(cmd)
         programs = {c.program for c in parse_commands(text)} - {""}
         if programs and programs <= EXIT_STATUS_IGNORED:
@@ -284,11 +283,6 @@ PROGRAM_ALIASES: dict[str, str] = {
     "python": "python3",
 }
 
-_SHELL_WORDS = frozenset(
-    "export cd echo printf source . set unset eval exec test [ [[ if for while case true false sleep history "
-    "read let local declare alias type command builtin".split()
-)
-
 
 def map_program(argv: list[str]) -> list[str]:
     """``argv`` with OSWorld program names mapped to ours (:data:`PROGRAM_ALIASES`)."""
@@ -304,12 +298,10 @@ def missing_program(cmd: list[str] | str, shell: bool) -> str | None:
     (:func:`envs.shell.parse_commands`), except shell builtins and relative paths (a script the task creates).
     """
     if isinstance(cmd, str) or shell:
-        from envs.shell import parse_commands
-
         text = cmd if isinstance(cmd, str) else " ".join(cmd)  # as it runs (`_command`)
         for command in parse_commands(text):
             first = command.program_word
-            if not first or first in _SHELL_WORDS or first.startswith(("./", "../", "$", "~", "`")):
+            if not first or first in SHELL_BUILTINS or first.startswith(("./", "../", "$", "~", "`")):
                 continue
             missing = _not_installed(PROGRAM_ALIASES.get(first, first))
             if missing:

@@ -136,3 +136,20 @@ def test_replayed_solutions_are_parsed_actions_never_code(tmp_path: Path) -> Non
         refused = [s for s in steps if s.error]
         assert len(refused) == len(evil) and not any(s.actions for s in refused)
     assert not host_file.exists(), "a replayed solution line ran as code on the host"
+
+
+@pytest.mark.integration
+def test_a_failed_setup_commands_output_reaches_the_host_only_as_printable_text() -> None:
+    """A written setup command that fails reports its stderr in the task's reason (stored, printed by the CLI,
+    shown in the GUI): terminal escapes it prints (clear the screen, hyperlinks, a window title) arrive as
+    ``?``, and a huge stderr arrives as a short tail."""
+    from envs.desktop import DesktopEnv
+
+    escapes = "printf '\\033[2J\\033]0;pwned\\007\\033]8;;file:///etc/passwd\\033\\\\' >&2"
+    noisy = f"head -c 100000 /dev/zero | tr '\\0' x >&2; echo >&2; {escapes}; echo done >&2; exit 7"
+    item = _written([{"type": "execute", "parameters": {"command": noisy}}], {"type": "vm_file", "path": "~/x.txt"})
+    written = parse_written(item, task_id="noisy", app="xterm")
+    res = tc.validate_task(written.task, env_factory=lambda: DesktopEnv(width=640, height=480), written=True)
+    assert res.status == "unverified" and "exited with status 7" in res.reason, res.reason
+    assert "?[2J?]0;pwned?" in res.reason and res.reason.isprintable()  # the escapes arrived, defused
+    assert len(res.reason) < 1000

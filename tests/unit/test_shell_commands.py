@@ -47,6 +47,7 @@ def test_setup_program_lookup_reads_every_command() -> None:
     assert missing_program("true && (cd /tmp; no-such-tool-xyz)", True) == "no-such-tool-xyz"
     assert missing_program("echo 'no-such-tool-xyz; ls'", True) is None  # quoted: an argument of echo
     assert missing_program(["pkill -f no-such-app"], True) is None  # a one-string list runs as one shell line
+    assert missing_program("cd ~ && false; exit 7", True) is None  # builtins: nothing to look up
 
 
 def test_sense_checks_use_the_same_splitter() -> None:
