@@ -152,3 +152,36 @@ def test_rollouts_and_eval_run_on_after_a_failed_command(tmp_path: Path) -> None
     env.reset(task)  # no error: the eval suites and rollouts are lenient, as OSWorld is
     assert env.evaluate(task) == 0.0 and len(env.setup_failures) == 1
     env.close()
+
+
+def test_a_failed_postconfig_command_does_not_fail_validation(tmp_path: Path) -> None:
+    """postconfig runs before the check (e.g. ``ssconvert`` of a file the agent should have saved): on the
+    untouched desktop it may well fail, and that is what the no-op is for."""
+    task = parse_task(
+        {
+            **BASE,
+            "evaluator": {
+                **BASE["evaluator"],
+                "postconfig": [{"type": "execute", "parameters": {"command": "ssconvert ~/a.gnumeric ~/a.csv"}}],
+            },
+        }
+    )
+    convert_fails = {"ssconvert ~/a.gnumeric ~/a.csv": ("", "no such file", 1)}
+    res = tc.validate_task(task, env_factory=lambda: _env(tmp_path, convert_fails), written=False)
+    assert (res.status, res.noop_score) == ("verified", 0.0)
+
+
+def test_a_rollout_of_a_task_whose_setup_command_failed_runs_and_is_scored(tmp_path: Path) -> None:
+    from studio.pipeline.agent.policies import ScriptedPolicy
+    from studio.pipeline.rollout.episode import run_episode
+
+    result = run_episode(
+        _env(tmp_path, COPY_FAILS),
+        parse_task(CHECKED),
+        ScriptedPolicy(["pyautogui.write('x')"]),
+        trajectory_id="t",
+        max_steps=3,
+        emit=lambda e: None,
+        evaluate=True,
+    )
+    assert (result.status, result.score, result.error) == ("done", 0.0, "")
