@@ -37,7 +37,7 @@ def _presses(label: str, times: int) -> tuple[str, int]:
     )
     env = DesktopEnv(width=800, height=600)
     try:
-        result = run_episode(env, task, PressButton(), trajectory_id="t", max_steps=times, emit=lambda e: None)  # type: ignore[arg-type]
+        result = run_episode(env, task, PressButton(), trajectory_id="t", max_steps=times, emit=lambda e: None)
     finally:
         env.close()
     return result.status, result.n_steps
