@@ -31,10 +31,10 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from envs.shell import PRINTERS, SimpleCommand, parse_commands
+from envs.shell import PRINTERS, parse_commands
 from studio.errors import BadCheckError, StudioError
 
-__all__ = ["GUI_PROGRAMS", "SimpleCommand", "desktop_programs", "home_relative", "lint_check", "parse_commands"]
+__all__ = ["GUI_PROGRAMS", "desktop_programs", "home_relative", "lint_check", "parse_commands"]
 
 #: Desktop programs besides the app profiles' own (launchers a writer reaches for).
 GUI_PROGRAMS = frozenset(
