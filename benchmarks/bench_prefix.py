@@ -117,7 +117,6 @@ def main() -> None:
         return
     globals()["MAX_TOKENS"] = args.max_tokens
     os.environ.setdefault("STUDIO_LOCAL_PROMPT_CACHE_MB", "0")  # scenarios switch the cache on themselves
-    import llama_cpp
     from bench_roles import changed, trajectory_text
 
     from studio.llm.local_provider import get_llama
@@ -127,6 +126,8 @@ def main() -> None:
     data = json.loads(DATA.read_text(encoding="utf-8"))
     tasks = sorted(data["tasks"], key=lambda t: -len(trajectory_text(t)))[: args.tasks]
     other = min(data["tasks"], key=lambda t: len(trajectory_text(t)))
+    from studio.llm.local_provider import bounded_ram_cache
+
     llm = get_llama(args.model.split("/", 1)[1])
     scenarios = [("old layout", "old", False, False), ("new layout", "new", False, False),
                  ("new layout, other role between", "new", True, False),
@@ -139,7 +140,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for label, layout, between, ram in scenarios:
         llm.reset()
-        llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=1 << 30) if ram else None)
+        llm.set_cache(bounded_ram_cache(1 << 30) if ram else None)
         secs = 0.0
         toks = calls = 0
         for task in tasks:

@@ -110,9 +110,40 @@ def _load(name: str, path: str) -> Any:
     )
     cache_mb = int(os.environ.get("STUDIO_LOCAL_PROMPT_CACHE_MB", "1024"))
     if cache_mb > 0:
-        exported: Any = llama_cpp  # LlamaRAMCache is re-exported by a star import mypy does not follow
-        llm.set_cache(exported.LlamaRAMCache(capacity_bytes=cache_mb << 20))
+        llm.set_cache(bounded_ram_cache(cache_mb << 20))
     return llm
+
+
+def state_bytes(state: Any) -> int:
+    """What a saved prompt state really holds in RAM: the llama.cpp state plus its token ids and scores."""
+    return int(state.llama_state_size) + int(state.input_ids.nbytes) + int(state.scores.nbytes)
+
+
+def bounded_ram_cache(capacity_bytes: int) -> Any:
+    """A ``LlamaRAMCache`` whose capacity bounds the RAM it really uses.
+
+    llama-cpp-python's own cache counts only the llama.cpp state of each saved prompt, but every state also
+    carries a copy of the model's score rows (``n_batch`` x vocabulary floats: 311 MB for a Qwen model, 100 MB
+    for SmolLM2), so a "1 GiB" cache grew to 6-12 GB and the kernel killed the process (a 12 GB benchmark
+    process, 2026-12-02). Here a state keeps only its last score row (llama.cpp re-evaluates at least one token
+    after every restore, so the rows are recomputed before anything is sampled or scored) and the bound counts
+    everything a state holds (:func:`state_bytes`).
+    """
+    import llama_cpp
+
+    exported: Any = llama_cpp  # LlamaRAMCache is re-exported by a star import mypy does not follow
+
+    class BoundedRAMCache(exported.LlamaRAMCache):  # type: ignore[misc]
+        @property
+        def cache_size(self) -> int:
+            return sum(state_bytes(s) for s in self.cache_state.values())
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if len(value.scores) > 1:
+                value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return BoundedRAMCache(capacity_bytes=capacity_bytes)
 
 
 def _entry(name: str) -> _Loaded:

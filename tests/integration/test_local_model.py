@@ -91,3 +91,27 @@ def test_local_sentence_transformer_embedder():
     v = batch.vectors
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_prompt_state_cache_stays_inside_its_bound_and_answers_the_same(tmp_path):
+    """Real SmolLM2: prompts that share a long prefix, in turn, restore saved states (one score row each, real
+    bytes within the capacity) and answer exactly as without any cache."""
+    from studio.llm.local_provider import bounded_ram_cache, get_llama, state_bytes
+
+    llm = get_llama("smollm2")
+    old = llm.cache
+    shared = "Here is a long shared text about calculators and terminals. " * 30
+    prompts = [shared + f"Question {i}: name one colour." for i in range(4)]
+    try:
+        llm.set_cache(None)
+        plain = [llm.create_completion(p, max_tokens=8, temperature=0.0)["choices"][0]["text"] for p in prompts]
+        cache = bounded_ram_cache(64 << 20)
+        llm.set_cache(cache)
+        cached = [llm.create_completion(p, max_tokens=8, temperature=0.0)["choices"][0]["text"] for p in prompts]
+        cached.append(llm.create_completion(prompts[0], max_tokens=8, temperature=0.0)["choices"][0]["text"])
+    finally:
+        llm.set_cache(old)
+    assert cached == [*plain, plain[0]]
+    states = list(cache.cache_state.values())
+    assert states and all(s.scores.shape[0] == 1 for s in states)
+    assert sum(state_bytes(s) for s in states) <= 64 << 20

@@ -205,6 +205,35 @@ def test_no_cache_option_on_eval_and_demo() -> None:
         assert "--no-cache" in out, cmd
 
 
+def test_prompt_cache_bound_counts_what_a_state_really_holds() -> None:
+    """A saved state keeps one score row (not n_batch x vocabulary floats) and the bound counts every byte."""
+    import types
+
+    import numpy as np
+
+    from studio.llm.local_provider import bounded_ram_cache, state_bytes
+
+    vocab = 1000
+
+    def state(n: int) -> types.SimpleNamespace:
+        return types.SimpleNamespace(
+            input_ids=np.arange(64, dtype=np.intc),
+            scores=np.ones((512, vocab), dtype=np.single),  # what Llama.save_state copies: 2 MB here
+            n_tokens=n,
+            llama_state=b"",
+            llama_state_size=100_000,
+        )
+
+    cache = bounded_ram_cache(capacity_bytes=300_000)
+    for n in range(1, 6):
+        cache[list(range(n))] = state(n)
+    kept = list(cache.cache_state.values())
+    assert all(s.scores.shape == (1, vocab) for s in kept)
+    assert cache.cache_size == sum(state_bytes(s) for s in kept) <= 300_000
+    assert len(kept) == 2 and [s.n_tokens for s in kept] == [4, 5]  # the oldest go first
+    assert cache[[0, 1, 2, 3, 4, 9]].n_tokens == 5  # still the longest shared prefix
+
+
 def test_loader_limits_prompt_threads_and_keeps_a_prompt_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """One Llama per file, prompt evaluation on the same thread count, a RAM prompt-state cache (fake llama_cpp)."""
     import sys
@@ -222,7 +251,11 @@ def test_loader_limits_prompt_threads_and_keeps_a_prompt_cache(monkeypatch: pyte
         def set_cache(self, cache: object) -> None:
             self.cache = cache
 
-    fake = types.SimpleNamespace(Llama=FakeLlama, LlamaRAMCache=lambda capacity_bytes: ("ram", capacity_bytes))
+    class FakeRAMCache:
+        def __init__(self, capacity_bytes: int) -> None:
+            self.capacity_bytes = capacity_bytes
+
+    fake = types.SimpleNamespace(Llama=FakeLlama, LlamaRAMCache=FakeRAMCache)
     monkeypatch.setitem(sys.modules, "llama_cpp", fake)
     monkeypatch.setattr(local_provider, "_loaded", {})
     monkeypatch.setenv("STUDIO_LOCAL_THREADS", "1")
@@ -231,6 +264,6 @@ def test_loader_limits_prompt_threads_and_keeps_a_prompt_cache(monkeypatch: pyte
     a = local_provider.get_llama("qwen2.5-coder-1.5b")
     assert local_provider.get_llama("qwen2.5-coder-1.5b") is a and len(made) == 1  # loaded once
     assert made[0]["n_threads"] == made[0]["n_threads_batch"] == 1
-    assert a.cache == ("ram", 64 << 20)
+    assert isinstance(a.cache, FakeRAMCache) and a.cache.capacity_bytes == 64 << 20
     b = local_provider.get_llama("qwen2.5-coder-0.5b")  # a second model loads beside the first
     assert b is not a and len(local_provider._loaded) == 2
