@@ -498,12 +498,21 @@ def bench_hit_at_k(
     return results
 
 
+#: ``--query-model``: the query writer's model instead of ``roles.query_writer`` (None: the role's).
+QUERY_MODEL: str | None = None
+
+
 def llm_writer(workspace: Path | None, cache: Path | None) -> MemoWriter:
-    """The real query writer (``roles.query_writer``, by default the offline Qwen2.5-Coder-1.5B), memoized."""
+    """The real query writer (``roles.query_writer``, by default the offline Qwen2.5-Coder-1.5B, or
+    ``--query-model``), memoized (use one ``--query-cache`` file per model)."""
+    from studio.config import ModelSpec
     from studio.pipeline.agent.factory import completer
     from studio.pipeline.retrieval.retriever import ModelQueryWriter
 
-    return MemoWriter(ModelQueryWriter(completer(workspace, "query_writer", stage="bench:retrieval")), cache)
+    spec = ModelSpec(model=QUERY_MODEL) if QUERY_MODEL else None
+    return MemoWriter(
+        ModelQueryWriter(completer(workspace, "query_writer", stage="bench:retrieval", spec=spec)), cache
+    )
 
 
 def bench_llm_writer(n: int, cases_n: int, root: Path, cache: Path | None) -> tuple[dict[str, Any], MemoWriter]:
@@ -514,7 +523,7 @@ def bench_llm_writer(n: int, cases_n: int, root: Path, cache: Path | None) -> tu
     writer = llm_writer(None, cache)
     cases = held_out_cases(cases_n, seed=4242)
     res = measure(synthetic_indexes(n, root, emb, ("plain",)), emb, cases, {"old": OLD, "new": NEW}, writer)
-    return {f"{k} [{emb.name}, 1.5B writer]": v for k, v in res.items()}, writer
+    return {f"{k} [{emb.name}, {QUERY_MODEL or '1.5B'} writer]": v for k, v in res.items()}, writer
 
 
 def bench_real(
@@ -558,7 +567,7 @@ def bench_real(
         info[f"fold{f} cases"] = len(cases)
         runs = [("template", TemplateQueryWriter(), cases)]
         if llm_cases:
-            runs.append(("1.5B", llm_writer(None, cache), cases[: llm_cases // 2]))
+            runs.append((QUERY_MODEL or "1.5B", llm_writer(None, cache), cases[: llm_cases // 2]))
         for label, writer, cs in runs:
             for key, v in measure(paths, emb, cs, variants, writer).items():
                 totals.setdefault(f"{key} [{label} writer]", []).append(v)
@@ -611,6 +620,7 @@ def main() -> None:
     ap.add_argument("--embedders", default="lexical,minilm", help="embedders of the hit@k runs")
     ap.add_argument("--grid", action="store_true", help="also every fusion / dedup / MMR variant of mode both")
     ap.add_argument("--llm-cases", type=int, default=0, help="held-out steps with the real (1.5B) query writer")
+    ap.add_argument("--query-model", default=None, help="the real query writer's model (default: roles.query_writer)")
     ap.add_argument("--real-ws", type=Path, help="also measure on a copy of this workspace's examples")
     ap.add_argument("--real-llm-cases", type=int, default=0, help="of those, steps with the real query writer")
     ap.add_argument("--query-cache", type=Path, help="JSON file remembering the real query writer's answers")
@@ -618,6 +628,8 @@ def main() -> None:
         "--keep", type=Path, metavar="DIR", help="keep workspaces in DIR and reuse those already there (no rebuild)"
     )
     args = ap.parse_args()
+    global QUERY_MODEL
+    QUERY_MODEL = args.query_model
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
         root = Path(tmp)
         if args.keep is not None:
