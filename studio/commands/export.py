@@ -11,6 +11,10 @@ PRESET_HELP = (
     "A model family's coordinates + action syntax: qwen2.5-vl | qwen2-vl | internvl | ui-tars | ui-tars-1.5 | "
     "smol2operator | computer-13 | osworld (default). --coords/--action-syntax override it."
 )
+ACTION_SPACE_HELP = (
+    "Row layout: elements (the element actor's prompt -> one JSON reply) | pyautogui (actor.v1 -> REASON/ACTION "
+    "code) | auto: the one the workspace's actor acts with ([agent] action_space)."
+)
 STATUS_HELP = (
     "accepted (committee or a person; a person's reject wins) | committee | reviewed (a person accepted) | "
     "disputed | rejected | pending | all. Repeat to combine."
@@ -68,6 +72,7 @@ def register(app: typer.Typer) -> None:
         examples: Annotated[int, typer.Option(
             "--examples", min=0, help="Retrieved examples in each per-step prompt, as the rag actor sees them "
             "(needs the retrieval index: studio search -w DIR QUERY).")] = 0,
+        action_space: Annotated[str, typer.Option("--action-space", help=ACTION_SPACE_HELP)] = "auto",
     ) -> None:
         """Export examples for fine-tuning, with a progress bar and a summary of what was written."""
         from rich.console import Console
@@ -83,7 +88,7 @@ def register(app: typer.Typer) -> None:
             quorum=quorum, task_status=tuple(task_status or ()), min_score=min_score,
             split=parse_fractions(split), seed=seed, redact=redact, name=name, preset=preset,
             coords=coords, action_syntax=action_syntax, max_pixels=max_pixels, min_pixels=min_pixels,
-            examples=examples,
+            examples=examples, action_space=action_space,
         ).validate()
         console = Console(stderr=True)
         with Progress(TextColumn("exporting examples"), BarColumn(), MofNCompleteColumn(),
@@ -111,6 +116,10 @@ def register(app: typer.Typer) -> None:
             f"{summary.examples} examples from {summary.trajectories} trajectories, {summary.images} images, "
             f"{len(summary.files)} files in {summary.seconds:.1f} s ({rate:.0f} rows/s)"
         )
+        out_console.print(f"rows in the {summary.action_space} layout ({summary.action_space_why})")
+        if summary.skipped:
+            left = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items(), key=lambda kv: -kv[1]))
+            out_console.print(f"[yellow]left out, no element form: {left}[/yellow]")
         if not summary.total_rows:
             out_console.print("[yellow]no example passed the filters; try --status all or check the "
                               "committee's verdicts[/yellow]")

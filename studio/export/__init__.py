@@ -43,6 +43,9 @@ class ExportSummary:
     images: int
     files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    action_space: str = "pyautogui"  # the rows' layout (``auto`` resolved)
+    action_space_why: str = ""
+    skipped: dict[str, int] = field(default_factory=dict)  # element-layout rows left out, by reason
 
     @property
     def total_rows(self) -> int:
@@ -108,6 +111,7 @@ def export_dataset(
         ConfigError: a bad option or output directory. WorkspaceError: the workspace cannot be read.
     """
     from studio.export.card import CardStats, write_card
+    from studio.export.elements import resolve_action_space
     from studio.export.formats import ImageSource, make_writer
     from studio.export.redact import Redactor
     from studio.export.rows import iter_rows, select
@@ -120,18 +124,19 @@ def export_dataset(
     with Workspace.open(workspace, readonly=True) as ws:
         if out.resolve() == ws.path or ws.path in out.resolve().parents:
             raise ConfigError(f"--out {out} is inside the workspace; export to a directory outside it")
+        opts, why = resolve_action_space(opts, ws.config)
         selected = select(ws, opts)
         _prepare_out(out, overwrite)
         clean = Redactor(ws.path, redact=opts.redact)
         images = ImageSource(ws)
         writer = make_writer(opts.format, out, images, dataset_name=opts.name,
                              parts=opts.images)
-        stats = CardStats()
+        stats = CardStats(action_space_why=why)
         digests: set[str] = set()
         total = len(selected)
         if progress is not None:
             progress(0, total)
-        for n, rows in iter_rows(ws, selected, opts, clean):
+        for n, rows in iter_rows(ws, selected, opts, clean, skipped=stats.skipped):
             for row in rows:
                 writer.write(row)
                 digests.update(row.images)
@@ -155,7 +160,8 @@ def export_dataset(
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MARKER)
     return ExportSummary(out=out, format=opts.format, rows=stats.rows, examples=stats.examples,
                          trajectories=stats.trajectories, images=stats.images, files=files,
-                         seconds=time.perf_counter() - t0)
+                         seconds=time.perf_counter() - t0, action_space=opts.action_space, action_space_why=why,
+                         skipped=dict(stats.skipped))
 
 
 def preview(workspace: Path | str, options: ExportOptions, n: int = 5) -> list[dict[str, Any]]:

@@ -38,6 +38,8 @@ class CardStats:
     actor_models: dict[str, int] = field(default_factory=dict)  # trajectories per model
     ledger_models: dict[str, list[str]] = field(default_factory=dict)  # role -> models
     newest: float = 0.0
+    action_space_why: str = ""  # how the rows' layout was chosen
+    skipped: dict[str, int] = field(default_factory=dict)  # element-layout rows left out, by reason
 
 
 def _date(ts: float) -> str:
@@ -89,6 +91,7 @@ def render(opts: ExportOptions, stats: CardStats, data_files: dict[str, str]) ->
         "split": list(opts.split),
         "seed": opts.seed,
         "redact": opts.redact,
+        "action_space": opts.action_space,
         **opts.filters(),
         "conventions": opts.conventions(),
     }
@@ -103,6 +106,15 @@ def render(opts: ExportOptions, stats: CardStats, data_files: dict[str, str]) ->
     if opts.format == "adp":
         layout = ("one ADP trajectory per example: the task, then per step the screen and one api_action per "
                   "pyautogui call (REASON as its description)")
+    if opts.action_space == "elements":
+        from studio.pipeline.agent.elements import ELEMENTS_PROMPT_VERSION
+
+        layout = (
+            f"the element actor's turns (`{ELEMENTS_PROMPT_VERSION}` prompt: rules, the numbered element listing of the screen, "
+            "the span's steps so far with what changed, the task) -> one JSON reply "
+            '`{"reason", "action": click|type|key|done|fail, "target"}`; '
+            + ("one row per step" if opts.granularity == "step" else "one conversation of those turns per example")
+        )
     if not conv.is_default:
         layout += (f"; actions rewritten as `{conv.syntax}` with `{conv.coords}` coordinates (prompt, history, "
                    "a11y positions and targets alike)")
@@ -115,6 +127,7 @@ of judge models.
 - Format: {FORMAT_NAMES[opts.format]}
 - Layout: {layout}
 - Observation: {opts.observation}
+- Action space: {opts.action_space}{f" ({stats.action_space_why})" if stats.action_space_why else ""}
 - Date of the newest example: {_date(stats.newest)}
 
 ## Counts
@@ -123,7 +136,7 @@ of judge models.
 |---|---:|
 """ + "".join(f"| {s} | {n} |\n" for s, n in stats.rows.items()) + f"""
 Examples: {stats.examples} · trajectories: {stats.trajectories} · images: {stats.images}
-
+{_skipped(stats.skipped)}
 ### Apps
 
 {_table(stats.apps, ("app", "examples"))}
@@ -154,6 +167,14 @@ Secrets (API keys, tokens) and local absolute paths were removed from all text
 """
     front = str(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
     return "---\n" + front + "---\n\n" + body
+
+
+def _skipped(counts: dict[str, int]) -> str:
+    """The element-layout rows left out (steps with no element form), or nothing."""
+    if not counts:
+        return ""
+    return ("\nLeft out (no element form, never rewritten): "
+            + ", ".join(f"{n} {why}" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) + "\n")
 
 
 def _json(obj: Any) -> str:

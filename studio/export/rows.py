@@ -16,6 +16,11 @@ the row's own trajectory, laid out by :func:`studio.pipeline.retrieval.render.pa
 Per-example rows (``granularity="example"``) ask for the whole span at once: the instruction and the screen before
 the span -> every step's REASON/ACTION in one assistant turn.
 
+That is the ``pyautogui`` layout (``action_space="pyautogui"``, the default of :class:`ExportOptions`). With
+``action_space="elements"`` rows are the element actor's turns instead (numbered element listing -> one JSON
+reply, :mod:`studio.export.elements`); ``auto`` (the default of ``studio export``) is what the workspace's actor
+acts with.
+
 Rows are produced in a stable order (trajectory id, span, kind, example id, step), with stable ids, so two exports
 with the same settings write the same bytes.
 """
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.errors import ConfigError
+from studio.export.elements import ACTION_SPACE_CHOICES
 from studio.export.split import SPLITS, parse_fractions, split_of
 from studio.status import ACCEPTED
 
@@ -88,6 +94,9 @@ class ExportOptions:
         min_pixels: ``resized`` coordinates: the processor's ``min_pixels``; None: the preset's.
         examples: Retrieved examples in each per-step prompt (0: none); needs the workspace's retrieval index
             and the default conventions (examples are stored as recorded: pyautogui, pixels).
+        action_space: The layout of the rows: ``pyautogui`` (the ``actor.v1`` prompt, REASON/ACTION code),
+            ``elements`` (the element actor's prompt and JSON reply, :mod:`studio.export.elements`) or ``auto``
+            (what the workspace's actor acts with, resolved when the workspace is read).
     """
 
     format: str = "hf"
@@ -111,6 +120,7 @@ class ExportOptions:
     max_pixels: int | None = None
     min_pixels: int | None = None
     examples: int = 0
+    action_space: str = "pyautogui"
 
     def validate(self) -> ExportOptions:
         """Return a normalized copy; ``ConfigError`` naming the bad option otherwise."""
@@ -118,6 +128,7 @@ class ExportOptions:
             (self.format, FORMATS, "--format"),
             (self.granularity, GRANULARITIES, "--granularity"),
             (self.observation, OBSERVATIONS, "--observation"),
+            (self.action_space, ACTION_SPACE_CHOICES, "--action-space"),
         ):
             if value not in allowed:
                 raise ConfigError(f"{opt} {value!r} is not one of {', '.join(allowed)}")
@@ -155,6 +166,9 @@ class ExportOptions:
             raise ConfigError(
                 "--examples shows examples as recorded (pyautogui, pixels): drop --preset/--coords/--action-syntax"
             )
+        from studio.export.elements import check_elements
+
+        check_elements(self)
         return replace(
             self,
             granularity="example" if self.format in TRAJECTORY_FORMATS else self.granularity,
@@ -350,9 +364,14 @@ def rows_for(
     opts: ExportOptions,
     clean: Callable[[str], str],
     examples_for: ExamplesFor | None = None,
+    *,
+    agent: Any = None,
+    skipped: dict[str, int] | None = None,
 ) -> list[Row]:
     """The rows of one selected example. ``steps``: every stored step of its trajectory; ``clean``: redactor;
-    ``examples_for``: the retrieved examples of a per-step prompt (:func:`example_source`)."""
+    ``examples_for``: the retrieved examples of a per-step prompt (:func:`example_source`); ``agent``: the
+    workspace's ``[agent]`` settings (element layout; None: the defaults); ``skipped``: counts of element-layout
+    rows left out, by reason (filled in)."""
     from studio.pipeline.agent.policies import HistoryItem, actor_prompt
     from studio.pipeline.prompts import render
     from studio.pipeline.stages.backward import span_view
@@ -365,6 +384,11 @@ def rows_for(
         return []
     base = {"example_id": ex.id, "trajectory_id": ex.trajectory_id, "split": sel.split, "app": ex.app,
             "kind": ex.kind, "created": ex.created}
+    if opts.action_space == "elements" and opts.format not in TRAJECTORY_FORMATS:
+        from studio.config import AgentConfig
+        from studio.export.elements import element_rows
+
+        return element_rows(sel, span, ordered, opts, clean, agent or AgentConfig(), examples_for, skipped, base)
     steps_out = StepRenderer(opts, clean)
     if opts.format in TRAJECTORY_FORMATS:
         from studio.export.adp import adp_record
@@ -396,10 +420,11 @@ def rows_for(
     return rows
 
 
-def example_source(ws: Any, n: int) -> ExamplesFor:
+def example_source(ws: Any, n: int, layout: str = "code") -> ExamplesFor:
     """Up to ``n`` examples for a step's prompt, as the retrieval-augmented actor gets them in mode
     ``observation`` (BM25 over the screen, no model), skipping the row's own trajectory, packed by
-    :func:`studio.pipeline.retrieval.render.pack_examples` within ``[retrieval] budget_tokens``.
+    :func:`studio.pipeline.retrieval.render.pack_examples` within ``[retrieval] budget_tokens`` in ``layout``
+    (``code`` for the pyautogui actor, ``reply`` for the element actor).
 
     Raises:
         WorkspaceError: the workspace has no retrieval index (it says how to build one).
@@ -417,26 +442,40 @@ def example_source(ws: Any, n: int) -> ExamplesFor:
 
     def examples_for(observation_text: str, trajectory_id: str) -> str:
         hits = [h for h in r.retrieve("", observation_text).hits if h.example.trajectory_id != trajectory_id]
-        return pack_examples(hits[:n], rc.budget_tokens)
+        return pack_examples(hits[:n], rc.budget_tokens, layout)
 
     return examples_for
 
 
 def iter_rows(
-    ws: Any, selected: Sequence[Selected], opts: ExportOptions, clean: Callable[[str], str], *, batch: int = 200
+    ws: Any,
+    selected: Sequence[Selected],
+    opts: ExportOptions,
+    clean: Callable[[str], str],
+    *,
+    batch: int = 200,
+    skipped: dict[str, int] | None = None,
 ) -> Iterator[tuple[int, list[Row]]]:
     """``(examples done, rows of the next example)`` for every selected example.
 
     ``clean`` is applied to every piece of text taken from the workspace (instruction, screens, reasons, actions);
     it is memoized here, since overlapping examples repeat the same screens. Steps are read for ``batch``
-    trajectories per query.
+    trajectories per query. ``action_space="auto"`` is resolved with the workspace's config; ``skipped`` counts
+    the element-layout rows left out, by reason.
     """
     from functools import lru_cache
 
+    from studio.export.elements import resolve_action_space
     from studio.workspace import Step
 
+    opts, _why = resolve_action_space(opts, ws.config)
     cached = lru_cache(maxsize=8192)(clean)
-    examples_for = example_source(ws, opts.examples) if opts.examples else None
+    examples_for = None
+    if opts.examples:
+        from studio.pipeline.agent.elements import ElementPolicy
+
+        layout = ElementPolicy.example_layout if opts.action_space == "elements" else "code"
+        examples_for = example_source(ws, opts.examples, layout)
     tids = list(dict.fromkeys(s.example.trajectory_id for s in selected))
     position = {t: i for i, t in enumerate(tids)}
     steps: dict[str, list[Any]] = {}
@@ -449,7 +488,7 @@ def iter_rows(
                 steps.setdefault(st.trajectory_id, []).append(st)
             for c in chunk:
                 steps.setdefault(c, [])
-        yield n, rows_for(sel, steps[tid], opts, cached, examples_for)
+        yield n, rows_for(sel, steps[tid], opts, cached, examples_for, agent=ws.config.agent, skipped=skipped)
 
 
 __all__ = [
