@@ -110,8 +110,8 @@ def render(opts: ExportOptions, stats: CardStats, data_files: dict[str, str]) ->
         from studio.pipeline.agent.elements import ELEMENTS_PROMPT_VERSION
 
         layout = (
-            f"the element actor's turns (`{ELEMENTS_PROMPT_VERSION}` prompt: rules, the numbered element listing of the screen, "
-            "the span's steps so far with what changed, the task) -> one JSON reply "
+            f"the element actor's turns (`{ELEMENTS_PROMPT_VERSION}` prompt: rules, the numbered element listing "
+            "of the screen, the span's steps so far with what changed, the task) -> one JSON reply "
             '`{"reason", "action": click|type|key|done|fail, "target"}`; '
             + ("one row per step" if opts.granularity == "step" else "one conversation of those turns per example")
         )

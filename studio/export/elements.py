@@ -12,7 +12,8 @@ object ``{"reason", "action", "target"}``. With ``action_space="elements"`` a pe
   ==========================================  ==================================================================
   stored action                                reply
   ==========================================  ==================================================================
-  click at (x, y) (left, single)               ``click`` the smallest *listed* element whose box holds the point
+  click at (x, y) (left, single)               ``click`` the element under the point (the smallest whose box
+                                               holds it) when it is listed
   click on element N (the element actor's)     ``click`` N, when N is in the listing
   typed text                                   ``type`` the text (the element actor types at 0.1 s a key)
   one key / a key combination                  ``key`` ``enter`` / ``ctrl+s``
@@ -84,8 +85,10 @@ def resolve_action_space(opts: ExportOptions, config: StudioConfig) -> tuple[Exp
     from studio.pipeline.agent.factory import action_space
 
     space = action_space(config.agent, config.roles.actor)
-    why = (f"the layout the workspace's actor acts with ([agent] action_space = {config.agent.action_space}, "
-           f"actor {config.roles.actor.model})")
+    why = (
+        f"the layout the workspace's actor acts with ([agent] action_space = {config.agent.action_space}, "
+        f"actor {config.roles.actor.model})"
+    )
     needs = coordinate_needs(opts)
     if space == "elements" and needs:
         space, why = "pyautogui", f"{why} is elements, but {'; '.join(needs)}"
@@ -96,8 +99,9 @@ def check_elements(opts: ExportOptions) -> None:
     """``ConfigError`` when ``action_space="elements"`` is combined with options that need coordinates."""
     needs = coordinate_needs(opts)
     if opts.action_space == "elements" and needs:
-        raise ConfigError(f"--action-space elements has no coordinates: {'; '.join(needs)}; "
-                          "use --action-space pyautogui")
+        raise ConfigError(
+            f"--action-space elements has no coordinates: {'; '.join(needs)}; use --action-space pyautogui"
+        )
 
 
 # ------------------------------------------------------------------------------------------- one step
@@ -147,14 +151,18 @@ def stored_actions(step: Any) -> list[Action]:
         return []
 
 
-def _element_action(a: Action, shown: Sequence[A11yNode], clean: Callable[[str], str]) -> Action | str:
-    """The element-space action that does what ``a`` did, or the reason there is none."""
+def _element_action(
+    a: Action, nodes: Sequence[A11yNode], shown: Sequence[A11yNode], clean: Callable[[str], str]
+) -> Action | str:
+    """The element-space action that does what ``a`` did on a screen of ``nodes`` whose listing shows ``shown``,
+    or the reason there is none. A click on an unlisted element (a filler, a panel) is not moved to a listed
+    one around it: the container's centre may be somewhere else entirely."""
     from envs.actions import Click, ClickElement, Done, Fail, Hotkey, Key, TypeText
     from studio.pipeline.agent.elements import TYPE_INTERVAL
 
     if isinstance(a, Click) and a.button == "left" and a.clicks == 1 and a.x is not None and a.y is not None:
-        node = element_under(shown, a.x, a.y)
-        return ClickElement(node.id) if node is not None else NO_ELEMENT
+        node = element_under(nodes, a.x, a.y)
+        return ClickElement(node.id) if node is not None and any(n.id == node.id for n in shown) else NO_ELEMENT
     if isinstance(a, ClickElement) and a.button == "left" and a.clicks == 1:
         return a if any(n.id == a.element_id for n in shown) else NOT_LISTED
     if isinstance(a, TypeText) and a.text:
@@ -176,7 +184,7 @@ def element_step(step: Any, obs: Observation, clean: Callable[[str], str], max_e
     actions = stored_actions(step)
     if len(actions) != 1:
         return ElementStep(skip=SEVERAL if len(actions) > 1 else NO_FORM)
-    want = _element_action(actions[0], listed_nodes(obs)[:max_elements], clean)
+    want = _element_action(actions[0], obs.a11y_nodes, listed_nodes(obs)[:max_elements], clean)
     if isinstance(want, str):
         return ElementStep(skip=want)
     reply = step_reply(clean(" ".join((step.reason or "").split())), to_pyautogui(want))
@@ -266,8 +274,13 @@ def element_rows(
     for reason in missing:
         counts[reason] = counts.get(reason, 0) + 1
     return [
-        Row(id=f"{sel.example.id}-{step.index:04d}", step=step.index,
-            messages=[Message("user", prompt, len(images)), Message("assistant", reply)], images=images, **base)
+        Row(
+            id=f"{sel.example.id}-{step.index:04d}",
+            step=step.index,
+            messages=[Message("user", prompt, len(images)), Message("assistant", reply)],
+            images=images,
+            **base,
+        )
         for step, prompt, reply, images in turns
     ]
 
