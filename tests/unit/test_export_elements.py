@@ -493,3 +493,37 @@ def test_cli_defaults_to_the_workspace_layout(elements_ws: Path, tmp_path: Path)
         ],
     )
     assert res.exit_code == 0 and "rows in the pyautogui layout" in res.output
+
+
+def test_retrieved_examples_are_shown_as_the_element_actor_sees_them(tmp_path: Path) -> None:
+    from studio.export.rows import ExportOptions, iter_rows, select
+    from studio.llm.embedders import LexicalEmbedder
+    from studio.pipeline.retrieval.index import build_index
+    from studio.pipeline.retrieval.render import pack_examples
+    from studio.pipeline.retrieval.retriever import Retriever
+    from studio.workspace import Workspace
+    from tests.unit.test_retrieval import populate
+
+    head = "(an element number may differ on your screen):\n"
+    with Workspace.init(tmp_path / "ws") as ws:
+        populate(ws, extra=3)
+        build_index(ws, LexicalEmbedder())
+        opts = ExportOptions(format="openai", examples=2, action_space="elements").validate()
+        rows = [row for _n, rs in iter_rows(ws, select(ws, opts), opts, str) for row in rs]
+        assert rows
+        shown_any = False
+        for row in rows:
+            prompt = row.messages[0].text
+            if head not in prompt:
+                continue
+            shown_any = True
+            block = prompt.split(head, 1)[1].split("\n\nScreen:\n", 1)[0]
+            r = Retriever(ws, None, mode="observation", m1=30)
+            hits = [
+                h
+                for h in r.retrieve("", ws.steps_of(row.trajectory_id)[0].observation_text).hits
+                if h.example.trajectory_id != row.trajectory_id
+            ][:2]
+            assert block == pack_examples(hits, ws.config.retrieval.budget_tokens, "reply")
+            assert "Reply: {" in block and "ACTION:" not in block
+        assert shown_any
