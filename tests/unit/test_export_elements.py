@@ -247,15 +247,13 @@ def test_every_reply_parses_back_to_the_stored_action(elements_ws: Path) -> None
     ]
 
 
-@pytest.mark.parametrize("example", ["ex-all", "ex-mid"])
-def test_every_prompt_is_what_the_element_policy_sends(elements_ws: Path, example: str) -> None:
-    """Replay the exported replies through ElementPolicy and the episode loop on the stored screens."""
+def replay_prompts(rows: list[Any], steps: dict[int, Any]) -> list[str]:
+    """The prompts ElementPolicy sends when the episode loop replays the rows' replies on the stored screens of
+    their (consecutive) steps."""
     from studio.config import default_config
     from studio.pipeline.agent.elements import ElementPolicy
     from studio.pipeline.rollout.episode import run_episode
 
-    rows = rows_of(elements_ws)[example]
-    steps = stored(elements_ws, "good")
     first, last = rows[0].step, rows[-1].step
     screens = [stored_screen(steps[i]) for i in range(first, last + 1)]
     if last + 1 in steps:
@@ -271,14 +269,16 @@ def test_every_prompt_is_what_the_element_policy_sends(elements_ws: Path, exampl
     agent = default_config().agent
     policy = ElementPolicy(complete, history_steps=agent.history_steps, max_elements=agent.max_elements)
     instruction = rows[0].messages[0].text.rsplit("Task: ", 1)[1].split("\n", 1)[0]
-    run_episode(
-        Screens(screens),
-        SimpleNamespace(id="t", instruction=instruction),
-        policy,
-        trajectory_id="replay",
-        max_steps=len(rows),
-        emit=lambda e: None,
-    )
+    task = SimpleNamespace(id="t", instruction=instruction)
+    run_episode(Screens(screens), task, policy, trajectory_id="replay", max_steps=len(rows), emit=lambda e: None)
+    return sent
+
+
+@pytest.mark.parametrize("example", ["ex-all", "ex-mid"])
+def test_every_prompt_is_what_the_element_policy_sends(elements_ws: Path, example: str) -> None:
+    """Replay the exported replies through ElementPolicy and the episode loop on the stored screens."""
+    rows = rows_of(elements_ws)[example]
+    sent = replay_prompts(rows, stored(elements_ws, "good"))
     assert sent == [r.messages[0].text for r in rows]
     assert len(sent) == len(rows)
     prompts = [r.messages[0].text for r in rows]
