@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from envs.actions import Action
     from envs.observation import A11yNode, Observation
     from studio.config import AgentConfig, StudioConfig
-    from studio.export.rows import ExportOptions, Row, Selected
+    from studio.export.rows import ExportOptions
     from studio.pipeline.agent.policies import HistoryItem
 
 #: ``--action-space`` values: ``auto`` is what the workspace's actor acts with (:func:`resolve_action_space`).
@@ -213,41 +213,48 @@ def history_item(step: Any, done: ElementStep, clean: Callable[[str], str], scre
     return HistoryItem(done.reason, done.code, clean(step.error), changes)
 
 
-# ------------------------------------------------------------------------------------------- rows
+# ------------------------------------------------------------------------------------------- turns
 
 
-def element_rows(
-    sel: Selected,
+@dataclass
+class Turn:
+    """One step as the element actor's turn: the prompt it gets, the reply that does the step, its screenshots."""
+
+    step: Any
+    prompt: str
+    reply: str
+    images: list[str] = field(default_factory=list)
+
+
+def element_turns(
+    instruction: str,
+    trajectory_id: str,
     span: Sequence[Any],
     ordered: Sequence[Any],
-    opts: ExportOptions,
     clean: Callable[[str], str],
     agent: AgentConfig,
-    examples_for: Callable[[str, str], str] | None,
-    skipped: dict[str, int] | None,
-    base: dict[str, Any],
-) -> list[Row]:
-    """The element-space rows of one selected example (see the module docstring).
+    examples_for: Callable[[str, str], str] | None = None,
+    *,
+    images: bool = False,
+) -> tuple[list[Turn], list[str]]:
+    """The element actor's turns of a span, and why its other steps have none (one reason per step left out).
 
     Args:
-        sel: The example.
-        span: Its steps with an action, in order.
-        ordered: Every stored step of its trajectory, in order (the screen after a step, for old steps).
-        opts: Validated options with ``action_space="elements"``.
+        instruction: The task (already cleaned).
+        trajectory_id: The span's trajectory (never among its own retrieved examples).
+        span: The span's steps with an action, in order; the history starts with the first.
+        ordered: Every stored step of the trajectory, in order (the screen after a step, for old steps).
         clean: The redactor.
         agent: The workspace's ``[agent]`` settings (history steps, listed elements).
         examples_for: Retrieved examples of a step's prompt, in the ``reply`` layout.
-        skipped: Counts of rows left out, by reason (filled in).
-        base: The rows' common fields.
+        images: Attach each step's screenshot to its turn.
     """
-    from studio.export.rows import Message, Row
     from studio.pipeline.agent.elements import element_prompt
     from studio.pipeline.agent.policies import StepContext
 
     after = {s.index: nxt.observation_text for s, nxt in zip(ordered, ordered[1:], strict=False)}
-    instruction = clean(sel.instruction)
     history: list[HistoryItem] = []
-    turns: list[tuple[Any, str, str, list[str]]] = []  # (step, prompt, reply, images)
+    turns: list[Turn] = []
     missing: list[str] = []
     feedback = ""
     for k, step in enumerate(span):
@@ -256,33 +263,13 @@ def element_rows(
         if done.skip:
             missing.append(done.skip)
         else:
-            shown = clean(examples_for(step.observation_text, sel.example.trajectory_id)) if examples_for else ""
+            shown = clean(examples_for(step.observation_text, trajectory_id)) if examples_for else ""
             ctx = StepContext(instruction, obs, list(history), k, feedback, shown)
             prompt = element_prompt(ctx, history_steps=agent.history_steps, max_elements=agent.max_elements)
-            images = [step.screenshot] if opts.images and step.screenshot else []
-            turns.append((step, prompt, done.reply, images))
+            turns.append(Turn(step, prompt, done.reply, [step.screenshot] if images and step.screenshot else []))
         history.append(history_item(step, done, clean, after.get(step.index)))
         feedback = clean(step.error)
-    counts = skipped if skipped is not None else {}
-    if opts.granularity == "example":
-        if missing or not turns:
-            counts[EXAMPLE_SKIPPED] = counts.get(EXAMPLE_SKIPPED, 0) + 1
-            return []
-        msgs = [m for _s, p, r, im in turns for m in (Message("user", p, len(im)), Message("assistant", r))]
-        images = [d for *_rest, im in turns for d in im]
-        return [Row(id=sel.example.id, step=-1, messages=msgs, images=images, **base)]
-    for reason in missing:
-        counts[reason] = counts.get(reason, 0) + 1
-    return [
-        Row(
-            id=f"{sel.example.id}-{step.index:04d}",
-            step=step.index,
-            messages=[Message("user", prompt, len(images)), Message("assistant", reply)],
-            images=images,
-            **base,
-        )
-        for step, prompt, reply, images in turns
-    ]
+    return turns, missing
 
 
 __all__ = [
@@ -290,9 +277,10 @@ __all__ = [
     "EXAMPLE_SKIPPED",
     "SKIP_REASONS",
     "ElementStep",
+    "Turn",
     "check_elements",
     "coordinate_needs",
-    "element_rows",
+    "element_turns",
     "element_step",
     "element_under",
     "history_item",

@@ -385,10 +385,7 @@ def rows_for(
     base = {"example_id": ex.id, "trajectory_id": ex.trajectory_id, "split": sel.split, "app": ex.app,
             "kind": ex.kind, "created": ex.created}
     if opts.action_space == "elements" and opts.format not in TRAJECTORY_FORMATS:
-        from studio.config import AgentConfig
-        from studio.export.elements import element_rows
-
-        return element_rows(sel, span, ordered, opts, clean, agent or AgentConfig(), examples_for, skipped, base)
+        return _element_rows(sel, span, ordered, opts, clean, agent, examples_for, skipped, base)
     steps_out = StepRenderer(opts, clean)
     if opts.format in TRAJECTORY_FORMATS:
         from studio.export.adp import adp_record
@@ -418,6 +415,39 @@ def rows_for(
         rows.append(Row(id=f"{ex.id}-{step.index:04d}", step=step.index, messages=msgs, images=images, **base))
         history.append(HistoryItem(clean(step.reason), steps_out.history_action(step), clean(step.error)))
     return rows
+
+
+def _element_rows(
+    sel: Selected,
+    span: Sequence[Any],
+    ordered: Sequence[Any],
+    opts: ExportOptions,
+    clean: Callable[[str], str],
+    agent: Any,
+    examples_for: ExamplesFor | None,
+    skipped: dict[str, int] | None,
+    base: dict[str, Any],
+) -> list[Row]:
+    """Element-layout rows (:mod:`studio.export.elements`): one per step with an element form, or, per example,
+    the span's turns in one conversation (none when a step has no element form); what is left out is counted."""
+    from studio.config import AgentConfig
+    from studio.export.elements import EXAMPLE_SKIPPED, element_turns
+
+    turns, missing = element_turns(clean(sel.instruction), sel.example.trajectory_id, span, ordered, clean,
+                                   agent or AgentConfig(), examples_for, images=opts.images)
+    counts = skipped if skipped is not None else {}
+    ex = sel.example
+    if opts.granularity == "example":
+        if missing or not turns:
+            counts[EXAMPLE_SKIPPED] = counts.get(EXAMPLE_SKIPPED, 0) + 1
+            return []
+        msgs = [m for t in turns for m in (Message("user", t.prompt, len(t.images)), Message("assistant", t.reply))]
+        return [Row(id=ex.id, step=-1, messages=msgs, images=[d for t in turns for d in t.images], **base)]
+    for reason in missing:
+        counts[reason] = counts.get(reason, 0) + 1
+    return [Row(id=f"{ex.id}-{t.step.index:04d}", step=t.step.index, images=t.images,
+                messages=[Message("user", t.prompt, len(t.images)), Message("assistant", t.reply)], **base)
+            for t in turns]
 
 
 def example_source(ws: Any, n: int, layout: str = "code") -> ExamplesFor:
