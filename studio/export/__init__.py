@@ -3,7 +3,8 @@
 Modules: :mod:`~studio.export.rows` (options, selection, format-neutral conversation rows),
 :mod:`~studio.export.formats` (one writer per format), :mod:`~studio.export.split` (train/validation/test by
 trajectory), :mod:`~studio.export.redact` (secrets, e-mails, local paths), :mod:`~studio.export.card`
-(``README.md`` dataset card).
+(``README.md`` dataset card), :mod:`~studio.export.elements` (rows in the element actor's layout:
+``action_space="elements"``, or ``"auto"`` for the layout the workspace's actor acts with).
 
 API::
 

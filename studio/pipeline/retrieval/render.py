@@ -19,7 +19,8 @@ common BPE tokenizers.
 
 Used by the retrieval-augmented agent (``Retriever.examples_for`` fills ``StepContext.examples_text``, which
 :func:`studio.pipeline.agent.policies.build_actor_prompt` puts under "Examples of similar interactions"), by
-``studio serve`` (``prompt_text``) and by export (``--examples N``: the same block in every training row).
+``studio serve`` (``prompt_text``) and by export (``--examples N``: the same block in every training row, in the
+``reply`` layout when the rows are the element actor's, :mod:`studio.export.elements`).
 """
 
 from __future__ import annotations
