@@ -85,14 +85,12 @@ def resolve_action_space(opts: ExportOptions, config: StudioConfig) -> tuple[Exp
     from studio.pipeline.agent.factory import action_space
 
     space = action_space(config.agent, config.roles.actor)
-    why = (
-        f"the layout the workspace's actor acts with ([agent] action_space = {config.agent.action_space}, "
-        f"actor {config.roles.actor.model})"
-    )
+    settings = f"[agent] action_space = {config.agent.action_space}, actor {config.roles.actor.model}"
     needs = coordinate_needs(opts)
     if space == "elements" and needs:
-        space, why = "pyautogui", f"{why} is elements, but {'; '.join(needs)}"
-    return replace(opts, action_space=space), why
+        why = f"the workspace's actor acts with elements ({settings}), but {'; '.join(needs)}"
+        return replace(opts, action_space="pyautogui"), why
+    return replace(opts, action_space=space), f"the layout the workspace's actor acts with: {settings}"
 
 
 def check_elements(opts: ExportOptions) -> None:
