@@ -146,7 +146,7 @@ BAD_SCRIPT = [
 def elements_ws(tmp_path_factory: Any) -> Path:
     from studio.workspace import Example, Workspace
 
-    path = tmp_path_factory.mktemp("elements") / "ws"
+    path: Path = tmp_path_factory.mktemp("elements") / "ws"
     with Workspace.init(path) as ws:
         good = record(ws, "good", "Add 1 and 23", [galculator(d, i) for i, d in enumerate(GOOD_SCREENS)], GOOD_SCRIPT)
         bad = record(ws, "bad", "Click around", [galculator("0", i) for i in range(7)], BAD_SCRIPT)
