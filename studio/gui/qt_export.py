@@ -51,6 +51,7 @@ class ExportDialog(QDialog):
 
     def __init__(self, pool: WorkerPool, workspace: Path, parent: QWidget | None = None) -> None:
         from studio.export.conventions import COORDS, PRESETS, SYNTAXES
+        from studio.export.elements import ACTION_SPACE_CHOICES
         from studio.export.rows import FORMATS, GRANULARITIES, OBSERVATIONS, STATUS_SETS
 
         super().__init__(parent)
@@ -71,6 +72,11 @@ class ExportDialog(QDialog):
         self.format_box = combo(FORMATS)
         self.granularity_box = combo(GRANULARITIES)
         self.observation_box = combo(OBSERVATIONS)
+        self.action_space_box = combo(ACTION_SPACE_CHOICES)  # auto: the layout the workspace's actor acts with
+        self.action_space_box.setToolTip(
+            "auto: the layout the workspace's actor acts with (elements for a text-only model); "
+            "elements: numbered elements -> JSON reply; pyautogui: a11y table -> REASON/ACTION code"
+        )
         self.preset_box = QComboBox()
         self.preset_box.addItem("none (OSWorld: pixels, pyautogui)", "")
         for name, preset in PRESETS.items():
@@ -115,6 +121,7 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format_box)
         form.addRow("Granularity", self.granularity_box)
         form.addRow("Observation", self.observation_box)
+        form.addRow("Action space", self.action_space_box)
         form.addRow("Model family", self.preset_box)
         form.addRow("Coordinates", self.coords_box)
         form.addRow("Action syntax", self.syntax_box)
@@ -178,7 +185,8 @@ class ExportDialog(QDialog):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(300)
         self._debounce.timeout.connect(self.refresh_preview)
-        for box in (self.format_box, self.granularity_box, self.observation_box, self.status_box,
+        for box in (self.format_box, self.granularity_box, self.observation_box, self.action_space_box,
+                    self.status_box,
                     self.kind_box, self.quorum_box, self.task_status_box, self.check_box, self.preset_box,
                     self.coords_box, self.syntax_box):
             box.currentIndexChanged.connect(self._debounce.start)
@@ -204,6 +212,7 @@ class ExportDialog(QDialog):
             format=self.format_box.currentData(),
             granularity=self.granularity_box.currentData(),
             observation=self.observation_box.currentData(),
+            action_space=self.action_space_box.currentData(),
             status=(self.status_box.currentData(),),
             kinds=() if kind == "all" else (kind,),
             apps=tuple(a.strip() for a in self.app_edit.text().split(",") if a.strip()),

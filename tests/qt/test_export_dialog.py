@@ -25,9 +25,12 @@ def test_preview_and_export_through_the_worker(qtbot: Any, pool: Any, export_ws:
     dlg = ExportDialog(pool, export_ws)
     qtbot.addWidget(dlg)
     dlg.show()
-    qtbot.waitUntil(lambda: "REASON: " in dlg.preview.toPlainText(), timeout=20000)
+    assert dlg.action_space_box.currentData() == "auto"  # as the CLI: the layout the actor acts with
+    qtbot.waitUntil(lambda: '\\"action\\": ' in dlg.preview.toPlainText(), timeout=20000)  # element replies
     first = json.loads(dlg.preview.toPlainText().split("\n\n{")[0])
     assert first["split"] in ("train", "validation", "test") and first["messages"][0]["role"] == "user"
+    dlg.action_space_box.setCurrentIndex(dlg.action_space_box.findData("pyautogui"))
+    qtbot.waitUntil(lambda: "REASON: " in dlg.preview.toPlainText(), timeout=20000)
 
     dlg.format_box.setCurrentIndex(dlg.format_box.findData("openai"))
     dlg.observation_box.setCurrentIndex(dlg.observation_box.findData("both"))
@@ -74,7 +77,7 @@ def test_main_window_menu_opens_the_dialog(qtbot: Any, export_ws: Path) -> None:
     w.export_action.trigger()
     dlg = w.export_dialog
     assert isinstance(dlg, ExportDialog) and dlg.isVisible()
-    qtbot.waitUntil(lambda: "REASON: " in dlg.preview.toPlainText(), timeout=20000)
+    qtbot.waitUntil(lambda: '"messages"' in dlg.preview.toPlainText(), timeout=20000)
     dlg.close()
     w.timer.stop()
     w.pool.wait(10000)
