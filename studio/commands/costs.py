@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from studio.commands.plain import plain
+
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from studio.llm.ledger import LedgerTotals
 
 
@@ -30,7 +34,7 @@ def register(app: typer.Typer) -> None:
         path = workspace / LEDGER_NAME
         records = read_ledger(path)
         if not records:
-            console.print(f"No model calls recorded yet in {path}.")
+            console.print(plain(f"No model calls recorded yet in {path}."))
             return
         summary = summarize(records)
         table = Table(title=f"Model calls in {workspace}")
@@ -40,10 +44,10 @@ def register(app: typer.Typer) -> None:
             table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
         table.caption = "hits = cache hits; in/out tok = prompt/completion tokens; USD: litellm cost map"
 
-        def row(stage: str, model: str, t: LedgerTotals) -> list[str]:
+        def row(stage: str, model: str, t: LedgerTotals) -> list[Text | str]:
             return [
-                stage,
-                model,
+                plain(stage),  # the ledger is a file in the workspace: plain text
+                plain(model),
                 str(t.calls),
                 str(t.cache_hits),
                 str(t.errors),

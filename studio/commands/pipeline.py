@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from studio.commands.plain import plain, terminal_safe
+
 WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore cached model answers (calls again).")]
 ParallelOpt = Annotated[int, typer.Option("--parallel", "-k", help="Sandboxes at once.")]
@@ -68,7 +70,7 @@ class RichObserver:
 
     def advanced(self, stage: str, n: int = 1, *, detail: str = "") -> None:
         if stage in self.tasks:
-            self.progress.update(self.tasks[stage], advance=n, extra=detail[:40])
+            self.progress.update(self.tasks[stage], advance=n, extra=terminal_safe(detail[:40]))
 
     def stage_finished(self, summary: Any) -> None:
         if summary.stage in self.tasks:
@@ -92,7 +94,7 @@ def _progress() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TextColumn("{task.fields[extra]}"), transient=False)
+                    TimeElapsedColumn(), TextColumn("{task.fields[extra]}", markup=False), transient=False)
 
 
 def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
@@ -105,14 +107,14 @@ def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
     table = Table(title="Pipeline summary" + (" (stopped early: run again to continue)" if stopped else ""))
     for col in ("stage", "new", "kept", "failed", "seconds", "notes"):
         table.add_column(col, justify="right" if col in ("new", "kept", "failed", "seconds") else "left")
-    for s in summaries:
-        table.add_row(s.stage, str(s.done), str(s.skipped), str(s.failed), f"{s.elapsed_s:.1f}",
-                      "; ".join(s.notes[:3])[:100])
+    for s in summaries:  # notes may quote model-written text and sandbox errors: plain text
+        table.add_row(plain(s.stage), str(s.done), str(s.skipped), str(s.failed), f"{s.elapsed_s:.1f}",
+                      plain("; ".join(s.notes[:3])[:100]))
     console.print(table)
     for s in summaries:  # the cluster's word on refused nodes and retried episodes, in full
         for note in s.notes:
             if note.startswith("cluster: "):
-                console.print(f"[yellow]{note}[/]")
+                console.print(plain(note, style="yellow"))
     counts = ws.counts()
     console.print("workspace: " + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "example_vectors"))
     records = read_ledger(Path(ws.path) / LEDGER_NAME)

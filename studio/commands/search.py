@@ -63,16 +63,18 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from studio.commands.plain import plain
+
         console = Console()
         if note:
-            console.print(f"[dim]{note}[/dim]")
+            console.print(plain(note, style="dim"))
         if not hits:
-            console.print(f"no examples match {query!r} (mode {mode})")
+            console.print(plain(f"no examples match {query!r} (mode {mode})"))
             return
         table = Table(show_header=True, show_lines=True)
         for col in ("#", "score", "source", "instruction", "why", "status", "id"):
             table.add_column(col, overflow="fold")
         for i, h in enumerate(hits, start=1):
-            table.add_row(str(i), f"{h.score:.3f}", h.source, h.example.instruction, h.why, h.example.status,
-                          h.example.id[:12])
+            table.add_row(str(i), f"{h.score:.3f}", *(plain(v) for v in (
+                h.source, h.example.instruction, h.why, h.example.status, h.example.id[:12])))
         console.print(table)

@@ -42,6 +42,7 @@ def list_cmd(
     from rich.console import Console
     from rich.table import Table
 
+    from studio.commands.plain import plain
     from studio.workspace import CHECK_STATUSES, Task, Workspace
 
     bad = [s for s in status if s not in CHECK_STATUSES]
@@ -60,14 +61,14 @@ def list_cmd(
     table = Table(title=f"{len(rows)} task(s)")
     for col in ("id", "app", "origin", "check", "reason", "instruction"):
         table.add_column(col, overflow="fold")
-    for t in rows:
+    for t in rows:  # every cell may be model- or task-file-written: shown as plain text
         table.add_row(
-            t.id,
-            t.app,
-            t.origin,
-            t.check_status,
-            "" if t.check_status in ("proven",) else t.check_reason[:60],
-            t.instruction[:80],
+            plain(t.id),
+            plain(t.app),
+            plain(t.origin),
+            plain(t.check_status),
+            plain("" if t.check_status in ("proven",) else t.check_reason[:60]),
+            plain(t.instruction[:80]),
         )
     console = Console()
     console.print(table)
@@ -84,6 +85,7 @@ def import_cmd(
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Validate them in sandboxes now.")] = True,
 ) -> None:
     """Import task files as seeds: validated like any task, rolled out, and shown to the task writer."""
+    from studio.commands.plain import terminal_safe
     from studio.pipeline.stages.task_check import import_tasks
     from studio.workspace import Workspace
 
@@ -94,7 +96,7 @@ def import_cmd(
     with Workspace.open(workspace) as ws:
         result = import_tasks(ws, paths)
     for f, why in result.failed:
-        typer.secho(f"FAIL {f}: {why}", fg=typer.colors.YELLOW)
+        typer.secho(terminal_safe(f"FAIL {f}: {why}"), fg=typer.colors.YELLOW)
     typer.echo(f"{len(result.added)} imported, {len(result.skipped)} already present, {len(result.failed)} refused")
     if result.added and verify:
         run_stages(workspace, ["verify"])

@@ -44,16 +44,17 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from studio.commands.plain import plain
+
         console = Console()
         emb = data["embedder"]
         console.print(
-            f"[bold]{data['path']}[/bold]  schema {data['schema_version']}  (studio {data['studio_version']})"
+            plain(data["path"], style="bold"),
+            plain(f" schema {data['schema_version']}  (studio {data['studio_version']})"),
         )
-        console.print(f"embedder: {emb['name']} ({emb['dim']} dims)" if emb else "embedder: none yet")
-        writer = data["writer"]
-        console.print(
-            f"writer: pid {writer.get('pid')} on {writer.get('host')}" if writer else "writer: none"
-        )
+        console.print(plain(f"embedder: {emb['name']} ({emb['dim']} dims)" if emb else "embedder: none yet"))
+        writer = data["writer"]  # the lock file's word: plain text
+        console.print(plain(f"writer: pid {writer.get('pid')} on {writer.get('host')}" if writer else "writer: none"))
         table = Table(show_header=True)
         table.add_column("table")
         table.add_column("rows", justify="right")
