@@ -167,8 +167,27 @@ class Filmstrip(QListWidget):
                 item.setToolTip("")
 
 
+def plain_tooltip(text: str) -> str:
+    """A tooltip showing ``text`` verbatim. Qt renders a tooltip that looks like HTML as rich text, and rich text
+    loads the resources it names (``<img src="file:///...">`` reads a host file): model- and task-file-written
+    text goes through this, escaped into HTML that only shows it (long lines wrap)."""
+    from PySide6 import QtGui
+
+    return QtGui.Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal) if text else ""
+
+
+def plain_label(text: str = "") -> QLabel:
+    """A QLabel that shows its text verbatim, never as HTML (labels guess by default; see :func:`plain_tooltip`).
+    For every label whose text can hold model- or task-file-written words; HTML we build escapes them instead
+    (``html.escape``)."""
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    return label
+
+
 def placeholder(text: str) -> QLabel:
-    label = QLabel(text)
+    label = plain_label(text)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setWordWrap(True)
     label.setEnabled(False)

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from studio.gui.qt_common import decode_image, paint_image_fit
+from studio.gui.qt_common import decode_image, paint_image_fit, plain_label
 from studio.gui.qt_overlay import draw_actions
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class StepCompare(QWidget):
         self.pool = pool
         self.before = BoxedImage("before")
         self.after = BoxedImage("after")
-        self.changes = QLabel("")
+        self.changes = plain_label()
         self.changes.setWordWrap(True)
         self.changes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.boxes: list[Box] = []

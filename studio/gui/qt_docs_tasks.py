@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, fit_columns, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, plain_label, plain_tooltip, setup_table
 from studio.gui.qt_models import Column, LazyTableModel
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class DocsTasksView(BaseView):
         self.tasks = QTableWidget(0, 5)
         self.tasks.setHorizontalHeaderLabels(["origin", "task id", "section", "check", "instruction"])
         setup_table(self.tasks)
-        self.tasks_label = QLabel("Tasks generated from the selected document")
+        self.tasks_label = plain_label("Tasks generated from the selected document")
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -65,7 +65,7 @@ class DocsTasksView(BaseView):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setSizes([480, 720])
-        self.count_label = QLabel("")
+        self.count_label = plain_label()
         docs = QWidget()
         dl = QVBoxLayout(docs)
         dl.setContentsMargins(0, 0, 0, 0)
@@ -120,6 +120,6 @@ class DocsTasksView(BaseView):
         for r, t in enumerate(tasks):
             for c, v in enumerate((t.origin, t.id, t.section, t.check_status, t.instruction)):
                 item = QTableWidgetItem(v)
-                item.setToolTip((t.check_reason or v) if c == 3 else v)
+                item.setToolTip(plain_tooltip((t.check_reason or v) if c == 3 else v))
                 self.tasks.setItem(r, c, item)
         fit_columns(self.tasks)

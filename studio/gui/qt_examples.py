@@ -6,6 +6,7 @@ the reviewer's name and time (the judges' verdicts are never overwritten). Keybo
 
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.gui.data import EXAMPLE_STATUSES, ExampleFilter
-from studio.gui.qt_common import BaseView, fit_columns, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, plain_label, plain_tooltip, setup_table
 from studio.gui.qt_models import Column, LazyTableModel
 from studio.gui.qt_review import ReviewBar, UndoStack, bind_shortcuts
 from studio.gui.qt_trajectories import TrajectoryPanel
@@ -74,7 +75,7 @@ class ExamplesView(BaseView):
         for w in (self.status_box, self.app_box, self.kind_box, self.judge_box):
             bar.addWidget(w)
         bar.addWidget(self.search, 1)
-        self.count_label = QLabel("")
+        self.count_label = plain_label()
         bar.addWidget(self.count_label)
         # list
         self.model = LazyTableModel(
@@ -99,6 +100,7 @@ class ExamplesView(BaseView):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # bulk review
         # detail
         self.instruction = QLabel("Select an example.")
+        self.instruction.setTextFormat(Qt.TextFormat.RichText)  # HTML built in _select, its values escaped
         self.instruction.setWordWrap(True)
         self.instruction.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.verdicts = QTableWidget(0, 5)
@@ -106,7 +108,7 @@ class ExamplesView(BaseView):
         self.verdicts.horizontalHeader().moveSection(4, 1)  # shown next to the judge; the rationale stays last
         setup_table(self.verdicts)
         self.judge_info: dict[str, JudgeInfo] = {}
-        self.reviews_label = QLabel("")
+        self.reviews_label = plain_label()
         self.reviews_label.setWordWrap(True)
         self.bar = ReviewBar()
         self.accept_button = self.bar.accept_button
@@ -238,10 +240,12 @@ class ExamplesView(BaseView):
         self._set_review_enabled(ex is not None)
         if ex is None or self.data is None:
             return
-        edited = f"<br><i>edited:</i> {ex.edited}" if ex.edited else ""
+        # rich text we build: every value is model-, task-file- or reviewer-written, so escaped
+        edited = f"<br><i>edited:</i> {escape(ex.edited)}" if ex.edited else ""
+        check = f" · check {escape(ex.check_text)}" if ex.check_text else ""
         self.instruction.setText(
-            f"<b>{ex.kind}</b> · {ex.by} · {ex.status} · steps {ex.start}–{ex.end} of "
-            f"{ex.trajectory_id}{' · check ' + ex.check_text if ex.check_text else ''}<br>{ex.instruction}{edited}"
+            f"<b>{escape(ex.kind)}</b> · {escape(ex.by)} · {escape(ex.status)} · steps {ex.start}–{ex.end} of "
+            f"{escape(ex.trajectory_id)}{check}<br>{escape(ex.instruction)}{edited}"
         )
         self.edit_line.setText(ex.edited or ex.instruction)
         data = self.data
@@ -252,7 +256,7 @@ class ExamplesView(BaseView):
         )
         self.panel.show_trajectory(
             ex.trajectory_id,
-            f"trajectory {ex.trajectory_id} — span {ex.start}–{ex.end}",
+            f"trajectory {escape(ex.trajectory_id)} — span {ex.start}–{ex.end}",
             span=(ex.start, ex.end),
             reload=False,
         )
@@ -278,7 +282,7 @@ class ExamplesView(BaseView):
                     )
             for c, item in enumerate((judge, QTableWidgetItem(v.criterion), vote, QTableWidgetItem(v.rationale), mark)):
                 if c == 3:
-                    item.setToolTip(v.rationale)
+                    item.setToolTip(plain_tooltip(v.rationale))
                 self.verdicts.setItem(r, c, item)
         fit_columns(self.verdicts)
         votes = "" if verdicts else "No judge has voted on it yet. "

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.gui.qt_common import plain_label
 from studio.gui.qt_worker import WorkerPool
 
 PREVIEW_ROWS = 3
@@ -154,7 +155,7 @@ class ExportDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.status = QLabel("")
+        self.status = plain_label()
         self.status.setWordWrap(True)
         self.export_button = QPushButton("Export")
         self.export_button.setDefault(True)

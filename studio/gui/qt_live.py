@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.gui.live_frames import FOLLOW_FPS, GRID_FPS, FrameLike, FramePump
-from studio.gui.qt_common import BaseView, decode_image, frame_to_image
+from studio.gui.qt_common import BaseView, decode_image, frame_to_image, plain_label
 from studio.gui.qt_live_tile import SandboxTile, last_action_text
 from studio.pipeline.agent.factory import ROLLOUT_KINDS
 from studio.pipeline.agent.policies import PausablePolicy
@@ -153,7 +152,9 @@ class LiveView(BaseView):
         for w in right:
             controls.addWidget(w)
         lay.addLayout(controls)
-        self.status = QLabel("Pick a task and press Start. Each sandbox appears below, live; click one to follow it.")
+        self.status = plain_label(
+            "Pick a task and press Start. Each sandbox appears below, live; click one to follow it."
+        )
         lay.addWidget(self.status)
         # two pages: the grid (scrolls when tiles reach their minimum size), and "follow": one tile large,
         # the others in a scrolling column beside it

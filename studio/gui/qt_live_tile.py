@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from studio.gui.qt_common import paint_image_fit
+from studio.gui.qt_common import paint_image_fit, plain_tooltip
 from studio.gui.qt_overlay import draw_actions
 
 #: Status -> colour of the status dot (anything else: grey).
@@ -114,7 +114,7 @@ class SandboxTile(QWidget):
     def refresh_text(self) -> None:
         """Repaint after the text changed (new step, status); keeps the tooltip and accessible text in step."""
         text = "\n".join(v for v in self.lines().values() if v)
-        self.setToolTip(f"{text}\n\nclick: follow this sandbox large / back to the grid")
+        self.setToolTip(plain_tooltip(f"{text}\n\nclick: follow this sandbox large / back to the grid"))
         self.setAccessibleDescription(text)
         self.update()
 

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, settings
+from studio.gui.qt_common import BaseView, plain_label, settings
 from studio.gui.qt_theme import icon, theme_menu
 from studio.gui.qt_worker import WorkerPool
 
@@ -49,7 +48,7 @@ class NotificationBar(QFrame):
         )
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 6, 6, 6)
-        self.label = QLabel()
+        self.label = plain_label()  # errors quote model- and task-file-written text
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_button = QPushButton("Details…")
@@ -72,7 +71,9 @@ class NotificationBar(QFrame):
         if not self.messages:
             return
         message, details = self.messages[-1]
-        box = QMessageBox(QMessageBox.Icon.Warning, "Error details", message, parent=self)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Error details", "", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(message)
         box.setDetailedText(details)
         box.open()
 
@@ -124,8 +125,8 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([190, 1200])
         self.setCentralWidget(self.splitter)
 
-        self.status_counts = QLabel("no workspace open")
-        self.status_busy = QLabel("")
+        self.status_counts = plain_label("no workspace open")
+        self.status_busy = plain_label()
         self.statusBar().addWidget(self.status_counts, 1)
         self.statusBar().addPermanentWidget(self.status_busy)
         self.pool.busy_changed.connect(lambda n: self.status_busy.setText(f"working… ({n})" if n else ""))

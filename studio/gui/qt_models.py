@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from studio.gui.qt_common import plain_tooltip
 from studio.gui.qt_worker import WorkerPool
 
 PAGE = 200
@@ -85,7 +86,7 @@ class LazyTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return col.text(row)
         if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
-            return col.tooltip(row)
+            return plain_tooltip(col.tooltip(row))  # row text is model- or task-file-written
         if role == Qt.ItemDataRole.TextAlignmentRole and col.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and self.color is not None:

@@ -19,13 +19,12 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, fit_columns, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, plain_label, setup_table
 
 if TYPE_CHECKING:
     from studio.gui.data import CostRow, Counts
@@ -208,12 +207,12 @@ class StatTile(QGroupBox):
     def __init__(self, title: str) -> None:
         super().__init__(title)
         lay = QVBoxLayout(self)
-        self.value = QLabel("–")
+        self.value = plain_label("–")
         font = self.value.font()
         font.setPointSizeF(font.pointSizeF() * 2.0)
         font.setBold(True)
         self.value.setFont(font)
-        self.note = QLabel("")
+        self.note = plain_label()
         self.note.setEnabled(False)
         lay.addWidget(self.value)
         lay.addWidget(self.note)
@@ -263,7 +262,7 @@ class OverviewView(BaseView):
         cost_row.addWidget(self.cost_table, 2)
         run_box = QGroupBox("Pipeline run")
         rl = QVBoxLayout(run_box)
-        self.run_label = QLabel("")
+        self.run_label = plain_label()
         self.run_label.setObjectName("runHeadline")
         self.run_label.setWordWrap(True)
         self.stage_progress = StageProgressChart()

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, fit_columns, setup_table
+from studio.gui.qt_common import BaseView, fit_columns, plain_label, plain_tooltip, setup_table
 
 if TYPE_CHECKING:
     from studio.gui.data import SearchHit
@@ -58,7 +58,7 @@ class RetrievalView(BaseView):
         self.results = QTableWidget(0, 4)
         self.results.setHorizontalHeaderLabels(["method", "score", "kind", "instruction"])
         setup_table(self.results)
-        self.status = QLabel("")
+        self.status = plain_label()
         lay = QVBoxLayout(self)
         lay.addLayout(qbar)
         lay.addLayout(sbar)
@@ -137,6 +137,6 @@ class RetrievalView(BaseView):
             for c, item in enumerate(
                 (QTableWidgetItem(h.method), score, QTableWidgetItem(h.kind), QTableWidgetItem(h.instruction))
             ):
-                item.setToolTip(h.instruction)
+                item.setToolTip(plain_tooltip(h.instruction))
                 self.results.setItem(r, c, item)
         fit_columns(self.results)

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from studio.gui.qt_common import plain_label
 from studio.gui.review import SHORTCUTS, UndoStack, legend
 
 __all__ = ["SHORTCUTS", "ReviewBar", "UndoStack", "bind_shortcuts", "legend"]
@@ -38,11 +39,11 @@ class ReviewBar(QWidget):
         self.reviewer = QLineEdit(default_reviewer())
         self.reviewer.setToolTip("Stored with every review, with the time")
         self.reviewer.setMaximumWidth(140)
-        self.progress = QLabel("")
+        self.progress = plain_label()
         self.progress.setObjectName("reviewProgress")
-        self.status = QLabel("")
+        self.status = plain_label()  # "saved: <the edited instruction>"
         self.status.setObjectName("reviewStatus")
-        self.legend = QLabel(legend())
+        self.legend = plain_label(legend())
         self.legend.setWordWrap(True)
         self.legend.setObjectName("shortcutLegend")
         self.legend.setStyleSheet("color: palette(placeholder-text); font-size: 11px;")

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView
+from studio.gui.qt_common import BaseView, plain_label
 
 ROLES = ("task_writer", "actor", "backward_writer", "judges", "query_writer")
 
@@ -121,7 +121,7 @@ class RoleBox(QGroupBox):
         self.api_base.setPlaceholderText("provider default")
         self.key_env = QLineEdit()
         self.key_env.setPlaceholderText("litellm's standard variable")
-        self.key_status = QLabel("")
+        self.key_status = plain_label()
         form.addRow("model", self.model)
         form.addRow("api_base", self.api_base)
         form.addRow("API key variable", self.key_env)
@@ -179,9 +179,9 @@ class SettingsView(BaseView):
         size.addWidget(self.height_box)
         sf.addRow("size", size)
         sf.addRow("apps", self.apps)
-        self.path_label = QLabel("")
+        self.path_label = plain_label()
         self.save_button = QPushButton("Save to studio.toml")
-        self.status = QLabel("")
+        self.status = plain_label()
         inner = QWidget()
         il = QVBoxLayout(inner)
         il.addWidget(self.path_label)

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from studio.gui.qt_common import setup_table
+from studio.gui.qt_common import plain_label, setup_table
 from studio.gui.qt_models import Column, LazyTableModel
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class TasksPanel(QWidget):
         self.run_button = QPushButton("▶ Run it")
         self.run_button.setToolTip("Open a sandbox on the selected task and watch it in the Live view (Enter)")
         self.run_button.setEnabled(False)
-        self.count_label = QLabel("")
+        self.count_label = plain_label()
         bar = QHBoxLayout()
         bar.addWidget(self.count_label, 1)
         bar.addWidget(self.run_button)

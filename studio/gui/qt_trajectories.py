@@ -9,6 +9,7 @@ example of it.
 
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -25,7 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.gui.qt_common import BaseView, Filmstrip, decode_image, paint_image_fit, setup_table
+from studio.gui.qt_common import (
+    BaseView,
+    Filmstrip,
+    decode_image,
+    paint_image_fit,
+    plain_label,
+    setup_table,
+)
 from studio.gui.qt_models import Column, LazyTableModel
 from studio.gui.qt_overlay import draw_actions
 
@@ -82,6 +90,7 @@ class TrajectoryPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.header = QLabel("Select a trajectory.")
+        self.header.setTextFormat(Qt.TextFormat.RichText)  # HTML the caller built, its values escaped
         self.header.setWordWrap(True)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.filmstrip = Filmstrip()
@@ -123,7 +132,8 @@ class TrajectoryPanel(QWidget):
         reload: bool = True,
         step: int | None = None,
     ) -> None:
-        """Load the steps of ``trajectory_id`` (worker) and select ``step``, else the span's first step (or 0)."""
+        """Load the steps of ``trajectory_id`` (worker) and select ``step``, else the span's first step (or 0).
+        ``header`` is rich text: the caller escapes every model-written value in it (``html.escape``)."""
         if self.data is None:
             return
         self._want_step = step if step is not None else span[0] if span else 0
@@ -287,7 +297,7 @@ class TrajectoriesView(BaseView):
         split.setStretchFactor(1, 3)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.count_label = QLabel("")
+        self.count_label = plain_label()
         lay.addWidget(self.count_label)
         lay.addWidget(split)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur.row()))
@@ -314,8 +324,9 @@ class TrajectoriesView(BaseView):
         if t is None:
             return
         header = (
-            f"<b>{t.id}</b> — {t.instruction}<br>app {t.app or '–'} · policy {t.policy} · "
-            f"outcome <b>{t.status}</b> · score {_score(t) or '–'} · {t.n_steps} steps"
+            f"<b>{escape(t.id)}</b> — {escape(t.instruction)}<br>app {escape(t.app or '–')} · "
+            f"policy {escape(t.policy)} · outcome <b>{escape(t.status)}</b> · score {_score(t) or '–'} · "
+            f"{t.n_steps} steps"
         )
         self.panel.show_trajectory(t.id, header)
         self.trim.clear()

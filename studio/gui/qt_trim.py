@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+from studio.gui.qt_common import plain_label
+
 if TYPE_CHECKING:
     from studio.gui.qt_trajectories import TrajectoryPanel
 
@@ -38,7 +40,7 @@ class TrimBar(QWidget):
         self.span: tuple[int, int] | None = None
         self._asking: tuple[str, int, int, str] | None = None  # the span a suggestion is being asked for
         panel.filmstrip.setSelectionMode(Filmstrip.SelectionMode.ExtendedSelection)
-        self.span_label = QLabel("")
+        self.span_label = plain_label()
         self.span_label.setObjectName("trimSpan")
         self.instruction = QLineEdit()
         self.instruction.setPlaceholderText("what do the selected steps do?  (Ctrl+Enter makes the example)")
@@ -52,7 +54,7 @@ class TrimBar(QWidget):
         self.suggest_button = QPushButton("Suggest")
         self.suggest_button.setToolTip("Ask the backward writer (studio.toml's backward_writer) for an instruction")
         self.make_button = QPushButton("Make example")
-        self.status = QLabel("")
+        self.status = plain_label()
         self.status.setObjectName("trimStatus")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

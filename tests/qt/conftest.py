@@ -39,6 +39,15 @@ class FakeFrameSource:
         self.closed = True
 
 
+def shown_text(tooltip: str) -> str:
+    """What a (rich-text) tooltip shows, as plain text."""
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(tooltip)
+    return doc.toPlainText()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_qsettings(tmp_path_factory: Any) -> None:
     """Window state goes to a temporary directory, not the user's config."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.qt.conftest import FakeFrameSource
+from tests.qt.conftest import FakeFrameSource, shown_text
 
 
 def _jobs(n: int, max_steps: int) -> list[Any]:
@@ -134,7 +134,7 @@ def test_grid_of_nine_sandboxes_shows_task_step_action_and_status(qtbot: Any, li
         assert lines["reason"].startswith("REASON: ")
         described = tile.accessibleDescription().splitlines()  # screen readers and the tooltip say the same
         assert described[:4] == [lines["status"], lines["task"], lines["action"], lines["reason"]]
-        assert tile.toolTip().startswith("\n".join(described[:4]))
+        assert shown_text(tile.toolTip()).startswith("\n".join(described[:4]))
 
 
 def test_pause_marks_the_tiles(qtbot: Any, live: Any) -> None:
