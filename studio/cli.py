@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from studio.commands.plain import terminal_safe
 from studio.errors import StudioError
 
 app = typer.Typer(
@@ -64,7 +65,7 @@ def main() -> None:
     try:
         app(args=optional_values(sys.argv[1:]))
     except StudioError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        typer.secho(terminal_safe(f"error: {exc}"), fg=typer.colors.RED, err=True)  # may quote task files
         sys.exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from studio.commands.pipeline import RayOpt
+from studio.commands.plain import terminal_safe
 
 
 def register(app: typer.Typer) -> None:
@@ -51,8 +52,8 @@ def register(app: typer.Typer) -> None:
 
         def progress(r: TaskResult) -> None:
             note = f"  ({r.error[:120]})" if r.error else ""
-            typer.echo(f"{r.agent:>12}  {r.task_id:<36} score {r.score:g}  steps {r.steps}  "
-                       f"{r.elapsed_s:.1f}s{note}", err=True)
+            typer.echo(terminal_safe(f"{r.agent:>12}  {r.task_id:<36} score {r.score:g}  steps {r.steps}  "
+                                     f"{r.elapsed_s:.1f}s{note}"), err=True)
 
         config = workspace_config(workspace).executor
         apply_ray_option(config, ray, parallel=parallel if parallel > 1 else None)
@@ -61,7 +62,7 @@ def register(app: typer.Typer) -> None:
                         max_steps=max_steps, resume=not fresh, on_result=progress, executor=executor,
                         use_cache=not no_cache)
         for note in getattr(executor, "notes", []):
-            typer.secho(f"cluster: {note}", fg=typer.colors.YELLOW, err=True)
+            typer.secho(terminal_safe(f"cluster: {note}"), fg=typer.colors.YELLOW, err=True)
         for s in summarize_results(run.results).values():
             typer.echo(f"{s.agent}: success {s.success_rate:.1f}% ({s.solved}/{s.tasks} solved), "
                        f"{s.mean_steps:.1f} steps/task, {s.calls_per_task:.1f} model calls/task, "

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from studio.commands.plain import terminal_safe
+
 if TYPE_CHECKING:
     from studio.config import JudgeSpec, StudioConfig
 
@@ -114,7 +116,7 @@ def judge_eval_cmd(
         items = spread_over_apps(items)[:sample]
     items = items[:limit] if limit else items
     client = ModelClient(None, MemoryLedger(), use_cache=not no_cache)
-    progress = None if quiet else (lambda line: typer.echo(line, err=True))
+    progress = None if quiet else (lambda line: typer.echo(terminal_safe(line), err=True))
     report = run_judge_eval(items, cfg, client, on_progress=progress)
     if votes is not None:
         votes.write_text("".join(json.dumps(row) + "\n" for row in report.votes), encoding="utf-8")
@@ -122,7 +124,7 @@ def judge_eval_cmd(
         for row in report.rows():
             print(json.dumps(row), flush=True)
     else:
-        typer.echo(format_report(report))
+        typer.echo(terminal_safe(format_report(report)))
 
 
 judge_set_app = typer.Typer(help="Build labelled judge sets from runnable tasks.", no_args_is_help=True)
@@ -138,7 +140,10 @@ def build_cmd(
     from studio.pipeline.eval.judge_build import build_set
 
     written = build_set(
-        paths, out, skip_existing=not rebuild, on_item=lambda f, msg: typer.echo(f"{f.stem}: {msg}", err=True)
+        paths,
+        out,
+        skip_existing=not rebuild,
+        on_item=lambda f, msg: typer.echo(terminal_safe(f"{f.stem}: {msg}"), err=True),
     )
     typer.echo(f"{len(written)} items in {out}")
     if not written:

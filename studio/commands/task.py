@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from studio.commands.plain import terminal_safe
+
 task_app = typer.Typer(help="Run and check OSWorld-format task files.", no_args_is_help=True)
 
 MIRROR_OPTION = typer.Option(
@@ -115,7 +117,7 @@ def run_cmd(
     try:
         result = run_task(task_file, actions, width=width, height=height, keep_open=keep_open, mirror=mirror)
     except TaskFileError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(terminal_safe(f"error: {exc}"), err=True)
         raise typer.Exit(2) from exc
     if not result.pop("_printed", False):
         print(json.dumps(result), flush=True)
@@ -161,8 +163,8 @@ def validate_cmd(
         if problems:
             bad += 1
             typer.echo(f"FAIL {f}")
-            for p in problems:
-                typer.echo(f"     - {p}")
+            for p in problems:  # they quote the stranger's task file
+                typer.echo(terminal_safe(f"     - {p}"))
             continue
         typer.echo(f"ok   {f}" + (" (+ solution)" if sol else ""))
     typer.echo(f"{len(files) - bad}/{len(files)} task files valid", err=True)
@@ -195,7 +197,7 @@ def mirror_cmd(
         try:
             dest = store.put(url, src)
         except StudioError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(terminal_safe(f"error: {exc}"), err=True)
             raise typer.Exit(2) from exc
         typer.echo(f"stored {url} -> {dest}")
         if not paths:

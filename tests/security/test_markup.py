@@ -80,6 +80,23 @@ def test_costs_and_workspace_info_print_names_verbatim(tmp_path: Path) -> None:
     assert "ws[bold]" in _run(["info", str(path)]).output
 
 
+def test_task_validate_shows_a_task_files_escapes_as_question_marks(tmp_path: Path) -> None:
+    import json
+
+    from studio.cli import app
+
+    task = {
+        "id": "x",
+        "instruction": "hi",
+        "config": [{"type": f"evil{OSC52}", "parameters": {}}],
+        "evaluator": {"func": "bogus\x1b[31m"},
+    }
+    (tmp_path / "t.json").write_text(json.dumps(task), encoding="utf-8")
+    result = CliRunner().invoke(app, ["task", "validate", str(tmp_path / "t.json")])
+    assert result.exit_code == 1 and "\x1b" not in result.output and "\x07" not in result.output
+    assert "evil?]52;c;aGk=?" in result.output and "bogus?[31m" in result.output
+
+
 def test_pipeline_summary_and_progress_show_notes_verbatim(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
