@@ -9,6 +9,7 @@ title, clipboard). Every command prints such text through :func:`plain` (rich) o
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,8 +21,9 @@ _KEEP = frozenset("\n\t")
 
 
 def terminal_safe(text: object) -> str:
-    """``str(text)`` with every control character but newline and tab (an ANSI or OSC escape) shown as ``?``."""
-    return "".join(c if c.isprintable() or c in _KEEP else "?" for c in str(text))
+    """``str(text)`` with every control character (Unicode category Cc: C0, DEL, C1; what starts an ANSI or OSC
+    escape) but newline and tab shown as ``?``; every other character, spaces and joiners included, kept."""
+    return "".join("?" if unicodedata.category(c) == "Cc" and c not in _KEEP else c for c in str(text))
 
 
 def plain(text: object, style: str = "") -> Text:
