@@ -291,28 +291,11 @@ def run_query_writer(r: Runner, data: dict, limit: int) -> Score:
     return s
 
 
-def _nodes(table: str) -> list[Any]:
-    """The a11y table text -> nodes (id, role, name, text, position, size), for the element listing."""
-    from envs.observation import A11yNode
-
-    nodes = []
-    for row in table.splitlines()[1:]:
-        cols = row.split("\t")
-        if len(cols) < 6:
-            continue
-        try:
-            x, y = (int(float(v)) for v in cols[4].strip("() ").split(","))
-            w, h = (int(float(v)) for v in cols[5].strip("() ").split(","))
-            nodes.append(A11yNode(int(cols[0]), cols[1], cols[2], cols[3], x, y, w, h))
-        except ValueError:
-            continue
-    return nodes
-
-
 def run_actor(r: Runner, data: dict, limit: int) -> Score:
     """The actor in the element action space (the default for every offline model): its real prompt
     (``actor_elements``), its reply grammar and parser."""
     from envs.actions import TypeText
+    from envs.metrics import parse_a11y_table
     from envs.observation import Observation
     from studio.pipeline.agent.elements import ElementReply, element_prompt, parse_element_reply
     from studio.pipeline.agent.policies import StepContext
@@ -320,7 +303,7 @@ def run_actor(r: Runner, data: dict, limit: int) -> Score:
     s = Score()
     for task in data["tasks"][:limit]:
         obs_text = task["steps"][0]["observation_text"]
-        obs = Observation(b"", 1280, 800, a11y_nodes=_nodes(obs_text))
+        obs = Observation(b"", 1280, 800, a11y_nodes=parse_a11y_table(obs_text))
         prompt = element_prompt(StepContext(task["instruction"], obs))
         d = parse_element_reply(r.text("actor", s, prompt, 96, schema=ElementReply), obs)
         want = first_token(task)

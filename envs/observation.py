@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -28,6 +29,15 @@ A11Y_HEADER = "id\trole\tname\ttext\tposition\tsize"
 
 def _clean(s: str) -> str:
     return s.replace("\t", " ").replace("\n", "\\n")
+
+
+def element_under(nodes: Sequence[A11yNode], x: int, y: int) -> A11yNode | None:
+    """The smallest element whose box holds (x, y); of equal ones the later (a child follows its parent)."""
+    best: A11yNode | None = None
+    for n in nodes:
+        if n.x <= x < n.x + n.w and n.y <= y < n.y + n.h and (best is None or n.w * n.h <= best.w * best.h):
+            best = n
+    return best
 
 
 def linearize(nodes: list[A11yNode]) -> str:

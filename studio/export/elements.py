@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from envs.observation import element_under
 from studio.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -124,15 +125,6 @@ def screen(step: Any, clean: Callable[[str], str]) -> Observation:
 
     nodes = parse_a11y_table(clean(step.observation_text))
     return Observation(b"", int(step.width or 0), int(step.height or 0), a11y_nodes=nodes)
-
-
-def element_under(nodes: Sequence[A11yNode], x: int, y: int) -> A11yNode | None:
-    """The smallest element whose box holds (x, y); of equal ones the later (a child follows its parent)."""
-    best: A11yNode | None = None
-    for n in nodes:
-        if n.x <= x < n.x + n.w and n.y <= y < n.y + n.h and (best is None or n.w * n.h <= best.w * best.h):
-            best = n
-    return best
 
 
 def stored_actions(step: Any) -> list[Action]:

@@ -242,3 +242,30 @@ def test_span_view_and_replicate_helpers() -> None:
         "Replicate the following: 1) Click A 2) Type b"
     )
     assert bw.clean_instruction(' Instruction: "Save the file" ') == "Save the file"
+
+
+def test_a_click_shows_the_element_it_landed_on() -> None:
+    """Backward construction read element 2 (the Edit menu) as the button "2" ("Add two numbers by clicking
+    '2'..."): a click now names what it hit, by the marker's id or by the point."""
+    from types import SimpleNamespace
+
+    from envs.observation import A11yNode, linearize
+    from studio.pipeline.stages.backward import clicked_element
+
+    screen = linearize(
+        [
+            A11yNode(0, "frame", "galculator", "", 0, 0, 400, 400),
+            A11yNode(2, "menu", "Edit", "", 40, 20, 40, 20),
+            A11yNode(14, "toggle button", "1", "", 100, 200, 40, 40),
+        ]
+    )
+
+    def on(code: str) -> str:
+        return clicked_element(SimpleNamespace(action_code=code, observation_text=screen))  # type: ignore[arg-type]
+
+    assert on("pyautogui.click(59, 31)  # click_element(2)") == '  -> on menu "Edit"'
+    assert on("pyautogui.click(110, 210)") == '  -> on toggle button "1"'  # the smallest box under the point
+    assert on("pyautogui.write('12')") == "" and on("pyautogui.click(900, 900)") == ""  # no click / nothing there
+    step = SimpleNamespace(index=0, observation_text=screen, action_code="pyautogui.click(110, 210)", reason="")
+    text = bw.render_trajectory([step], changes="none")  # type: ignore[list-item]
+    assert 'Action: pyautogui.click(110, 210)  -> on toggle button "1"' in text

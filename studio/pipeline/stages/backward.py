@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -267,6 +268,41 @@ def step_changes(step: StepLike, screen_after: str | None) -> list[Change] | Non
     return screen_changes(step.observation_text, screen_after)
 
 
+_MARKER = re.compile(r"#\s*click_element\(\s*(\d+)")
+
+
+def clicked_element(step: StepLike) -> str:
+    """``  -> on toggle button "7"``: what a click of the step landed on (the element with the marker's id, or the
+    smallest listed element under the click's point), so a reader of the trajectory never takes an element
+    number or a pixel position for a label; "" when the step clicks nothing listed."""
+    from envs.action_parser import parse_action_text
+    from envs.actions import Click
+    from envs.errors import ActionError
+    from envs.metrics import parse_a11y_table
+    from envs.observation import element_under
+
+    code = _norm(step.action_code)
+    if "click" not in code.lower():
+        return ""
+    nodes = parse_a11y_table(step.observation_text or "")
+    marker = _MARKER.search(code)
+    node = None
+    if marker:
+        node = next((n for n in nodes if n.id == int(marker.group(1))), None)
+    else:
+        try:
+            actions = parse_action_text(code)
+        except ActionError:
+            return ""
+        clicks = [a for a in actions if isinstance(a, Click) and a.x is not None and a.y is not None]
+        if len(clicks) == 1 and clicks[0].x is not None and clicks[0].y is not None:
+            node = element_under(nodes, clicks[0].x, clicks[0].y)
+    if node is None:
+        return ""
+    label = (node.name or node.text).strip()
+    return f"  -> on {node.role} {_clip_line(json.dumps(label, ensure_ascii=False))}" if label else ""
+
+
 def render_trajectory(
     steps: Sequence[StepLike],
     final_observation: str | None = None,
@@ -301,7 +337,7 @@ def render_trajectory(
         reason = _norm(getattr(step, "reason", ""))
         if reason:
             lines.append(f"Reason: {_clip_line(' '.join(reason.split()))}")
-        lines.append(f"Action: {_clip_line(_norm(step.action_code))}")
+        lines.append(f"Action: {_clip_line(_norm(step.action_code))}{clicked_element(step)}")
         if changes == "state":
             after = steps[k].observation_text if k < len(steps) else final_observation
             found = step_changes(step, after)
