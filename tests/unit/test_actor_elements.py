@@ -140,7 +140,7 @@ def test_unusable_replies_give_a_clear_error_and_no_action(reply: str, message: 
 def test_reply_schema_is_the_grammar_the_parser_reads() -> None:
     schema = ElementReply.model_json_schema()
     assert schema["required"] == ["reason", "action", "target"]
-    assert schema["properties"]["action"]["enum"] == ["click", "type", "key", "done", "fail"]
+    assert schema["properties"]["action"]["enum"] == ["click", "type", "run", "key", "done", "fail"]
     assert "description" not in schema  # the class docstring stays out of the prompt
 
 
@@ -324,7 +324,9 @@ def test_step_reply_is_the_element_reply_of_a_stored_step() -> None:
 
     assert reply("pyautogui.write('7*8=', interval=0.1)") == {"reason": "why", "action": "type", "target": "7*8="}
     assert reply("pyautogui.click(590, 450)  # click_element(28)") == {
-        "reason": "why", "action": "click", "target": "28"
+        "reason": "why",
+        "action": "click",
+        "target": "28",
     }
     assert reply("pyautogui.press('enter')") == {"reason": "why", "action": "key", "target": "enter"}
     assert reply("pyautogui.hotkey('ctrl', 's')") == {"reason": "why", "action": "key", "target": "ctrl+s"}
@@ -341,3 +343,21 @@ def test_step_reply_is_the_element_reply_of_a_stored_step() -> None:
         decision = parse_element_reply(text)
         assert decision.error == ""
         assert step_reply("r", decision.action_code) == text
+
+
+def test_run_types_a_command_and_presses_enter() -> None:
+    """In the eval the 1.5B typed `touch ~/empty.log` without the newline that runs it, every time: `run` is the
+    terminal's own action, and a stored command line maps back to it."""
+    import json
+
+    decision = parse_element_reply('{"reason": "r", "action": "run", "target": "touch ~/empty.log"}')
+    assert decision.error == "" and decision.actions == [TypeText("touch ~/empty.log\n", interval=0.1)]
+    same = parse_element_reply('{"reason": "r", "action": "run", "target": "touch ~/empty.log\\n"}')
+    assert same.actions == decision.actions  # one Enter, however it was written
+    assert json.loads(step_reply("r", decision.action_code) or "") == {
+        "reason": "r",
+        "action": "run",
+        "target": "touch ~/empty.log",
+    }
+    assert short_action(decision.action_code) == 'run "touch ~/empty.log"'
+    assert json.loads(step_reply("r", "pyautogui.write('a\\nb\\n')") or "")["action"] == "type"  # two lines: type

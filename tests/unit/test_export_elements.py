@@ -370,7 +370,7 @@ def reply_of(step: Any, max_elements: int = 80, clean: Any = str) -> Any:
         (Click(*centre("2")), {"action": "click", "target": "4"}),
         (Click(100, 60), {"action": "click", "target": "2"}),  # the display inside the panel inside the frame
         (ClickElement(7), {"action": "click", "target": "7"}),
-        (TypeText("12+3=\n", interval=0.0), {"action": "type", "target": "12+3=\n"}),
+        (TypeText("12+3=\n", interval=0.0), {"action": "run", "target": "12+3="}),
         (Key("enter"), {"action": "key", "target": "enter"}),
         (Hotkey(("ctrl", "s")), {"action": "key", "target": "ctrl+s"}),
         (Hotkey(("escape",)), {"action": "key", "target": "escape"}),

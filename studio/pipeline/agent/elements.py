@@ -43,7 +43,7 @@ from studio.pipeline.prompts import ReplySchema
 ELEMENTS_PROMPT_VERSION = "actor_elements.v2"
 #: Action spaces of the model actor (``[agent] action_space``; ``auto`` picks one per model).
 ACTION_SPACES = ("elements", "pyautogui")
-ACTIONS = ("click", "type", "key", "done", "fail")
+ACTIONS = ("click", "type", "run", "key", "done", "fail")
 DEFAULT_HISTORY_STEPS = 4
 DEFAULT_MAX_ELEMENTS = 80
 MAX_VALUE_CHARS = 160  # of an element's value in the listing (a terminal or a document shows its end)
@@ -62,10 +62,12 @@ class ElementReply(ReplySchema):
     """One action on the numbered screen."""
 
     reason: str = Field(description="why, in a few words")
-    action: Literal["click", "type", "key", "done", "fail"]
+    action: Literal["click", "type", "run", "key", "done", "fail"]
     target: str = Field(
-        description="click: the element number; type: the text; key: a key such as enter or ctrl+s; done/fail: empty"
+        description="click: the element number; type: the text; run: the command; key: a key such as enter or "
+        "ctrl+s; done/fail: empty"
     )
+
 
 
 # ------------------------------------------------------------------------------------------- observation
@@ -139,9 +141,17 @@ def short_action(code: str) -> str:
     return "; ".join(parts)
 
 
+def _type_or_run(text: str) -> tuple[str, str]:
+    """A typed line ending in Enter is ``run`` of the line; other text is ``type``."""
+    if text.endswith("\n") and "\n" not in text[:-1] and text[:-1].strip():
+        return "run", text[:-1]
+    return "type", text
+
+
 def _short(a: Action) -> str:
     if isinstance(a, TypeText):
-        return "type " + json.dumps(a.text, ensure_ascii=False)
+        action, target = _type_or_run(a.text)
+        return f"{action} " + json.dumps(target, ensure_ascii=False)
     if isinstance(a, Key):
         return f"key {a.key}"
     if isinstance(a, Hotkey):
@@ -178,7 +188,7 @@ def step_reply(reason: str, code: str) -> str | None:
             return None
         a = actions[0]
         if isinstance(a, TypeText):
-            action, target = "type", a.text
+            action, target = _type_or_run(a.text)
         elif isinstance(a, Key) and a.presses == 1:
             action, target = "key", a.key
         elif isinstance(a, Hotkey):
@@ -240,7 +250,7 @@ def element_prompt(
 
 # ------------------------------------------------------------------------------------------- parsing
 
-_TEXT_FORM_RE = re.compile(r"\b(click|type|write|key|press|done|fail)\s*\(\s*(.*?)\s*\)\s*$", re.I | re.S | re.M)
+_TEXT_FORM_RE = re.compile(r"\b(click|type|write|run|key|press|done|fail)\s*\(\s*(.*?)\s*\)\s*$", re.I | re.S | re.M)
 _VERBS = {"write": "type", "press": "key"}
 _ELEMENT_ID_RE = re.compile(r"^\s*[\[#(]?\s*(\d{1,9})\s*[\])]?\s*$")
 
@@ -314,6 +324,8 @@ def reply_actions(action: str, target: str, obs: Observation | None) -> list[Act
         return [_element(target, obs)]
     if action == "type":
         return [TypeText(_typed_text(target), interval=TYPE_INTERVAL)]
+    if action == "run":  # a terminal command: typed, then Enter (small models rarely write "\n" in JSON)
+        return [TypeText(_typed_text(target).rstrip("\n") + "\n", interval=TYPE_INTERVAL)]
     if action == "key":
         return [_key_action(target)]
     if action == "done":
