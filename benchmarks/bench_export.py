@@ -49,29 +49,55 @@ def build(path: Path, n_examples: int, w: int, h: int) -> float:
         digests = [ws.put_screenshot(frame(i, w, h)) for i in range(FRAMES)]
         n_traj = max(1, n_examples // EXAMPLES_PER_TRAJ)
         table = "id\trole\tname\ttext\tposition\tsize\n" + "".join(
-            f"{k}\tpush button\tbutton {k}\t\t({k * 10}, 20)\t(40, 30)\n" for k in range(1, 40))
+            f"{k}\tpush button\tbutton {k}\t\t({k * 10}, 20)\t(40, 30)\n" for k in range(1, 40)
+        )
         trajs, steps, examples, verdicts = [], [], [], []
         for t in range(n_traj):
             tid = f"t{t:06d}"
-            trajs.append(Trajectory(id=tid, instruction=f"task {t}", app="galculator", model="local/smollm2",
-                                    status="done", n_steps=STEPS))
+            trajs.append(
+                Trajectory(
+                    id=tid,
+                    instruction=f"task {t}",
+                    app="galculator",
+                    model="local/smollm2",
+                    status="done",
+                    n_steps=STEPS,
+                )
+            )
             for i in range(STEPS):
-                steps.append(Step(trajectory_id=tid, index=i, observation_text=table.replace("button 1", f"b{i}"),
-                                  screenshot=digests[(t * STEPS + i) % FRAMES], width=w, height=h,
-                                  reason=f"click button {i}", action_code=f"pyautogui.click({10 * i}, 20)"))
+                steps.append(
+                    Step(
+                        trajectory_id=tid,
+                        index=i,
+                        observation_text=table.replace("button 1", f"b{i}"),
+                        screenshot=digests[(t * STEPS + i) % FRAMES],
+                        width=w,
+                        height=h,
+                        reason=f"click button {i}",
+                        action_code=f"pyautogui.click({10 * i}, 20)",
+                    )
+                )
             for e in range(EXAMPLES_PER_TRAJ):
                 start = e % 3
                 end = min(STEPS, start + 1 + e % 4)
                 eid = f"e{t:06d}{e:02d}"
-                examples.append(Example(id=eid, trajectory_id=tid, start=start, end=end,
-                                        instruction=f"Press buttons {start}..{end} in run {t}", app="galculator",
-                                        kind="replicate" if e % 2 else "instruction"))
+                examples.append(
+                    Example(
+                        id=eid,
+                        trajectory_id=tid,
+                        start=start,
+                        end=end,
+                        instruction=f"Press buttons {start}..{end} in run {t}",
+                        app="galculator",
+                        kind="replicate" if e % 2 else "instruction",
+                    )
+                )
                 for judge in ("judge-a", "judge-b"):
                     for crit in ("aligned", "coherent", "natural", "reasonable"):
                         verdicts.append(Verdict(example_id=eid, judge=judge, criterion=crit, vote=True))
         for batch in (trajs, steps, examples, verdicts):
             for k in range(0, len(batch), 20000):
-                ws.add(batch[k:k + 20000])
+                ws.add(batch[k : k + 20000])
         ws.optimize()
     finally:
         ws.close()
@@ -84,8 +110,11 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=400)
     ap.add_argument("--keep", type=Path, help="reuse / keep the synthetic workspace here")
-    ap.add_argument("--runs", default="openai:a11y,hf:a11y,sharegpt:screenshot,hf:both,openai:both",
-                    help="comma-separated FORMAT:OBSERVATION[:PRESET] (presets: studio.export.conventions)")
+    ap.add_argument(
+        "--runs",
+        default="openai:a11y,hf:a11y,sharegpt:screenshot,hf:both,openai:both",
+        help="comma-separated FORMAT:OBSERVATION[:PRESET] (presets: studio.export.conventions)",
+    )
     args = ap.parse_args()
 
     from studio.export import ExportOptions, export_dataset
@@ -99,9 +128,11 @@ def main() -> None:
     with Workspace.open(ws_path, readonly=True) as ws:
         counts = ws.counts()
         disk = ws.disk_usage()
-    print(f"workspace: {counts['trajectories']} trajectories, {counts['steps']} steps, {counts['examples']} "
-          f"examples, {counts['verdicts']} verdicts; db {disk['db'] / 2**20:.1f} MiB, blobs "
-          f"{disk['blobs'] / 2**20:.1f} MiB")
+    print(
+        f"workspace: {counts['trajectories']} trajectories, {counts['steps']} steps, {counts['examples']} "
+        f"examples, {counts['verdicts']} verdicts; db {disk['db'] / 2**20:.1f} MiB, blobs "
+        f"{disk['blobs'] / 2**20:.1f} MiB"
+    )
     try:
         for run in args.runs.split(","):
             fmt, obs, *rest = run.split(":")
@@ -111,9 +142,11 @@ def main() -> None:
             s = export_dataset(ws_path, out, ExportOptions(format=fmt, observation=obs, preset=preset))
             secs = time.perf_counter() - t0
             size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-            print(f"{fmt:9s} {obs:10s} {preset or '-':13s} {s.total_rows:6d} rows from {s.examples} examples, "
-                  f"{s.images} images: "
-                  f"{secs:6.1f} s = {s.total_rows / secs:7.0f} rows/s, {size / 2**20:7.1f} MiB written")
+            print(
+                f"{fmt:9s} {obs:10s} {preset or '-':13s} {s.total_rows:6d} rows from {s.examples} examples, "
+                f"{s.images} images: "
+                f"{secs:6.1f} s = {s.total_rows / secs:7.0f} rows/s, {size / 2**20:7.1f} MiB written"
+            )
             shutil.rmtree(out)
     finally:
         if args.keep is None:

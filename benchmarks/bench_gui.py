@@ -99,8 +99,12 @@ def bench_start(ws: Path, runs: int = 3) -> dict[str, float]:
         inner, total, shown = out.stdout.split()[:3]
         times.append((wall, float(inner), int(total), float(shown)))
     best = min(times)
-    return {"start_wall_s": round(best[0], 3), "start_in_process_s": round(best[1], 3), "examples": best[2],
-            "window_shown_s": round(best[3], 3)}
+    return {
+        "start_wall_s": round(best[0], 3),
+        "start_in_process_s": round(best[1], 3),
+        "examples": best[2],
+        "window_shown_s": round(best[3], 3),
+    }
 
 
 def stall_probe() -> tuple[Any, list[float]]:
@@ -198,9 +202,7 @@ def bench_live(seconds: float = 15.0) -> dict[str, float]:
     view.resize(1200, 700)
     view.show()
     task = explore_task("galculator")
-    view.start(
-        [RolloutJob(f"b{i}", task, "galculator", {"kind": "explorer", "seed": i}, 100_000) for i in range(2)]
-    )
+    view.start([RolloutJob(f"b{i}", task, "galculator", {"kind": "explorer", "seed": i}, 100_000) for i in range(2)])
     # wait for both sandboxes to stream
     deadline = time.monotonic() + 90
     while not all(t.frames > 0 for t in view.tiles.values()) and time.monotonic() < deadline:

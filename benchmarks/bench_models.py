@@ -69,20 +69,14 @@ def bench_local_model(tmp: Path, runs: int) -> None:
     client = ModelClient(tmp / "cache2", MemoryLedger(), use_cache=False)
     spec = ModelSpec(model="local/smollm2", max_tokens=128, temperature=0.0)
     t0 = time.perf_counter()
-    client.complete(
-        "actor", ModelSpec(model="local/smollm2", max_tokens=1), [{"role": "user", "content": "hi"}]
-    )
+    client.complete("actor", ModelSpec(model="local/smollm2", max_tokens=1), [{"role": "user", "content": "hi"}])
     report("local model load + first call", time.perf_counter() - t0, "s")
     rates = []
     for i in range(runs):
-        msgs = [
-            {"role": "user", "content": f"({i}) Write a long story about a text editor and a calculator."}
-        ]
+        msgs = [{"role": "user", "content": f"({i}) Write a long story about a text editor and a calculator."}]
         res = client.complete("actor", spec, msgs)
         rates.append(res.completion_tokens / res.latency_s)
-    report(
-        "local model decode (128 tok, short prompt)", statistics.median(rates), "tok/s", f"median of {runs}"
-    )
+    report("local model decode (128 tok, short prompt)", statistics.median(rates), "tok/s", f"median of {runs}")
 
     prompt = long_prompt(1500)
     ttfts, totals, ptoks = [], [], []
@@ -101,18 +95,14 @@ def bench_local_model(tmp: Path, runs: int) -> None:
     from studio.llm.local_provider import get_llama
 
     ptoks.append(len(get_llama().tokenize(prompt.encode())))
-    report(
-        "local TTFT, ~1,500-token prompt (stream)", statistics.median(ttfts), "s", f"prompt={ptoks[0]} tok"
-    )
+    report("local TTFT, ~1,500-token prompt (stream)", statistics.median(ttfts), "s", f"prompt={ptoks[0]} tok")
     report("local prompt eval rate", ptoks[0] / statistics.median(ttfts), "tok/s", "prefill")
 
 
 def bench_embeddings(quick: bool) -> None:
     from studio.llm.embedders import LexicalEmbedder, LocalSTEmbedder
 
-    words = (
-        "open save file edit menu button calculator sum cell sheet text window close undo copy paste".split()
-    )
+    words = "open save file edit menu button calculator sum cell sheet text window close undo copy paste".split()
     rng = random.Random(0)
     texts = [" ".join(rng.choice(words) for _ in range(rng.randint(6, 20))) for _ in range(2000)]
     lex = LexicalEmbedder()

@@ -43,9 +43,7 @@ def bench_size(width: int, height: int, n: int, starts: int) -> list[tuple[str, 
         with Sandbox(width=width, height=height, name="bench").start() as sb:
             sb.observe()
             start_samples.append(time.perf_counter() - t)
-    rows.append(
-        ("start -> first observe", *_stats(start_samples), f"{starts} starts, a11y on, empty desktop")
-    )
+    rows.append(("start -> first observe", *_stats(start_samples), f"{starts} starts, a11y on, empty desktop"))
     with Sandbox(width=width, height=height, name="bench").start() as sb:
         sb.launch_app("mousepad")
         frame = sb.grab()
@@ -56,9 +54,7 @@ def bench_size(width: int, height: int, n: int, starts: int) -> list[tuple[str, 
         rows.append(("windows (python-xlib)", *_stats(_time(sb.windows, n)), f"{len(sb.windows())} windows"))
         nodes = sb.a11y()[0]
         rows.append(("a11y mousepad", *_stats(_time(sb.a11y, n)), f"{len(nodes)} nodes"))
-        rows.append(
-            ("observe(a11y) mousepad", *_stats(_time(sb.observe, max(5, n // 5))), "grab+png+a11y+windows")
-        )
+        rows.append(("observe(a11y) mousepad", *_stats(_time(sb.observe, max(5, n // 5))), "grab+png+a11y+windows"))
     with Sandbox(width=width, height=height, name="bench").start() as sb:
         sb.launch_app("galculator")
         nodes = sb.a11y()[0]

@@ -45,10 +45,15 @@ def bench_explorer(k: int, n_tasks: int, steps: int) -> dict[str, float]:
             ws.close()
     settle = [s.timings.get("settle", 0.0) for s in step_rows if s.timings]
     total = [s.timings.get("step_total", 0.0) for s in step_rows if s.timings]
-    return {"k": k, "episodes": summary.done, "steps": n_steps, "wall_s": round(wall, 1),
-            "steps_per_s": round(n_steps / wall, 2),
-            "mean_step_s": round(sum(total) / max(1, len(total)), 3),
-            "mean_settle_s": round(sum(settle) / max(1, len(settle)), 3)}
+    return {
+        "k": k,
+        "episodes": summary.done,
+        "steps": n_steps,
+        "wall_s": round(wall, 1),
+        "steps_per_s": round(n_steps / wall, 2),
+        "mean_step_s": round(sum(total) / max(1, len(total)), 3),
+        "mean_settle_s": round(sum(settle) / max(1, len(settle)), 3),
+    }
 
 
 def bench_demo() -> list[tuple[str, float, int]]:
@@ -68,8 +73,7 @@ def bench_demo() -> list[tuple[str, float, int]]:
                 t0 = time.perf_counter()
                 s = STAGE_FUNCS[stage](ctx)
                 out.append((stage, round(time.perf_counter() - t0, 1), s.done))
-                print(f"  {stage:<10} {out[-1][1]:>7.1f} s  {s.done} new  {'; '.join(s.notes[:2])[:80]}",
-                      flush=True)
+                print(f"  {stage:<10} {out[-1][1]:>7.1f} s  {s.done} new  {'; '.join(s.notes[:2])[:80]}", flush=True)
     return out
 
 
@@ -85,8 +89,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for k in (int(x) for x in args.ks.split(",")):
         r = bench_explorer(k, args.tasks, args.steps)
-        print(f"| {r['k']} | {r['episodes']} | {r['steps']} | {r['wall_s']} | {r['steps_per_s']} | "
-              f"{r['mean_step_s']} | {r['mean_settle_s']} |", flush=True)
+        print(
+            f"| {r['k']} | {r['episodes']} | {r['steps']} | {r['wall_s']} | {r['steps_per_s']} | "
+            f"{r['mean_step_s']} | {r['mean_settle_s']} |",
+            flush=True,
+        )
     if args.demo:
         print("demo configuration, per stage:")
         bench_demo()

@@ -510,9 +510,7 @@ def llm_writer(workspace: Path | None, cache: Path | None) -> MemoWriter:
     from studio.pipeline.retrieval.retriever import ModelQueryWriter
 
     spec = ModelSpec(model=QUERY_MODEL) if QUERY_MODEL else None
-    return MemoWriter(
-        ModelQueryWriter(completer(workspace, "query_writer", stage="bench:retrieval", spec=spec)), cache
-    )
+    return MemoWriter(ModelQueryWriter(completer(workspace, "query_writer", stage="bench:retrieval", spec=spec)), cache)
 
 
 def bench_llm_writer(n: int, cases_n: int, root: Path, cache: Path | None) -> tuple[dict[str, Any], MemoWriter]:

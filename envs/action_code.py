@@ -115,8 +115,9 @@ def to_pyautogui(action: Action, *, element_xy: tuple[int, int] | None = None) -
     raise ActionError(f"cannot render {type(action).__name__} as pyautogui code")
 
 
-def actions_to_pyautogui(actions: Sequence[Action],
-                         element_xy: Callable[[int], tuple[int, int] | None] | None = None) -> str:
+def actions_to_pyautogui(
+    actions: Sequence[Action], element_xy: Callable[[int], tuple[int, int] | None] | None = None
+) -> str:
     """Render several actions, one per line. ``Done``/``Fail`` must be the only action (OSWorld's rule)."""
     if len(actions) > 1 and any(isinstance(a, (Done, Fail)) for a in actions):
         raise ActionError("DONE/FAIL must be the only action in a code string")

@@ -139,14 +139,42 @@ class Fail:
 
 
 Action = (
-    Move | Click | MouseDown | MouseUp | Drag | Scroll | TypeText | Key | KeyDown | KeyUp | Hotkey | ClickElement
-    | Wait | Done | Fail
+    Move
+    | Click
+    | MouseDown
+    | MouseUp
+    | Drag
+    | Scroll
+    | TypeText
+    | Key
+    | KeyDown
+    | KeyUp
+    | Hotkey
+    | ClickElement
+    | Wait
+    | Done
+    | Fail
 )
 
 ACTION_TYPES: dict[str, type] = {
     str(cls.__dataclass_fields__["kind"].default): cls
-    for cls in (Move, Click, MouseDown, MouseUp, Drag, Scroll, TypeText, Key, KeyDown, KeyUp, Hotkey,
-                ClickElement, Wait, Done, Fail)
+    for cls in (
+        Move,
+        Click,
+        MouseDown,
+        MouseUp,
+        Drag,
+        Scroll,
+        TypeText,
+        Key,
+        KeyDown,
+        KeyUp,
+        Hotkey,
+        ClickElement,
+        Wait,
+        Done,
+        Fail,
+    )
 }
 
 TERMINAL_KINDS = frozenset({"done", "fail"})

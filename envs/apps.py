@@ -142,14 +142,10 @@ def load_profile_file(path: Path) -> AppProfile:
     try:
         profile = AppProfile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<file>'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<file>'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"app profile {path} is invalid: {problems}") from exc
     if profile.name != path.stem:
-        raise ConfigError(
-            f"app profile {path} has name {profile.name!r}; it must match the file name {path.stem!r}"
-        )
+        raise ConfigError(f"app profile {path} has name {profile.name!r}; it must match the file name {path.stem!r}")
     return profile
 
 

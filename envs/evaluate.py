@@ -50,8 +50,7 @@ def _metric(name: str) -> Any:
     fn = METRICS.get(name)
     if fn is None:
         raise UnsupportedTaskTypeError(
-            f"evaluator metric '{name}' is not supported; supported: "
-            f"{', '.join(sorted([*METRICS, 'infeasible']))}"
+            f"evaluator metric '{name}' is not supported; supported: {', '.join(sorted([*METRICS, 'infeasible']))}"
         )
     return fn
 
@@ -72,9 +71,7 @@ def _pick(value: Any, i: int, n: int) -> Any:
     return value
 
 
-def _one(
-    sb: Sandbox, name: str, result_spec: Any, expected_spec: Any, options: Any, ctx: SetupContext
-) -> float:
+def _one(sb: Sandbox, name: str, result_spec: Any, expected_spec: Any, options: Any, ctx: SetupContext) -> float:
     fn = _metric(name)
     result = get_value(sb, result_spec, ctx)
     opts = options or {}

@@ -82,8 +82,10 @@ def _load_pyautogui(display: str) -> tuple[Any, Any]:
                 import pyautogui
                 from pyautogui import _pyautogui_x11
             except Exception as exc:  # Xlib raises its own errors when the display is unreachable
-                raise DisplayError(f"cannot import pyautogui on display {display}: {exc}; is the X server "
-                                   "running (Xvfb) and DISPLAY reachable?") from exc
+                raise DisplayError(
+                    f"cannot import pyautogui on display {display}: {exc}; is the X server "
+                    "running (Xvfb) and DISPLAY reachable?"
+                ) from exc
             finally:
                 if old is None:
                     os.environ.pop("DISPLAY", None)
@@ -177,9 +179,14 @@ class InputDriver:
         s = self._xd.screen()
         return int(s.width_in_pixels), int(s.height_in_pixels)
 
-    def execute(self, action: Action, stop: threading.Event | None = None, *,
-                element_xy: tuple[int, int] | None = None,
-                resolve: Callable[[int], tuple[int, int] | None] | None = None) -> None:
+    def execute(
+        self,
+        action: Action,
+        stop: threading.Event | None = None,
+        *,
+        element_xy: tuple[int, int] | None = None,
+        resolve: Callable[[int], tuple[int, int] | None] | None = None,
+    ) -> None:
         """Execute one typed action.
 
         Args:
@@ -235,8 +242,9 @@ class InputDriver:
         k = KEY_ALIASES.get(key, key)
         mapping = self._x11.keyboardMapping
         if mapping.get(k) is None and mapping.get(k.lower()) is None:
-            raise ActionError(f"key {key!r} has no X11 keycode in pyautogui, so it cannot be sent; "
-                              "use another key name")
+            raise ActionError(
+                f"key {key!r} has no X11 keycode in pyautogui, so it cannot be sent; use another key name"
+            )
         return k
 
     # ---- handlers
@@ -318,9 +326,13 @@ class InputDriver:
             return REPEAT_GAP * factor if ch == prev else 0.0
 
         self._typer.type(
-            a.text, plain=_PYAUTOGUI_SAFE_CHARS.__contains__, press_plain=lambda ch: self._pg_call("write", ch),
-            gap=gap, settle=REBIND_SETTLE * factor,
-            check=lambda: self._check(stop, a), sleep=lambda s: self._sleep(s, stop, a),
+            a.text,
+            plain=_PYAUTOGUI_SAFE_CHARS.__contains__,
+            press_plain=lambda ch: self._pg_call("write", ch),
+            gap=gap,
+            settle=REBIND_SETTLE * factor,
+            check=lambda: self._check(stop, a),
+            sleep=lambda s: self._sleep(s, stop, a),
         )
 
     def _key(self, a: Key, stop: threading.Event | None) -> None:
@@ -343,9 +355,13 @@ class InputDriver:
         keys = [self._x11_key(k) for k in a.keys]
         self._pg_call("hotkey", *keys)  # atomic: a half-pressed chord is worse than a late stop
 
-    def _click_element(self, a: ClickElement, stop: threading.Event | None,
-                       element_xy: tuple[int, int] | None,
-                       resolve: Callable[[int], tuple[int, int] | None] | None) -> None:
+    def _click_element(
+        self,
+        a: ClickElement,
+        stop: threading.Event | None,
+        element_xy: tuple[int, int] | None,
+        resolve: Callable[[int], tuple[int, int] | None] | None,
+    ) -> None:
         xy = element_xy
         if xy is None and resolve is not None:
             try:
@@ -353,8 +369,10 @@ class InputDriver:
             except LookupError:
                 xy = None
         if xy is None:
-            raise ActionError(f"element {a.element_id} is not in the last observation's a11y table; "
-                              "observe again and use an id from the current table")
+            raise ActionError(
+                f"element {a.element_id} is not in the last observation's a11y table; "
+                "observe again and use an id from the current table"
+            )
         self._click(Click(int(xy[0]), int(xy[1]), button=a.button, clicks=a.clicks), stop)
 
     def _wait(self, a: Wait, stop: threading.Event | None) -> None:
@@ -364,7 +382,19 @@ class InputDriver:
         return None
 
     _HANDLERS: dict[type, Callable[..., None]] = {
-        Move: _move, Click: _click, MouseDown: _mouse_down, MouseUp: _mouse_up, Drag: _drag, Scroll: _scroll,
-        TypeText: _type, Key: _key, KeyDown: _key_down, KeyUp: _key_up, Hotkey: _hotkey,
-        ClickElement: _click_element, Wait: _wait, Done: _noop, Fail: _noop,
+        Move: _move,
+        Click: _click,
+        MouseDown: _mouse_down,
+        MouseUp: _mouse_up,
+        Drag: _drag,
+        Scroll: _scroll,
+        TypeText: _type,
+        Key: _key,
+        KeyDown: _key_down,
+        KeyUp: _key_up,
+        Hotkey: _hotkey,
+        ClickElement: _click_element,
+        Wait: _wait,
+        Done: _noop,
+        Fail: _noop,
     }

@@ -50,9 +50,7 @@ def load_recording(directory: str | Path) -> tuple[list[Observation], float | No
     return out, score
 
 
-def save_recording(
-    directory: str | Path, observations: list[Observation], score: float | None = None
-) -> Path:
+def save_recording(directory: str | Path, observations: list[Observation], score: float | None = None) -> Path:
     """Write observations (and the score) in the layout :func:`load_recording` reads."""
     from envs.observation import linearize
 

@@ -211,6 +211,8 @@ class VerifyConfig(_Strict):
     seed_examples: int = Field(
         default=2, ge=0, le=5, description="examples shown to the writer: seeds first, then the app's built-in ones"
     )
+
+
 #: What a bare ``--ray`` (no ADDRESS) stands for on the command line: Ray at the config's ``[executor] address``.
 RAY_FROM_CONFIG = ":config:"
 
@@ -219,13 +221,17 @@ class ExecutorConfig(_Strict):
     """Where rollouts and evaluations run: sandboxes in processes on this machine, or Ray actors on a cluster."""
 
     kind: Literal["local", "ray"] = "local"
-    address: str = Field(default="", description="Ray cluster (host:port, ray://host:port, auto); '' = a Ray "
-                                                 "started on this machine for the run (loopback only)")
+    address: str = Field(
+        default="",
+        description="Ray cluster (host:port, ray://host:port, auto); '' = a Ray "
+        "started on this machine for the run (loopback only)",
+    )
     sandbox_resource: str = Field(default="sandbox", description="custom resource a node declares per sandbox")
     sandboxes: int = Field(default=0, ge=0, description="sandboxes at once on Ray; 0 = all the cluster declares")
     max_retries: int = Field(default=2, ge=0, description="re-runs of an episode whose worker or node died")
-    check_nodes: bool = Field(default=True, description="refuse nodes without the system packages or with "
-                                                        "another studio version")
+    check_nodes: bool = Field(
+        default=True, description="refuse nodes without the system packages or with another studio version"
+    )
 
 
 class StudioConfig(_Strict):
@@ -278,7 +284,7 @@ def load_config(path: Path) -> StudioConfig:
     return parse_config(path.read_text(encoding="utf-8"), str(path))
 
 
-DEFAULT_TOML = '''\
+DEFAULT_TOML = """\
 # Learn-by-Interact Studio workspace configuration.
 # Unknown keys are an error. API keys never go here: set `api_key_env` to the NAME of an
 # environment variable (e.g. "OPENAI_API_KEY") or rely on litellm's standard variables.
@@ -400,7 +406,7 @@ address = ""                 # Ray cluster, e.g. "10.0.0.1:6379" or "auto"; "" =
 sandbox_resource = "sandbox" # each node declares how many sandboxes it holds: ray start --resources='{"sandbox": 4}'
 sandboxes = 0                # sandboxes at once on Ray; 0 = every sandbox the cluster declares
 max_retries = 2              # an episode whose worker or node dies is run again elsewhere, at most this often
-'''
+"""
 
 
 def default_config() -> StudioConfig:

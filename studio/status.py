@@ -266,9 +266,7 @@ class StatusRule:
                 return "needs_review"
         return "disputed" if any(o is True for o in outcomes.values()) else "rejected"
 
-    def status(
-        self, verdicts: Sequence[VoteLike], reviews: Iterable[Any] = (), check: float | None = None
-    ) -> Status:
+    def status(self, verdicts: Sequence[VoteLike], reviews: Iterable[Any] = (), check: float | None = None) -> Status:
         """The status of one example: a person's latest review wins, else the committee's status (with the
         verifier's say when :attr:`require_check`; ``check`` is the example's trajectory's check score)."""
         review = latest_review(reviews)

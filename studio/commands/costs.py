@@ -20,9 +20,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("costs")
     def costs(
-        workspace: Annotated[Path, typer.Argument(help="Workspace directory (holds ledger.jsonl).")] = Path(
-            "."
-        ),
+        workspace: Annotated[Path, typer.Argument(help="Workspace directory (holds ledger.jsonl).")] = Path("."),
     ) -> None:
         """Print model calls, cache hits, errors, tokens, cost and latency per stage and model."""
         from rich.console import Console

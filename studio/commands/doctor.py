@@ -98,17 +98,24 @@ def cluster_checks(address: str) -> list[Check]:
     finally:
         if started:
             cluster.disconnect()
-    return [Check(f"ray node {n.label}: {n.sandboxes} sandbox(es), studio {n.version or '?'}", n.ok,
-                  "; ".join(n.problems)) for n in reports]
+    return [
+        Check(f"ray node {n.label}: {n.sandboxes} sandbox(es), studio {n.version or '?'}", n.ok, "; ".join(n.problems))
+        for n in reports
+    ]
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def doctor(
-        ray: Annotated[str | None, typer.Option(
-            "--ray", metavar="[ADDRESS]",
-            help="Also check every node of this Ray cluster (e.g. 127.0.0.1:6379; alone: the cluster started "
-                 "on this machine): studio version, system packages, sandbox isolation.")] = None,
+        ray: Annotated[
+            str | None,
+            typer.Option(
+                "--ray",
+                metavar="[ADDRESS]",
+                help="Also check every node of this Ray cluster (e.g. 127.0.0.1:6379; alone: the cluster started "
+                "on this machine): studio version, system packages, sandbox isolation.",
+            ),
+        ] = None,
     ) -> None:
         """Check system packages, Python packages, app profiles and the sandbox; print how to fix problems."""
         from rich.console import Console

@@ -43,16 +43,25 @@ def register(app: typer.Typer) -> None:
         quorum: Annotated[
             str | None, typer.Option(help="all | majority | N judges (default: the workspace's setting)")
         ] = None,
-        task_status: Annotated[list[str] | None, typer.Option(
-            "--task-status", help="Only runs of tasks with this check status: proven | verified | unverified | "
-            "pending (repeat).")] = None,
-        min_score: Annotated[float | None, typer.Option(
-            "--min-score", help="Only runs whose task check scored at least this (1.0: passed).")] = None,
+        task_status: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--task-status",
+                help="Only runs of tasks with this check status: proven | verified | unverified | pending (repeat).",
+            ),
+        ] = None,
+        min_score: Annotated[
+            float | None,
+            typer.Option("--min-score", help="Only runs whose task check scored at least this (1.0: passed)."),
+        ] = None,
         split: Annotated[str, typer.Option(help="train,validation,test fractions (by trajectory)")] = "0.8,0.1,0.1",
         seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
         redact: Annotated[
-            bool, typer.Option("--redact/--no-redact", help="Also remove e-mails and opaque tokens "
-                               "(API keys and local paths are always removed).")
+            bool,
+            typer.Option(
+                "--redact/--no-redact",
+                help="Also remove e-mails and opaque tokens (API keys and local paths are always removed).",
+            ),
         ] = True,
         name: Annotated[str, typer.Option(help="Dataset name (LLaMA-Factory entries, card title).")] = "studio",
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in --out.")] = False,
@@ -69,9 +78,15 @@ def register(app: typer.Typer) -> None:
         min_pixels: Annotated[
             int | None, typer.Option("--min-pixels", min=784, help="resized coords: the processor's min_pixels")
         ] = None,
-        examples: Annotated[int, typer.Option(
-            "--examples", min=0, help="Retrieved examples in each per-step prompt, as the rag actor sees them "
-            "(needs the retrieval index: studio search -w DIR QUERY).")] = 0,
+        examples: Annotated[
+            int,
+            typer.Option(
+                "--examples",
+                min=0,
+                help="Retrieved examples in each per-step prompt, as the rag actor sees them "
+                "(needs the retrieval index: studio search -w DIR QUERY).",
+            ),
+        ] = 0,
         action_space: Annotated[str, typer.Option("--action-space", help=ACTION_SPACE_HELP)] = "auto",
     ) -> None:
         """Export examples for fine-tuning, with a progress bar and a summary of what was written."""
@@ -83,16 +98,38 @@ def register(app: typer.Typer) -> None:
         from studio.export.split import parse_fractions
 
         opts = ExportOptions(
-            format=fmt, granularity=granularity, observation=observation, status=tuple(status or ["accepted"]),
-            kinds=tuple(kind or ()), apps=tuple(app_name or ()), min_span=min_span, max_span=max_span,
-            quorum=quorum, task_status=tuple(task_status or ()), min_score=min_score,
-            split=parse_fractions(split), seed=seed, redact=redact, name=name, preset=preset,
-            coords=coords, action_syntax=action_syntax, max_pixels=max_pixels, min_pixels=min_pixels,
-            examples=examples, action_space=action_space,
+            format=fmt,
+            granularity=granularity,
+            observation=observation,
+            status=tuple(status or ["accepted"]),
+            kinds=tuple(kind or ()),
+            apps=tuple(app_name or ()),
+            min_span=min_span,
+            max_span=max_span,
+            quorum=quorum,
+            task_status=tuple(task_status or ()),
+            min_score=min_score,
+            split=parse_fractions(split),
+            seed=seed,
+            redact=redact,
+            name=name,
+            preset=preset,
+            coords=coords,
+            action_syntax=action_syntax,
+            max_pixels=max_pixels,
+            min_pixels=min_pixels,
+            examples=examples,
+            action_space=action_space,
         ).validate()
         console = Console(stderr=True)
-        with Progress(TextColumn("exporting examples"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console, transient=True) as bar:
+        with Progress(
+            TextColumn("exporting examples"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task("export", total=None)
 
             def progress(done: int, total: int) -> None:
@@ -121,5 +158,6 @@ def register(app: typer.Typer) -> None:
             left = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items(), key=lambda kv: -kv[1]))
             out_console.print(f"[yellow]left out, no element form: {left}[/yellow]")
         if not summary.total_rows:
-            out_console.print("[yellow]no example passed the filters; try --status all or check the "
-                              "committee's verdicts[/yellow]")
+            out_console.print(
+                "[yellow]no example passed the filters; try --status all or check the committee's verdicts[/yellow]"
+            )

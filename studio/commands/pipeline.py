@@ -22,10 +22,15 @@ WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Ignore cached model answers (calls again).")]
 ParallelOpt = Annotated[int, typer.Option("--parallel", "-k", help="Sandboxes at once.")]
 PolicyOpt = Annotated[str, typer.Option(help="model | explorer | model+explorer")]
-RayOpt = Annotated[str | None, typer.Option(
-    "--ray", metavar="[ADDRESS]",
-    help="Run the sandboxes on a Ray cluster: --ray HOST:PORT, or --ray alone for the address in "
-         "studio.toml's executor section (empty: a Ray started on this machine, on 127.0.0.1).")]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Run the sandboxes on a Ray cluster: --ray HOST:PORT, or --ray alone for the address in "
+        "studio.toml's executor section (empty: a Ray started on this machine, on 127.0.0.1).",
+    ),
+]
 
 
 @contextmanager
@@ -40,8 +45,7 @@ def _stop_on_ctrl_c() -> Iterator[threading.Event]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        typer.secho("\nstopping after the item in flight (Ctrl-C again to abort)...", err=True,
-                    fg=typer.colors.YELLOW)
+        typer.secho("\nstopping after the item in flight (Ctrl-C again to abort)...", err=True, fg=typer.colors.YELLOW)
 
     old_int = signal.signal(signal.SIGINT, handler)
     old_term = signal.signal(signal.SIGTERM, handler)
@@ -75,8 +79,9 @@ class RichObserver:
     def stage_finished(self, summary: Any) -> None:
         if summary.stage in self.tasks:
             t = self.tasks[summary.stage]
-            self.progress.update(t, completed=self.progress.tasks[t].total,
-                                 extra=f"+{summary.done} new, {summary.skipped} kept")
+            self.progress.update(
+                t, completed=self.progress.tasks[t].total, extra=f"+{summary.done} new, {summary.skipped} kept"
+            )
 
     def event(self, event: Any) -> None:
         from studio.pipeline.rollout.episode import StepEvent
@@ -93,8 +98,14 @@ class RichObserver:
 def _progress() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TextColumn("{task.fields[extra]}", markup=False), transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[extra]}", markup=False),
+        transient=False,
+    )
 
 
 def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
@@ -108,8 +119,14 @@ def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
     for col in ("stage", "new", "kept", "failed", "seconds", "notes"):
         table.add_column(col, justify="right" if col in ("new", "kept", "failed", "seconds") else "left")
     for s in summaries:  # notes may quote model-written text and sandbox errors: plain text
-        table.add_row(plain(s.stage), str(s.done), str(s.skipped), str(s.failed), f"{s.elapsed_s:.1f}",
-                      plain("; ".join(s.notes[:3])[:100]))
+        table.add_row(
+            plain(s.stage),
+            str(s.done),
+            str(s.skipped),
+            str(s.failed),
+            f"{s.elapsed_s:.1f}",
+            plain("; ".join(s.notes[:3])[:100]),
+        )
     console.print(table)
     for s in summaries:  # the cluster's word on refused nodes and retried episodes, in full
         for note in s.notes:
@@ -122,13 +139,23 @@ def _print_summary(ws: Any, summaries: Sequence[Any], stopped: bool) -> None:
         totals = summarize(records)
         overall = getattr(totals, "total", None)
         if overall is not None:
-            console.print(f"model calls {overall.calls} (cache hits {overall.cache_hits}), tokens "
-                          f"{overall.prompt_tokens}+{overall.completion_tokens}, cost ${overall.cost:.4f}")
+            console.print(
+                f"model calls {overall.calls} (cache hits {overall.cache_hits}), tokens "
+                f"{overall.prompt_tokens}+{overall.completion_tokens}, cost ${overall.cost:.4f}"
+            )
 
 
-def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False, sources: Sequence[str] = (),
-               parallel: int | None = None, policy: str | None = None, ray: str | None = None,
-               stop: threading.Event | None = None) -> list[Any]:
+def run_stages(
+    workspace: Path,
+    stages: Sequence[str],
+    *,
+    no_cache: bool = False,
+    sources: Sequence[str] = (),
+    parallel: int | None = None,
+    policy: str | None = None,
+    ray: str | None = None,
+    stop: threading.Event | None = None,
+) -> list[Any]:
     """Open the workspace as writer and run stages with a live progress display (shared by the commands).
 
     ``stop``: the caller's stop event (from :func:`_stop_on_ctrl_c`, for commands that run stages in several
@@ -141,7 +168,7 @@ def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False
     from studio.pipeline.run import RunContext, run_pipeline
     from studio.workspace import Workspace
 
-    with Workspace.open(workspace) as ws, (nullcontext(stop) if stop else _stop_on_ctrl_c()) as stop_event:
+    with Workspace.open(workspace) as ws, nullcontext(stop) if stop else _stop_on_ctrl_c() as stop_event:
         cfg = load_config(Path(ws.path) / "studio.toml")
         if policy:
             cfg.pipeline.policy = policy  # type: ignore[assignment]
@@ -157,8 +184,14 @@ def run_stages(workspace: Path, stages: Sequence[str], *, no_cache: bool = False
         try:
             with _progress() as progress:
                 observer = TeeObserver(RichObserver(progress), progress_file)
-                ctx = RunContext(ws=ws, cfg=cfg, client=client, observer=observer,  # type: ignore[arg-type]
-                                 stop=stop_event, sources=sources)
+                ctx = RunContext(
+                    ws=ws,
+                    cfg=cfg,
+                    client=client,
+                    observer=observer,  # type: ignore[arg-type]
+                    stop=stop_event,
+                    sources=sources,
+                )
                 summaries = run_pipeline(ctx, stages)
         finally:
             progress_file.close()
@@ -188,7 +221,6 @@ def register(app: typer.Typer) -> None:
         if s.failed and not s.done and not s.skipped:
             raise typer.Exit(2)
 
-
     @app.command("rollout")
     def rollout(
         workspace: WorkspaceOpt = Path("."),
@@ -198,8 +230,9 @@ def register(app: typer.Typer) -> None:
         ray: RayOpt = None,
     ) -> None:
         """Run every task without a finished trajectory in sandboxed desktops, recording every step."""
-        run_stages(workspace, ["rollouts"], no_cache=no_cache, parallel=parallel or None, policy=policy or None,
-                   ray=ray)
+        run_stages(
+            workspace, ["rollouts"], no_cache=no_cache, parallel=parallel or None, policy=policy or None, ray=ray
+        )
 
     @app.command("backward")
     def backward(workspace: WorkspaceOpt = Path("."), no_cache: NoCacheOpt = False) -> None:
@@ -214,8 +247,9 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         workspace: WorkspaceOpt = Path("."),
-        stages: Annotated[str, typer.Option(
-            help="Comma-separated subset of docs,tasks,verify,rollouts,backward,committee")] = "",
+        stages: Annotated[
+            str, typer.Option(help="Comma-separated subset of docs,tasks,verify,rollouts,backward,committee")
+        ] = "",
         parallel: ParallelOpt = 0,
         policy: PolicyOpt = "",
         no_cache: NoCacheOpt = False,
@@ -226,15 +260,22 @@ def register(app: typer.Typer) -> None:
         from studio.pipeline.run import STAGES
 
         chosen = [s.strip() for s in stages.split(",") if s.strip()] or list(STAGES)
-        run_stages(workspace, chosen, no_cache=no_cache, sources=source, parallel=parallel or None,
-                   policy=policy or None, ray=ray)
+        run_stages(
+            workspace,
+            chosen,
+            no_cache=no_cache,
+            sources=source,
+            parallel=parallel or None,
+            policy=policy or None,
+            ray=ray,
+        )
 
     @app.command("demo")
     def demo(
-        workspace: Annotated[Path, typer.Argument(help="Where to create the demo workspace.")] = Path(
-            "demo-workspace"),
-        gui: Annotated[bool, typer.Option(
-            "--gui/--no-gui", help="Open the GUI afterwards if a display exists.")] = True,
+        workspace: Annotated[Path, typer.Argument(help="Where to create the demo workspace.")] = Path("demo-workspace"),
+        gui: Annotated[
+            bool, typer.Option("--gui/--no-gui", help="Open the GUI afterwards if a display exists.")
+        ] = True,
         no_cache: NoCacheOpt = False,
     ) -> None:
         """Create a small demo workspace with the bundled apps and run the whole pipeline offline."""
@@ -253,12 +294,17 @@ def register(app: typer.Typer) -> None:
         outcome = demo_outcome(path)
         typer.echo("\n" + "\n".join(outcome.lines()))
         if stop.is_set():
-            typer.secho(f"\nStopped early. Run `studio demo {path}` again to continue where it stopped "
-                        "(finished model calls come from the cache).", fg=typer.colors.YELLOW)
+            typer.secho(
+                f"\nStopped early. Run `studio demo {path}` again to continue where it stopped "
+                "(finished model calls come from the cache).",
+                fg=typer.colors.YELLOW,
+            )
             raise typer.Exit(130)
         done = outcome.complete()
-        typer.secho(f"\n{'Done' if done else 'Finished, but incomplete'}. Workspace: {path.resolve()}",
-                    fg=typer.colors.GREEN if done else typer.colors.YELLOW)
+        typer.secho(
+            f"\n{'Done' if done else 'Finished, but incomplete'}. Workspace: {path.resolve()}",
+            fg=typer.colors.GREEN if done else typer.colors.YELLOW,
+        )
         typer.echo(f"  browse it:   studio gui {path}")
         typer.echo(f"  inspect it:  studio info {path}   |   studio costs {path}")
         if gui and os.environ.get("DISPLAY") and not os.environ.get("CI"):

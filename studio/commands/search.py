@@ -16,9 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("search")
     def search_cmd(
         query: Annotated[str, typer.Argument(help="What to look for (words of a screen, or a task).")],
-        workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory.")] = Path(
-            "."
-        ),
+        workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Workspace directory.")] = Path("."),
         mode: Annotated[str, typer.Option("--mode", "-m", help=MODES_HELP)] = "both",
         k: Annotated[int, typer.Option("-k", min=1, help="Examples to show.")] = 5,
         all_examples: Annotated[
@@ -54,11 +52,22 @@ def register(app: typer.Typer) -> None:
             hits = search(ws, query, mode=mode, k=k, embedder=embedder)
         if as_json:
             for h in hits:
-                typer.echo(json.dumps({
-                    "example_id": h.example.id, "instruction": h.example.instruction, "score": h.score,
-                    "source": h.source, "why": h.why, "matched": h.matched, "status": h.example.status,
-                    "app": h.example.app, "steps": [list(s) for s in h.example.steps],
-                }, ensure_ascii=False))
+                typer.echo(
+                    json.dumps(
+                        {
+                            "example_id": h.example.id,
+                            "instruction": h.example.instruction,
+                            "score": h.score,
+                            "source": h.source,
+                            "why": h.why,
+                            "matched": h.matched,
+                            "status": h.example.status,
+                            "app": h.example.app,
+                            "steps": [list(s) for s in h.example.steps],
+                        },
+                        ensure_ascii=False,
+                    )
+                )
             return
         from rich.console import Console
         from rich.table import Table
@@ -75,6 +84,9 @@ def register(app: typer.Typer) -> None:
         for col in ("#", "score", "source", "instruction", "why", "status", "id"):
             table.add_column(col, overflow="fold")
         for i, h in enumerate(hits, start=1):
-            table.add_row(str(i), f"{h.score:.3f}", *(plain(v) for v in (
-                h.source, h.example.instruction, h.why, h.example.status, h.example.id[:12])))
+            table.add_row(
+                str(i),
+                f"{h.score:.3f}",
+                *(plain(v) for v in (h.source, h.example.instruction, h.why, h.example.status, h.example.id[:12])),
+            )
         console.print(table)

@@ -20,9 +20,7 @@ def register(app: typer.Typer) -> None:
 
         with Workspace.init(directory) as ws:
             typer.echo(f"Created workspace {ws.path}")
-            typer.echo(
-                f"Edit {ws.path / 'studio.toml'} to choose models; every role defaults to the offline model."
-            )
+            typer.echo(f"Edit {ws.path / 'studio.toml'} to choose models; every role defaults to the offline model.")
 
     @app.command("info")
     def info(
@@ -63,9 +61,7 @@ def register(app: typer.Typer) -> None:
         table.add_row("screenshots", f"{data['screenshots']:,}")
         console.print(table)
         if data["trajectory_status"]:
-            console.print(
-                "trajectories: " + ", ".join(f"{k} {v}" for k, v in data["trajectory_status"].items())
-            )
+            console.print("trajectories: " + ", ".join(f"{k} {v}" for k, v in data["trajectory_status"].items()))
         disk = data["disk"]
         console.print(
             f"disk: db {disk['db'] / 1e6:.1f} MB, blobs {disk['blobs'] / 1e6:.1f} MB, "

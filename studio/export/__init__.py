@@ -73,8 +73,7 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
 def _provenance(ws: Any, selected: list[Any], stats: Any) -> None:
     """Fill the card's sources and models from trajectories, tasks, documents and the ledger."""
     tids = {s.example.trajectory_id for s in selected}
-    trajs = {r["id"]: r for r in ws.columns("trajectories", ["id", "model", "policy", "task_id"])
-             if r["id"] in tids}
+    trajs = {r["id"]: r for r in ws.columns("trajectories", ["id", "model", "policy", "task_id"]) if r["id"] in tids}
     tasks = {r["id"]: r["document_id"] for r in ws.columns("tasks", ["id", "document_id"])}
     docs = {r["id"]: r["source"] for r in ws.columns("documents", ["id", "source"])}
     for t in trajs.values():
@@ -130,8 +129,7 @@ def export_dataset(
         _prepare_out(out, overwrite)
         clean = Redactor(ws.path, redact=opts.redact)
         images = ImageSource(ws)
-        writer = make_writer(opts.format, out, images, dataset_name=opts.name,
-                             parts=opts.images)
+        writer = make_writer(opts.format, out, images, dataset_name=opts.name, parts=opts.images)
         stats = CardStats(action_space_why=why)
         digests: set[str] = set()
         total = len(selected)
@@ -159,10 +157,19 @@ def export_dataset(
         data_files = {s: writer.file_for(s).relative_to(out).as_posix() for s in stats.rows}
     write_card(out, opts, stats, data_files)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MARKER)
-    return ExportSummary(out=out, format=opts.format, rows=stats.rows, examples=stats.examples,
-                         trajectories=stats.trajectories, images=stats.images, files=files,
-                         seconds=time.perf_counter() - t0, action_space=opts.action_space, action_space_why=why,
-                         skipped=dict(stats.skipped))
+    return ExportSummary(
+        out=out,
+        format=opts.format,
+        rows=stats.rows,
+        examples=stats.examples,
+        trajectories=stats.trajectories,
+        images=stats.images,
+        files=files,
+        seconds=time.perf_counter() - t0,
+        action_space=opts.action_space,
+        action_space_why=why,
+        skipped=dict(stats.skipped),
+    )
 
 
 def preview(workspace: Path | str, options: ExportOptions, n: int = 5) -> list[dict[str, Any]]:

@@ -62,10 +62,12 @@ def header(opts: ExportOptions, stats: CardStats, data_files: dict[str, str]) ->
         "size_categories": [_size_category(sum(stats.rows.values()))],
     }
     if data_files:
-        meta["configs"] = [{
-            "config_name": "default",
-            "data_files": [{"split": s, "path": p} for s, p in data_files.items()],
-        }]
+        meta["configs"] = [
+            {
+                "config_name": "default",
+                "data_files": [{"split": s, "path": p} for s, p in data_files.items()],
+            }
+        ]
     return meta
 
 
@@ -104,8 +106,10 @@ def render(opts: ExportOptions, stats: CardStats, data_files: dict[str, str]) ->
         else "one row per example: the task and the first screen -> every step's REASON/ACTION"
     )
     if opts.format == "adp":
-        layout = ("one ADP trajectory per example: the task, then per step the screen and one api_action per "
-                  "pyautogui call (REASON as its description)")
+        layout = (
+            "one ADP trajectory per example: the task, then per step the screen and one api_action per "
+            "pyautogui call (REASON as its description)"
+        )
     if opts.action_space == "elements":
         from studio.pipeline.agent.elements import ELEMENTS_PROMPT_VERSION
 
@@ -116,9 +120,12 @@ def render(opts: ExportOptions, stats: CardStats, data_files: dict[str, str]) ->
             + ("one row per step" if opts.granularity == "step" else "one conversation of those turns per example")
         )
     if not conv.is_default:
-        layout += (f"; actions rewritten as `{conv.syntax}` with `{conv.coords}` coordinates (prompt, history, "
-                   "a11y positions and targets alike)")
-    body = f"""# {opts.name}
+        layout += (
+            f"; actions rewritten as `{conv.syntax}` with `{conv.coords}` coordinates (prompt, history, "
+            "a11y positions and targets alike)"
+        )
+    body = (
+        f"""# {opts.name}
 
 Desktop-agent training data synthesized with Learn-by-Interact Studio {__version__}: tasks from documentation,
 rollouts in a sandboxed desktop, instructions written backward from the trajectories, filtered by a committee
@@ -134,7 +141,9 @@ of judge models.
 
 | split | rows |
 |---|---:|
-""" + "".join(f"| {s} | {n} |\n" for s, n in stats.rows.items()) + f"""
+"""
+        + "".join(f"| {s} | {n} |\n" for s, n in stats.rows.items())
+        + f"""
 Examples: {stats.examples} · trajectories: {stats.trajectories} · images: {stats.images}
 {_skipped(stats.skipped)}
 ### Apps
@@ -165,6 +174,7 @@ The split is by trajectory (sha256 of seed and trajectory id): no rollout appear
 Secrets (API keys, tokens) and local absolute paths were removed from all text
 {"; e-mail addresses and long opaque tokens too" if opts.redact else ""}. Screenshots are not redacted.
 """
+    )
     front = str(yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
     return "---\n" + front + "---\n\n" + body
 
@@ -173,8 +183,11 @@ def _skipped(counts: dict[str, int]) -> str:
     """The element-layout rows left out (steps with no element form), or nothing."""
     if not counts:
         return ""
-    return ("\nLeft out (no element form, never rewritten): "
-            + ", ".join(f"{n} {why}" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) + "\n")
+    return (
+        "\nLeft out (no element form, never rewritten): "
+        + ", ".join(f"{n} {why}" for why, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        + "\n"
+    )
 
 
 def _json(obj: Any) -> str:

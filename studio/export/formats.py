@@ -139,8 +139,10 @@ class Writer:
         if tokens != len(images):
             from studio.errors import PipelineError
 
-            raise PipelineError(f"export row {row.id}: {tokens} {IMAGE_TOKEN} placeholders for {len(images)} "
-                                "images; this is a bug in the export, please report it")
+            raise PipelineError(
+                f"export row {row.id}: {tokens} {IMAGE_TOKEN} placeholders for {len(images)} "
+                "images; this is a bug in the export, please report it"
+            )
 
 
 class OpenAIWriter(Writer):
@@ -186,9 +188,7 @@ class LlamaFactoryWriter(Writer):
         return self.out / f"{self.dataset_name}_{split}.jsonl"
 
     def encode(self, row: Row) -> dict[str, Any]:
-        obj: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]
-        }
+        obj: dict[str, Any] = {"messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]}
         return self.with_images(row, obj, [m["content"] for m in obj["messages"]])
 
     def close(self) -> list[Path]:
@@ -254,16 +254,18 @@ class HFParquetWriter(Writer):
             content: Any = List({"type": Value("string"), "text": Value("string")})
         else:
             content = Value("string")
-        return Features({
-            "id": Value("string"),
-            "example_id": Value("string"),
-            "trajectory_id": Value("string"),
-            "step": Value("int32"),
-            "app": Value("string"),
-            "kind": Value("string"),
-            "messages": List({"role": Value("string"), "content": content}),
-            "images": List(Image()),
-        })
+        return Features(
+            {
+                "id": Value("string"),
+                "example_id": Value("string"),
+                "trajectory_id": Value("string"),
+                "step": Value("int32"),
+                "app": Value("string"),
+                "kind": Value("string"),
+                "messages": List({"role": Value("string"), "content": content}),
+                "images": List(Image()),
+            }
+        )
 
     def file_for(self, split: str) -> Path:
         return self.out / "data" / f"{split}-00000-of-00001.parquet"
@@ -277,11 +279,18 @@ class HFParquetWriter(Writer):
                 content = m.text
             messages.append({"role": m.role, "content": content})
         buf = self._buffers.setdefault(row.split, [])
-        buf.append({
-            "id": row.id, "example_id": row.example_id, "trajectory_id": row.trajectory_id, "step": row.step,
-            "app": row.app, "kind": row.kind, "messages": messages,
-            "images": [{"bytes": self.images.png(d), "path": None} for d in row.images],
-        })
+        buf.append(
+            {
+                "id": row.id,
+                "example_id": row.example_id,
+                "trajectory_id": row.trajectory_id,
+                "step": row.step,
+                "app": row.app,
+                "kind": row.kind,
+                "messages": messages,
+                "images": [{"bytes": self.images.png(d), "path": None} for d in row.images],
+            }
+        )
         self.rows[row.split] = self.rows.get(row.split, 0) + 1
         if len(buf) >= PARQUET_ROW_GROUP:
             self._flush(row.split)
@@ -320,9 +329,7 @@ class MsSwiftWriter(Writer):
     name = "ms-swift"
 
     def encode(self, row: Row) -> dict[str, Any]:
-        obj: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]
-        }
+        obj: dict[str, Any] = {"messages": [{"role": m.role, "content": self.with_tokens(m)} for m in row.messages]}
         return self.with_images(row, obj, [m["content"] for m in obj["messages"]])
 
 
@@ -345,6 +352,12 @@ def make_writer(fmt: str, out: Path, images: ImageSource, *, dataset_name: str, 
     """The writer of format ``fmt`` (see :data:`studio.export.rows.FORMATS`)."""
     if fmt == "hf":
         return HFParquetWriter(out, images, dataset_name, parts=parts)
-    cls = {"openai": OpenAIWriter, "sharegpt": ShareGPTWriter, "llamafactory": LlamaFactoryWriter,
-           "trl": TRLWriter, "ms-swift": MsSwiftWriter, "adp": ADPWriter}[fmt]
+    cls = {
+        "openai": OpenAIWriter,
+        "sharegpt": ShareGPTWriter,
+        "llamafactory": LlamaFactoryWriter,
+        "trl": TRLWriter,
+        "ms-swift": MsSwiftWriter,
+        "adp": ADPWriter,
+    }[fmt]
     return cls(out, images, dataset_name)

@@ -382,8 +382,14 @@ def rows_for(
     span = [s for s in span if s.action_code.strip()]
     if not span:
         return []
-    base = {"example_id": ex.id, "trajectory_id": ex.trajectory_id, "split": sel.split, "app": ex.app,
-            "kind": ex.kind, "created": ex.created}
+    base = {
+        "example_id": ex.id,
+        "trajectory_id": ex.trajectory_id,
+        "split": sel.split,
+        "app": ex.app,
+        "kind": ex.kind,
+        "created": ex.created,
+    }
     if opts.action_space == "elements" and opts.format not in TRAJECTORY_FORMATS:
         return _element_rows(sel, span, ordered, opts, clean, agent, examples_for, skipped, base)
     steps_out = StepRenderer(opts, clean)
@@ -395,8 +401,13 @@ def rows_for(
     if opts.granularity == "example":
         screen = span[0]  # a step holds the screen its action was chosen on
         text, images = _observation(screen, opts, clean)
-        prompt = render(EXAMPLE_PROMPT, width=screen.width, height=screen.height,
-                        instruction=clean(sel.instruction), observation=steps_out.table(text, screen))
+        prompt = render(
+            EXAMPLE_PROMPT,
+            width=screen.width,
+            height=screen.height,
+            instruction=clean(sel.instruction),
+            observation=steps_out.table(text, screen),
+        )
         prompt = steps_out.prompt(prompt, screen, EXAMPLE_ANSWER_MARK)
         answer = "\n\n".join(steps_out.target(s) for s in span)
         msgs = [Message("user", prompt, len(images)), Message("assistant", answer)]
@@ -433,8 +444,16 @@ def _element_rows(
     from studio.config import AgentConfig
     from studio.export.elements import EXAMPLE_SKIPPED, element_turns
 
-    turns, missing = element_turns(clean(sel.instruction), sel.example.trajectory_id, span, ordered, clean,
-                                   agent or AgentConfig(), examples_for, images=opts.images)
+    turns, missing = element_turns(
+        clean(sel.instruction),
+        sel.example.trajectory_id,
+        span,
+        ordered,
+        clean,
+        agent or AgentConfig(),
+        examples_for,
+        images=opts.images,
+    )
     counts = skipped if skipped is not None else {}
     ex = sel.example
     if opts.granularity == "example":
@@ -445,9 +464,16 @@ def _element_rows(
         return [Row(id=ex.id, step=-1, messages=msgs, images=[d for t in turns for d in t.images], **base)]
     for reason in missing:
         counts[reason] = counts.get(reason, 0) + 1
-    return [Row(id=f"{ex.id}-{t.step.index:04d}", step=t.step.index, images=t.images,
-                messages=[Message("user", t.prompt, len(t.images)), Message("assistant", t.reply)], **base)
-            for t in turns]
+    return [
+        Row(
+            id=f"{ex.id}-{t.step.index:04d}",
+            step=t.step.index,
+            images=t.images,
+            messages=[Message("user", t.prompt, len(t.images)), Message("assistant", t.reply)],
+            **base,
+        )
+        for t in turns
+    ]
 
 
 def example_source(ws: Any, n: int, layout: str = "code") -> ExamplesFor:
@@ -467,8 +493,9 @@ def example_source(ws: Any, n: int, layout: str = "code") -> ExamplesFor:
     require_index(ws)
     rc = ws.config.retrieval
     fusion = FusionSettings.from_config(rc)
-    r = Retriever(ws, None, mode="observation", m1=n + fusion.candidates, max_query_terms=rc.max_query_terms,
-                  fusion=fusion)
+    r = Retriever(
+        ws, None, mode="observation", m1=n + fusion.candidates, max_query_terms=rc.max_query_terms, fusion=fusion
+    )
 
     def examples_for(observation_text: str, trajectory_id: str) -> str:
         hits = [h for h in r.retrieve("", observation_text).hits if h.example.trajectory_id != trajectory_id]
@@ -513,7 +540,7 @@ def iter_rows(
         tid = sel.example.trajectory_id
         if tid not in steps:
             steps.clear()
-            chunk = tids[position[tid]:position[tid] + batch]
+            chunk = tids[position[tid] : position[tid] + batch]
             for st in ws.list(Step, trajectory_id=chunk, limit=None):
                 steps.setdefault(st.trajectory_id, []).append(st)
             for c in chunk:

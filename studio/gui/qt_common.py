@@ -29,7 +29,6 @@ def settings() -> QSettings:
     return QSettings(ORG, APP)
 
 
-
 class BaseView(QWidget):
     """A page of the main window. ``activate`` runs the first time the page is shown (lazy loading);
     ``on_counts`` runs when the workspace poll saw new rows."""

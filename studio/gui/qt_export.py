@@ -37,8 +37,9 @@ PREVIEW_ROWS = 3
 def _run_export(workspace: Path, out: Path, opts: Any, overwrite: bool, progress: Any) -> Any:
     from studio.export import export_dataset
 
-    return export_dataset(workspace, out, opts, overwrite=overwrite,
-                          progress=lambda done, total: progress((done, total)))
+    return export_dataset(
+        workspace, out, opts, overwrite=overwrite, progress=lambda done, total: progress((done, total))
+    )
 
 
 def _run_preview(workspace: Path, opts: Any, n: int) -> list[dict[str, Any]]:
@@ -186,10 +187,20 @@ class ExportDialog(QDialog):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(300)
         self._debounce.timeout.connect(self.refresh_preview)
-        for box in (self.format_box, self.granularity_box, self.observation_box, self.action_space_box,
-                    self.status_box,
-                    self.kind_box, self.quorum_box, self.task_status_box, self.check_box, self.preset_box,
-                    self.coords_box, self.syntax_box):
+        for box in (
+            self.format_box,
+            self.granularity_box,
+            self.observation_box,
+            self.action_space_box,
+            self.status_box,
+            self.kind_box,
+            self.quorum_box,
+            self.task_status_box,
+            self.check_box,
+            self.preset_box,
+            self.coords_box,
+            self.syntax_box,
+        ):
             box.currentIndexChanged.connect(self._debounce.start)
         for edit in (self.app_edit, self.split_edit, self.name_edit):
             edit.textChanged.connect(self._debounce.start)
@@ -252,7 +263,10 @@ class ExportDialog(QDialog):
         seq = self._preview_seq
         self.preview.setPlainText("loading preview…")
         self.pool.submit(
-            _run_preview, self.workspace, opts, PREVIEW_ROWS,
+            _run_preview,
+            self.workspace,
+            opts,
+            PREVIEW_ROWS,
             on_result=lambda rows: self._on_preview(seq, rows),
             on_error=lambda exc: self._on_preview_error(seq, exc),
             name="export preview",
@@ -289,9 +303,17 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 0)  # busy until the first progress report
         self.status.setText(f"exporting to {out}…")
         self.pool.submit(
-            _run_export, self.workspace, out, opts, self.overwrite_check.isChecked(),
-            on_progress=self._on_progress, on_result=self._on_done, on_error=self._on_error,
-            on_finished=self._on_finished, long=True, name="exporting the dataset",
+            _run_export,
+            self.workspace,
+            out,
+            opts,
+            self.overwrite_check.isChecked(),
+            on_progress=self._on_progress,
+            on_result=self._on_done,
+            on_error=self._on_error,
+            on_finished=self._on_finished,
+            long=True,
+            name="exporting the dataset",
         )
 
     def _on_progress(self, value: tuple[int, int]) -> None:

@@ -74,9 +74,7 @@ class RetrievalView(BaseView):
     def load(self) -> None:
         if self.data is None:
             return
-        self.pool.submit(
-            self.data.trajectories, 0, 500, on_result=self._on_trajectories, name="listing trajectories"
-        )
+        self.pool.submit(self.data.trajectories, 0, 500, on_result=self._on_trajectories, name="listing trajectories")
 
     def _on_trajectories(self, rows: list[Any]) -> None:
         self.traj_box.blockSignals(True)

@@ -162,9 +162,7 @@ class SettingsView(BaseView):
         super().__init__(pool, data, parent)
         self.workspace_path: Path | None = None
         self.cfg: Any = None
-        self.role_boxes: dict[str, RoleBox] = {
-            r: RoleBox(r if r != "judges" else "judge (first)") for r in ROLES
-        }
+        self.role_boxes: dict[str, RoleBox] = {r: RoleBox(r if r != "judges" else "judge (first)") for r in ROLES}
         self.width_box = QSpinBox()
         self.width_box.setRange(320, 7680)
         self.height_box = QSpinBox()
@@ -208,9 +206,7 @@ class SettingsView(BaseView):
             else "no workspace open: showing the defaults (saving needs a workspace)"
         )
         self.save_button.setEnabled(self.workspace_path is not None)
-        self.pool.submit(
-            read_config, self.workspace_path, on_result=self.show_config, name="reading studio.toml"
-        )
+        self.pool.submit(read_config, self.workspace_path, on_result=self.show_config, name="reading studio.toml")
 
     def show_config(self, cfg: Any) -> None:
         self.cfg = cfg

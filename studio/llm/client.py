@@ -218,9 +218,7 @@ class ModelClient:
         supported: list[str] | None = None
         if provider != "local":
             try:
-                supported = litellm.get_supported_openai_params(
-                    model=spec.model, custom_llm_provider=provider
-                )
+                supported = litellm.get_supported_openai_params(model=spec.model, custom_llm_provider=provider)
             except Exception:  # noqa: BLE001
                 supported = None
         params: dict[str, Any] = {}
@@ -345,9 +343,7 @@ class ModelClient:
         )
         return result
 
-    def _record_retry(
-        self, prep: _Prepared, exc: BaseException, role: str, stage: str, latency: float
-    ) -> None:
+    def _record_retry(self, prep: _Prepared, exc: BaseException, role: str, stage: str, latency: float) -> None:
         msg = _scrub(str(exc), prep.api_key)[:200]
         self.ledger.append(
             LedgerRecord(
@@ -366,9 +362,7 @@ class ModelClient:
         model = prep.kwargs["model"]
         msg = _scrub(str(exc), prep.api_key)
         short = f"{type(exc).__name__}: {msg[:500]}"
-        self.ledger.append(
-            LedgerRecord(stage=stage, role=role, model=model, latency_s=latency, error=short[:300])
-        )
+        self.ledger.append(LedgerRecord(stage=stage, role=role, model=model, latency_s=latency, error=short[:300]))
         hint = ""
         if isinstance(exc, litellm.AuthenticationError):
             hint = " Check the API key in the environment variable for this provider (or api_key_env)."

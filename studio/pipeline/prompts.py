@@ -104,9 +104,7 @@ def load_prompt(name: str) -> tuple[str, str]:
     if not _VERSIONED.match(name):
         versions = available_versions(name)
         if not versions:
-            raise PipelineError(
-                f"no prompt template for stage '{name}': expected studio/pipeline/prompts/{name}.v1.md"
-            )
+            raise PipelineError(f"no prompt template for stage '{name}': expected studio/pipeline/prompts/{name}.v1.md")
         version = versions[-1]
     path = _prompt_dir() / f"{version}.md"
     try:

@@ -76,10 +76,7 @@ def test_worker_is_restarted_after_it_dies(sb: Sandbox) -> None:
 
 
 def test_missing_pygobject_gives_clear_error(sb: Sandbox) -> None:
-    code = (
-        "import sys, runpy; sys.modules['gi'] = None; "
-        "runpy.run_module('envs.a11y_worker', run_name='__main__')"
-    )
+    code = "import sys, runpy; sys.modules['gi'] = None; runpy.run_module('envs.a11y_worker', run_name='__main__')"
 
     def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
         return subprocess.Popen(

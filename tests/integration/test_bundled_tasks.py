@@ -56,8 +56,9 @@ def test_solution_scores_one_and_noop_scores_zero(task_file: Path) -> None:
 
 
 def _studio(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "studio.cli", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "studio.cli", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180
+    )
 
 
 def test_cli_task_run_prints_one_json_object(tmp_path: Path) -> None:

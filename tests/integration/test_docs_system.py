@@ -25,9 +25,7 @@ def _need_man(name: str) -> None:
     from studio.pipeline.stages.docs import man_page_exists
 
     if not man_page_exists(name):
-        pytest.skip(
-            f"man page {name} is not installed (its package, or a dpkg path-exclude of /usr/share/man)"
-        )
+        pytest.skip(f"man page {name} is not installed (its package, or a dpkg path-exclude of /usr/share/man)")
 
 
 def test_man_bash_splits_long_sections_at_subsections() -> None:

@@ -38,8 +38,7 @@ def solvability() -> dict[str, Solvability]:
 
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("task_file", TASK_FILES, ids=[p.stem for p in TASK_FILES])
-def test_task_noop_scores_zero_and_solution_scores_one(task_file: Path,
-                                                       solvability: dict[str, Solvability]) -> None:
+def test_task_noop_scores_zero_and_solution_scores_one(task_file: Path, solvability: dict[str, Solvability]) -> None:
     r = solvability[task_file.stem]
     assert r.error == "", r
     assert r.noop_score == 0.0, r
@@ -51,9 +50,28 @@ def test_task_noop_scores_zero_and_solution_scores_one(task_file: Path,
 def test_cli_eval_on_a_three_task_sub_suite(tmp_path: Path) -> None:
     out = tmp_path / "eval"
     proc = subprocess.run(
-        [sys.executable, "-m", "studio.cli", "eval", "--suite", str(EVAL_SUITE_DIR / "galculator"), "--limit", "3",
-         "--agent", "solution", "--agent", "noop", "--parallel", "2", "--out", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=540,
+        [
+            sys.executable,
+            "-m",
+            "studio.cli",
+            "eval",
+            "--suite",
+            str(EVAL_SUITE_DIR / "galculator"),
+            "--limit",
+            "3",
+            "--agent",
+            "solution",
+            "--agent",
+            "noop",
+            "--parallel",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]

@@ -31,8 +31,7 @@ from studio.errors import ActionError, ActionInterrupted
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
-                       reason="needs Xvfb and xdotool"),
+    pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool"),
 ]
 
 
@@ -43,7 +42,11 @@ class _Xvfb:
         r, w = os.pipe()
         self.proc = subprocess.Popen(
             ["Xvfb", "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            pass_fds=(w,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         os.close(w)
         data = b""
         deadline = time.monotonic() + 10
@@ -106,8 +109,14 @@ class _EventWindow:
         self.X = X
         self.d = xdisplay.Display(display)
         root = self.d.screen().root
-        mask = (X.ButtonPressMask | X.ButtonReleaseMask | X.PointerMotionMask | X.KeyPressMask
-                | X.KeyReleaseMask | X.StructureNotifyMask)
+        mask = (
+            X.ButtonPressMask
+            | X.ButtonReleaseMask
+            | X.PointerMotionMask
+            | X.KeyPressMask
+            | X.KeyReleaseMask
+            | X.StructureNotifyMask
+        )
         self.win = root.create_window(0, 0, w, h, 0, self.d.screen().root_depth, event_mask=mask)
         self.win.map()
         self.d.sync()
@@ -177,8 +186,16 @@ def test_button_and_key_events_reach_a_window(driver, event_window: _EventWindow
     driver.execute(Scroll(2, horizontal=True))
     evs = event_window.events()
     presses = [(e.detail, e.event_x, e.event_y) for e in evs if e.type == X.ButtonPress]
-    assert presses == [(3, 50, 60), (1, 70, 80), (1, 70, 80), (5, 100, 100), (5, 100, 100), (5, 100, 100),
-                       (7, 100, 100), (7, 100, 100)]
+    assert presses == [
+        (3, 50, 60),
+        (1, 70, 80),
+        (1, 70, 80),
+        (5, 100, 100),
+        (5, 100, 100),
+        (5, 100, 100),
+        (7, 100, 100),
+        (7, 100, 100),
+    ]
     assert sum(e.type == X.ButtonRelease for e in evs) == len(presses)
 
     driver.execute(Drag(100, 100, 300, 300, duration=0.1))
@@ -201,8 +218,11 @@ def test_button_and_key_events_reach_a_window(driver, event_window: _EventWindow
     d = event_window.d
     from Xlib import XK
 
-    pressed = [XK.keysym_to_string(d.keycode_to_keysym(e.detail, 0)) or d.keycode_to_keysym(e.detail, 0)
-               for e in evs if e.type == X.KeyPress]
+    pressed = [
+        XK.keysym_to_string(d.keycode_to_keysym(e.detail, 0)) or d.keycode_to_keysym(e.detail, 0)
+        for e in evs
+        if e.type == X.KeyPress
+    ]
     ctrl = d.keysym_to_keycode(XK.string_to_keysym("Control_L"))
     shift = d.keysym_to_keycode(XK.string_to_keysym("Shift_L"))
     codes = [e.detail for e in evs if e.type == X.KeyPress]
@@ -222,7 +242,12 @@ def xterm_cat(xvfb: _Xvfb, tmp_path: Path):
     env = {**os.environ, "DISPLAY": xvfb.display, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     proc = subprocess.Popen(
         ["xterm", "-u8", "-geometry", "80x24+0+0", "-e", "sh", "-c", f"stty -echo; exec cat > {out}"],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     _wait_for_window(xvfb.display, "xterm", proc)
 
     def finish(driver) -> str:
@@ -243,8 +268,12 @@ def xterm_cat(xvfb: _Xvfb, tmp_path: Path):
 def _wait_for_window(display: str, cls: str, proc: subprocess.Popen, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = subprocess.run(["xdotool", "search", "--onlyvisible", "--class", cls], capture_output=True,
-                           text=True, env={**os.environ, "DISPLAY": display})
+        r = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--class", cls],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DISPLAY": display},
+        )
         if r.stdout.strip():
             time.sleep(0.3)  # let the shell start cat
             return
@@ -345,8 +374,10 @@ def test_two_drivers_on_two_displays_move_their_own_pointer(driver, xvfb: _Xvfb)
                 except BaseException as exc:  # noqa: BLE001 - reported below
                     errors.append(exc)
 
-            threads = [threading.Thread(target=run, args=(driver, Drag(0, 0, 700, 500, duration=0.3))),
-                       threading.Thread(target=run, args=(d2, Drag(600, 500, 5, 6, duration=0.3)))]
+            threads = [
+                threading.Thread(target=run, args=(driver, Drag(0, 0, 700, 500, duration=0.3))),
+                threading.Thread(target=run, args=(d2, Drag(600, 500, 5, 6, duration=0.3))),
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -362,11 +393,19 @@ def test_importing_never_needs_the_users_display(xvfb: _Xvfb) -> None:
     """A fresh interpreter without DISPLAY can drive the sandbox display (pyautogui imported lazily)."""
     import sys
 
-    code = ("from envs.input import InputDriver\nfrom envs.actions import Move\n"
-            f"d = InputDriver({xvfb.display!r}); d.execute(Move(77, 88)); print(d.position())\n"
-            "import os; assert 'DISPLAY' not in os.environ")
+    code = (
+        "from envs.input import InputDriver\nfrom envs.actions import Move\n"
+        f"d = InputDriver({xvfb.display!r}); d.execute(Move(77, 88)); print(d.position())\n"
+        "import os; assert 'DISPLAY' not in os.environ"
+    )
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                       cwd=Path(__file__).resolve().parents[2])
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "(77, 88)"

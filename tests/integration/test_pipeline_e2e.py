@@ -44,8 +44,9 @@ SMALL = {
 def _studio(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     # rich tables fold long model names in a narrow terminal; a fixed thread count keeps decoding reproducible
     env = dict(os.environ, COLUMNS="200", STUDIO_LOCAL_THREADS="2")
-    return subprocess.run([sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "studio.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 @pytest.mark.timeout(3 * 900)  # two `studio run`s of up to 900 s each (a loaded machine), plus the checks

@@ -66,7 +66,9 @@ def test_search_cli_real_embedder(tmp_path: Path, embedder: LocalSTEmbedder) -> 
     path = tmp_path / "ws"
     with Workspace.init(path) as ws:
         populate(ws)
-    res = CliRunner().invoke(app, ["search", "type a number into a spreadsheet cell", "-w", str(path),
-                                   "--mode", "model", "-k", "1", "--json"])
+    res = CliRunner().invoke(
+        app,
+        ["search", "type a number into a spreadsheet cell", "-w", str(path), "--mode", "model", "-k", "1", "--json"],
+    )
     assert res.exit_code == 0, res.output
     assert "Put a number into cell A1" in res.output and '"source": "vector"' in res.output

@@ -42,9 +42,7 @@ def _alive(pid: int) -> bool:
 
 
 def _start_child() -> tuple[subprocess.Popen[str], dict[str, str], list[int]]:
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     info = json.loads(child.stdout.readline())
     pids = cleanup.tagged_pids(info["id"])

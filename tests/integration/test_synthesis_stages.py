@@ -25,6 +25,7 @@ def Step(index: int, observation_text: str, action_code: str, reason: str = "") 
     """A step record from positional fields (short test tables)."""
     return records.Step(index=index, observation_text=observation_text, action_code=action_code, reason=reason)
 
+
 pytestmark = pytest.mark.integration
 pytest.importorskip("llama_cpp")
 
@@ -41,9 +42,7 @@ class Sec:
 
 
 TABLE = (
-    "id\trole\tname\ttext\tposition\tsize\n"
-    "1\tframe\tMousepad\t\t(0, 0)\t(800, 600)\n"
-    "2\ttext\t\t{}\t(0, 40)\t(800, 500)"
+    "id\trole\tname\ttext\tposition\tsize\n1\tframe\tMousepad\t\t(0, 0)\t(800, 600)\n2\ttext\t\t{}\t(0, 40)\t(800, 500)"
 )
 
 
@@ -87,9 +86,7 @@ def test_three_stages_with_the_local_model(tmp_path):
     example = back.examples[0] if back.examples else None
     if example is not None:
         labels = judge_labels([SPEC.model])
-        decision = judge_example(
-            example, steps, [(labels[0], bind_model(client, "judge", SPEC, "committee"))]
-        )
+        decision = judge_example(example, steps, [(labels[0], bind_model(client, "judge", SPEC, "committee"))])
         assert [v.criterion for v in decision.verdicts] == list(CRITERIA)
         assert all(v.example_id == example.id and v.prompt_version == "judge.v3" for v in decision.verdicts)
         assert decision.status in {"accepted", "rejected"}

@@ -50,8 +50,12 @@ for i in range(10_000):
 
 def _run_and_kill(path: Path, rng: random.Random) -> tuple[str, list[str]]:
     """Run the child, kill it at a random moment; returns its trajectory id and every step id it reported."""
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert child.stdout is not None
     reported: list[str] = []
     try:

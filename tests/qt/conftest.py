@@ -86,10 +86,7 @@ def slow_replay_env_factory() -> Any:
             Node(1, "push button", "7", "", 10, 10, 40, 30),
             Node(2, "push button", "+", "", 60, 10, 40, 30),
         ]
-        obs = [
-            Observation(png_bytes(color=(i * 40 % 255, 100, 200)), 320, 200, a11y_nodes=nodes)
-            for i in range(5)
-        ]
+        obs = [Observation(png_bytes(color=(i * 40 % 255, 100, 200)), 320, 200, a11y_nodes=nodes) for i in range(5)]
         return SlowReplay(obs, score=1.0)
 
     return make
@@ -114,9 +111,7 @@ def build_workspace(path: Any) -> dict[str, Any]:
         ws.add_documents(docs)
         ws.add_tasks(
             [
-                Task(
-                    instruction="Add 2 and 3", app="galculator", document_id=docs[0].id, section="BASIC USAGE"
-                ),
+                Task(instruction="Add 2 and 3", app="galculator", document_id=docs[0].id, section="BASIC USAGE"),
                 Task(
                     instruction="Multiply 6 by 7",
                     app="galculator",
@@ -125,9 +120,7 @@ def build_workspace(path: Any) -> dict[str, Any]:
                     check_status="proven",
                     check_reason="",
                 ),
-                Task(
-                    instruction="Save a file", app="mousepad", document_id=docs[1].id, section="Saving files"
-                ),
+                Task(instruction="Save a file", app="mousepad", document_id=docs[1].id, section="Saving files"),
             ]
         )
         table = "id\trole\tname\ttext\tposition\tsize\n1\tpush button\t2\t\t(10, 10)\t(40, 30)\n"

@@ -62,17 +62,22 @@ from studio.errors import ActionError
         ("pyautogui.move(10, -5)", [Move(10, -5, relative=True)]),
         ("pyautogui.moveTo(100, 100); pyautogui.moveRel(10, -5)", [Move(100, 100), Move(110, 95)]),
         ("pyautogui.dragTo(50, 60)", [Drag(None, None, 50, 60, duration=0.0)]),
-        ("pyautogui.dragTo(50, 60, duration=1.0, button='left', mouseDownUp=True)",
-         [Drag(None, None, 50, 60, duration=1.0)]),
+        (
+            "pyautogui.dragTo(50, 60, duration=1.0, button='left', mouseDownUp=True)",
+            [Drag(None, None, 50, 60, duration=1.0)],
+        ),
         ("pyautogui.dragRel(30, 0, duration=0.3)", [Drag(None, None, 30, 0, duration=0.3, relative=True)]),
         ("pyautogui.drag(30, 0)", [Drag(None, None, 30, 0, duration=0.0, relative=True)]),
-        ("pyautogui.moveTo(10, 20); pyautogui.dragTo(50, 60, duration=0.5)",
-         [Drag(10, 20, 50, 60, duration=0.5)]),
+        ("pyautogui.moveTo(10, 20); pyautogui.dragTo(50, 60, duration=0.5)", [Drag(10, 20, 50, 60, duration=0.5)]),
         ("pyautogui.moveTo(10, 20)\npyautogui.dragRel(5, 5)", [Drag(10, 20, 15, 25, duration=0.0)]),
-        ("pyautogui.click(10, 20); pyautogui.dragTo(50, 60, button='right')",
-         [Click(10, 20), Drag(10, 20, 50, 60, button="right", duration=0.0)]),
-        ("pyautogui.mouseDown(5, 5); pyautogui.dragTo(9, 9, mouseDownUp=False); pyautogui.mouseUp()",
-         [MouseDown(5, 5), Move(9, 9), MouseUp()]),
+        (
+            "pyautogui.click(10, 20); pyautogui.dragTo(50, 60, button='right')",
+            [Click(10, 20), Drag(10, 20, 50, 60, button="right", duration=0.0)],
+        ),
+        (
+            "pyautogui.mouseDown(5, 5); pyautogui.dragTo(9, 9, mouseDownUp=False); pyautogui.mouseUp()",
+            [MouseDown(5, 5), Move(9, 9), MouseUp()],
+        ),
         ("pyautogui.mouseDown(button='right')", [MouseDown(button="right")]),
         ("pyautogui.mouseUp(1, 2, 'middle')", [MouseUp(1, 2, button="middle")]),
         ("pyautogui.scroll(-3)", [Scroll(-3)]),
@@ -93,8 +98,10 @@ from studio.errors import ActionError
         ("pyautogui.press(['a', 'b'])", [Key("a"), Key("b")]),
         ("pyautogui.press(['a', 'b'], presses=2)", [Key("a"), Key("b"), Key("a"), Key("b")]),
         ("pyautogui.press(['tab'], 4)", [Key("tab", presses=4)]),
-        ("pyautogui.keyDown('shift'); pyautogui.press('a'); pyautogui.keyUp('shift')",
-         [KeyDown("shift"), Key("a"), KeyUp("shift")]),
+        (
+            "pyautogui.keyDown('shift'); pyautogui.press('a'); pyautogui.keyUp('shift')",
+            [KeyDown("shift"), Key("a"), KeyUp("shift")],
+        ),
         ("pyautogui.hotkey('ctrl', 's')", [Hotkey(("ctrl", "s"))]),
         ("pyautogui.hotkey('Ctrl', 'Shift', 'T')", [Hotkey(("ctrl", "shift", "T"))]),
         ("pyautogui.hotkey(['ctrl', 'c'])", [Hotkey(("ctrl", "c"))]),
@@ -103,8 +110,7 @@ from studio.errors import ActionError
         ("time.sleep(2)", [Wait(2.0)]),
         ("import pyautogui\nimport time\npyautogui.click(1, 2)\ntime.sleep(1)", [Click(1, 2), Wait(1.0)]),
         ("import pyautogui, time; pyautogui.click(1, 2)", [Click(1, 2)]),
-        ("pyautogui.click(1, 2)  # a comment\n\n# another\npyautogui.press('enter')",
-         [Click(1, 2), Key("enter")]),
+        ("pyautogui.click(1, 2)  # a comment\n\n# another\npyautogui.press('enter')", [Click(1, 2), Key("enter")]),
         ("pyautogui.click(+1, 2)", [Click(1, 2)]),
         ("WAIT", [Wait()]),
         ("  DONE\n", [Done()]),
@@ -115,8 +121,10 @@ from studio.errors import ActionError
         ("```WAIT```", [Wait()]),
         ("```\nDONE\n```", [Done()]),
         ("# click_element(12)", [ClickElement(12)]),
-        ("# click_element(7, button='right', clicks=2)\npyautogui.typewrite('x')",
-         [ClickElement(7, button="right", clicks=2), TypeText("x")]),
+        (
+            "# click_element(7, button='right', clicks=2)\npyautogui.typewrite('x')",
+            [ClickElement(7, button="right", clicks=2), TypeText("x")],
+        ),
     ],
 )
 def test_accepts(code: str, expected: list) -> None:
@@ -311,8 +319,7 @@ def test_too_many_actions_refused() -> None:
 
 
 def test_deep_nesting_does_not_crash() -> None:
-    for code in ("pyautogui.click(" + "[" * 5000 + "]" * 5000 + ")", "(" * 5000 + ")" * 5000,
-                 "-" * 15000 + "1"):
+    for code in ("pyautogui.click(" + "[" * 5000 + "]" * 5000 + ")", "(" * 5000 + ")" * 5000, "-" * 15000 + "1"):
         with pytest.raises(ActionError):
             parse_pyautogui(code)
 
@@ -402,9 +409,8 @@ def test_computer13_refuses(obj, fragment: str) -> None:
 def test_action_text_dispatch() -> None:
     assert parse_action_text('{"action_type": "CLICK", "parameters": {"x": 1, "y": 2}}') == [Click(1, 2)]
     assert parse_action_text('{"kind": "key", "key": "enter", "presses": 2}') == [Key("enter", presses=2)]
-    assert parse_action_text('[{"kind": "move", "x": 1, "y": 2}, {"action_type": "DONE"}]') == [Move(1, 2),
-                                                                                                   Done()]
-    assert parse_action_text("```json\n{\"action_type\": \"WAIT\"}\n```") == [Wait()]
+    assert parse_action_text('[{"kind": "move", "x": 1, "y": 2}, {"action_type": "DONE"}]') == [Move(1, 2), Done()]
+    assert parse_action_text('```json\n{"action_type": "WAIT"}\n```') == [Wait()]
     assert parse_action_text("pyautogui.click(1, 2)") == [Click(1, 2)]
     assert parse_action_text("DONE") == [Done()]
 
@@ -474,12 +480,27 @@ def test_round_trip(code: str) -> None:
 
 
 ALL_ACTIONS = [
-    Move(1, 2), Move(-3, 4, relative=True), Click(), Click(5, 6, button="right", clicks=2), MouseDown(),
-    MouseUp(1, 2, button="middle"), Drag(1, 2, 3, 4), Drag(None, None, 7, 8, duration=0.0),
-    Drag(None, None, -7, 8, relative=True, duration=1.5, button="right"), Scroll(-3),
-    Scroll(2, 1, 1, horizontal=True), TypeText("a<b>c é 你"), TypeText("x", interval=0.1), Key("enter"),
-    Key("tab", presses=5), KeyDown("ctrl"), KeyUp("ctrl"), Hotkey(("ctrl", "c")), ClickElement(4),
-    ClickElement(9, button="right", clicks=2), Wait(1.5),
+    Move(1, 2),
+    Move(-3, 4, relative=True),
+    Click(),
+    Click(5, 6, button="right", clicks=2),
+    MouseDown(),
+    MouseUp(1, 2, button="middle"),
+    Drag(1, 2, 3, 4),
+    Drag(None, None, 7, 8, duration=0.0),
+    Drag(None, None, -7, 8, relative=True, duration=1.5, button="right"),
+    Scroll(-3),
+    Scroll(2, 1, 1, horizontal=True),
+    TypeText("a<b>c é 你"),
+    TypeText("x", interval=0.1),
+    Key("enter"),
+    Key("tab", presses=5),
+    KeyDown("ctrl"),
+    KeyUp("ctrl"),
+    Hotkey(("ctrl", "c")),
+    ClickElement(4),
+    ClickElement(9, button="right", clicks=2),
+    Wait(1.5),
 ]
 
 
@@ -516,8 +537,17 @@ def test_to_pyautogui_is_plain_literals_only() -> None:
 
 
 def test_validate_action_rejects_bad_values() -> None:
-    for bad in (Click(1, None), Move(-1, 2), Key("nope"), Hotkey(()), TypeText(""), Wait(1000.0),
-                Scroll(10**6), Drag(1, 2, 3, 99999), ClickElement(1, clicks=0)):
+    for bad in (
+        Click(1, None),
+        Move(-1, 2),
+        Key("nope"),
+        Hotkey(()),
+        TypeText(""),
+        Wait(1000.0),
+        Scroll(10**6),
+        Drag(1, 2, 3, 99999),
+        ClickElement(1, clicks=0),
+    ):
         with pytest.raises(ActionError):
             validate_action(bad)
 

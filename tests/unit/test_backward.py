@@ -138,9 +138,7 @@ def test_malformed_and_failing_replies_are_recorded() -> None:
     assert all(f.raw == "garbage" and f.error for f in res.failures)
     assert res.failures[0].prompt_version.startswith("backward_")
 
-    res = bw.construct_examples(
-        "t", traj(1), SchemaFake(instruction=ModelCallError("down"), steps=[]), app="x"
-    )
+    res = bw.construct_examples("t", traj(1), SchemaFake(instruction=ModelCallError("down"), steps=[]), app="x")
     assert [f.error.split(":")[0] for f in res.failures] == ["model call failed", "the reply listed no steps"]
 
     res = bw.construct_examples("t", traj(1), SchemaFake(instruction="ok"), app="x", kinds=("instruction",))
@@ -148,9 +146,7 @@ def test_malformed_and_failing_replies_are_recorded() -> None:
     res = bw.construct_examples("t", traj(1), SchemaFake(instruction="<the task instruction>"), app="x")
     assert "placeholder" in res.failures[0].error
     model = SchemaFake(steps=["Click", "Type 'a'", "Press Enter", "Press Enter again"])
-    res = bw.construct_examples(
-        "t", traj(2), model, app="x", kinds=("replicate",), policy=SpanPolicy(max_len=1)
-    )
+    res = bw.construct_examples("t", traj(2), model, app="x", kinds=("replicate",), policy=SpanPolicy(max_len=1))
     assert res.examples[0].instruction == "Replicate the following: 1) Click"  # one action -> one item
 
 
@@ -197,9 +193,7 @@ def test_prompt_text_truncates_long_observations_and_shows_changes() -> None:
     assert "Reason: press it" in text and "Action: pyautogui.press('enter')" in text
     assert len(text) < bw.MAX_TRAJECTORY_CHARS + 2000
     assert "galculator" in text
-    long = bw.render_trajectory(
-        [Step(i, big + str(i), "pyautogui.click(1, 1)", "r" * 150) for i in range(80)]
-    )
+    long = bw.render_trajectory([Step(i, big + str(i), "pyautogui.click(1, 1)", "r" * 150) for i in range(80)])
     assert "middle of the trajectory cut" in long and len(long) <= bw.MAX_TRAJECTORY_CHARS + 60
 
 

@@ -185,9 +185,7 @@ def test_gzipped_man_file(tmp_path: Path) -> None:
 
 @needs_man
 def test_unknown_man_page_names_the_fix() -> None:
-    with pytest.raises(
-        PipelineError, match=r"man page 'no-such-page-xyz' not found.*man -w no-such-page-xyz"
-    ):
+    with pytest.raises(PipelineError, match=r"man page 'no-such-page-xyz' not found.*man -w no-such-page-xyz"):
         load_sources(["man:no-such-page-xyz"])
 
 

@@ -35,14 +35,54 @@ def _r(task: str, app: str, agent: str, score: float, **kw: object) -> TaskResul
 
 
 CANNED = [
-    _r("x1", "xterm", "baseline", 1.0, steps=3, model_calls=3, prompt_tokens=3000, completion_tokens=90,
-       cost=0.03, elapsed_s=10.0),
-    _r("x2", "xterm", "baseline", 0.0, steps=5, model_calls=5, prompt_tokens=5000, completion_tokens=150,
-       cost=0.05, elapsed_s=20.0),
-    _r("g1", "galculator", "baseline", 1.0, steps=2, model_calls=2, prompt_tokens=1000, completion_tokens=60,
-       cost=0.02, elapsed_s=6.0),
-    _r("g2", "galculator", "baseline", 0.5, steps=6, model_calls=6, prompt_tokens=4000, completion_tokens=100,
-       cost=0.06, elapsed_s=12.0),
+    _r(
+        "x1",
+        "xterm",
+        "baseline",
+        1.0,
+        steps=3,
+        model_calls=3,
+        prompt_tokens=3000,
+        completion_tokens=90,
+        cost=0.03,
+        elapsed_s=10.0,
+    ),
+    _r(
+        "x2",
+        "xterm",
+        "baseline",
+        0.0,
+        steps=5,
+        model_calls=5,
+        prompt_tokens=5000,
+        completion_tokens=150,
+        cost=0.05,
+        elapsed_s=20.0,
+    ),
+    _r(
+        "g1",
+        "galculator",
+        "baseline",
+        1.0,
+        steps=2,
+        model_calls=2,
+        prompt_tokens=1000,
+        completion_tokens=60,
+        cost=0.02,
+        elapsed_s=6.0,
+    ),
+    _r(
+        "g2",
+        "galculator",
+        "baseline",
+        0.5,
+        steps=6,
+        model_calls=6,
+        prompt_tokens=4000,
+        completion_tokens=100,
+        cost=0.06,
+        elapsed_s=12.0,
+    ),
     _r("x1", "xterm", "noop", 0.0, steps=1),
     _r("x2", "xterm", "noop", 0.0, steps=1),
     _r("g1", "galculator", "noop", 0.0, steps=1),
@@ -51,7 +91,7 @@ CANNED = [
 
 
 def _row(md: str, first_cell: str, after: str) -> list[str]:
-    section = md[md.index(after):]
+    section = md[md.index(after) :]
     for line in section.splitlines():
         if line.startswith(f"| {first_cell} |"):
             return [c.strip() for c in line.strip("|").split("|")]
@@ -127,16 +167,30 @@ def test_agent_registry() -> None:
         agent_factory("nope")
     AGENTS["tmp-lazy"] = "studio.pipeline.eval.runner:_noop_agent"  # "module:attr" entries import lazily
     try:
-        req = {"kind": "agent", "agent": "tmp-lazy:x", "mode": "x", "task_id": "t", "task_path": None,
-               "workspace": None, "max_steps": 1}
+        req = {
+            "kind": "agent",
+            "agent": "tmp-lazy:x",
+            "mode": "x",
+            "task_id": "t",
+            "task_path": None,
+            "workspace": None,
+            "max_steps": 1,
+        }
         assert isinstance(make_policy(req), NoopPolicy)
     finally:
         del AGENTS["tmp-lazy"]
 
 
 def test_broken_agent_fails_its_episode_not_the_run() -> None:
-    spec = {"kind": "agent", "agent": "solution", "mode": "", "task_id": "t", "task_path": None, "workspace": None,
-            "max_steps": 1}
+    spec = {
+        "kind": "agent",
+        "agent": "solution",
+        "mode": "",
+        "task_id": "t",
+        "task_path": None,
+        "workspace": None,
+        "max_steps": 1,
+    }
     policy = make_policy(spec)  # no task file: the error surfaces at the first decision
     with pytest.raises(PipelineError, match="could not start"):
         policy.decide(None)  # type: ignore[arg-type]
@@ -171,14 +225,22 @@ class FakeExecutor(Executor):
         self.score = score
         self.jobs: list[RolloutJob] = []
 
-    def run(self, jobs: list[RolloutJob], on_event: Callable[[Event], None],
-            stop: threading.Event | None = None) -> list[EpisodeResult]:
+    def run(
+        self, jobs: list[RolloutJob], on_event: Callable[[Event], None], stop: threading.Event | None = None
+    ) -> list[EpisodeResult]:
         out = []
         for job in jobs:
             self.jobs.append(job)
             for i in range(2):
-                on_event(StepEvent(Step(trajectory_id=job.trajectory_id, index=i,
-                                        usage={"model_calls": 1, "prompt_tokens": 10, "completion_tokens": 2})))
+                on_event(
+                    StepEvent(
+                        Step(
+                            trajectory_id=job.trajectory_id,
+                            index=i,
+                            usage={"model_calls": 1, "prompt_tokens": 10, "completion_tokens": 2},
+                        )
+                    )
+                )
             res = EpisodeResult(job.trajectory_id, job.task.id, "done", 2, self.score(job), "", 1.5)
             on_event(res)
             out.append(res)
@@ -189,10 +251,20 @@ def _suite(tmp_path: Path) -> Path:
     suite = tmp_path / "suite"
     suite.mkdir(exist_ok=True)
     for tid in ("a", "b"):
-        (suite / f"{tid}.json").write_text(json.dumps({
-            "id": tid, "instruction": f"do {tid}", "related_apps": ["xterm"],
-            "evaluator": {"func": "exact_match", "result": {"type": "rule", "rules": {}},
-                          "expected": {"type": "rule", "rules": {"expected": 1}}}}))
+        (suite / f"{tid}.json").write_text(
+            json.dumps(
+                {
+                    "id": tid,
+                    "instruction": f"do {tid}",
+                    "related_apps": ["xterm"],
+                    "evaluator": {
+                        "func": "exact_match",
+                        "result": {"type": "rule", "rules": {}},
+                        "expected": {"type": "rule", "rules": {"expected": 1}},
+                    },
+                }
+            )
+        )
     (suite / "a.actions").write_text("# comment\npyautogui.press('enter')\ntime.sleep(0.5)\n")
     return suite
 

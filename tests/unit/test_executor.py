@@ -41,8 +41,16 @@ def test_workers_run_jobs_and_stream_events(tmp_path: Path) -> None:
 
         from studio.pipeline.rollout.episode import EpisodeResult, LocalProcessExecutor, RolloutJob, StepEvent
 
-        jobs = [RolloutJob(f"t{i}", {"pid_dir": str(tmp_path), "id": f"k{i}"}, "app",
-                           {"lines": ["pyautogui.click(1, 1)", "pyautogui.press('a')"]}, 5) for i in range(3)]
+        jobs = [
+            RolloutJob(
+                f"t{i}",
+                {"pid_dir": str(tmp_path), "id": f"k{i}"},
+                "app",
+                {"lines": ["pyautogui.click(1, 1)", "pyautogui.press('a')"]},
+                5,
+            )
+            for i in range(3)
+        ]
         events: list[object] = []
         env = dict(os.environ, PYTHONPATH=f"{HERE}:{ROOT}")
         old = os.environ.copy()
@@ -64,8 +72,7 @@ def test_workers_run_jobs_and_stream_events(tmp_path: Path) -> None:
 
 def test_workers_die_when_the_parent_is_killed(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=f"{HERE}:{ROOT}")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], env=env, stdout=subprocess.PIPE,
-                             text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], env=env, stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:

@@ -18,9 +18,29 @@ def test_cli_export_and_bad_option(tmp_path: Path) -> None:
     build_export_workspace(ws)
     out = tmp_path / "out"
     runner = CliRunner()
-    res: Any = runner.invoke(app, ["export", "--format", "llamafactory", "--out", str(out), "-w", str(ws),
-                                   "--status", "committee", "--app", "galculator", "--max-span", "2",
-                                   "--split", "1,0,0", "--name", "calc", "--no-redact"])
+    res: Any = runner.invoke(
+        app,
+        [
+            "export",
+            "--format",
+            "llamafactory",
+            "--out",
+            str(out),
+            "-w",
+            str(ws),
+            "--status",
+            "committee",
+            "--app",
+            "galculator",
+            "--max-span",
+            "2",
+            "--split",
+            "1,0,0",
+            "--name",
+            "calc",
+            "--no-redact",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "total" in res.output and "examples from" in res.output
     info = json.loads((out / "dataset_info.json").read_text())

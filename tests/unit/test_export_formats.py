@@ -95,8 +95,13 @@ def test_llamafactory_dataset_info_and_files(export_ws: Path, tmp_path: Path) ->
         assert set(entry) == {"file_name", "formatting", "columns", "tags"}
         assert entry["formatting"] == "sharegpt"
         assert entry["columns"] == {"messages": "messages", "images": "images"}
-        assert entry["tags"] == {"role_tag": "role", "content_tag": "content", "user_tag": "user",
-                                 "assistant_tag": "assistant", "system_tag": "system"}
+        assert entry["tags"] == {
+            "role_tag": "role",
+            "content_tag": "content",
+            "user_tag": "user",
+            "assistant_tag": "assistant",
+            "system_tag": "system",
+        }
         ds = load_json_dataset({"train": str(out / entry["file_name"])})["train"]
         assert len(ds) == summary.rows[key.split("_", 1)[1]]
         for row in ds:
@@ -170,16 +175,20 @@ def test_redaction_of_keys_emails_and_local_paths(
 def test_redactor_unit() -> None:
     from studio.export.redact import Redactor
 
-    r = Redactor("/data/ws", environ={"HOME": "/home/bob", "X_SECRET": "hunter2hunter2", "PATH": "/usr/bin"},
-                 sandbox_root="/tmp/studio-sandboxes")
-    text = ("key sk-abcdefghijklmnopqrstuv AKIAABCDEFGHIJKLMNOP Bearer abc.def.ghi-123 hunter2hunter2 "
-            "/data/ws/blobs /home/bob/x /home/bobby /tmp/studio-sandboxes/sb1/home/f.txt "
-            "0123456789abcdef0123456789abcdef me@mail.example.com /usr/share/doc")
+    r = Redactor(
+        "/data/ws",
+        environ={"HOME": "/home/bob", "X_SECRET": "hunter2hunter2", "PATH": "/usr/bin"},
+        sandbox_root="/tmp/studio-sandboxes",
+    )
+    text = (
+        "key sk-abcdefghijklmnopqrstuv AKIAABCDEFGHIJKLMNOP Bearer abc.def.ghi-123 hunter2hunter2 "
+        "/data/ws/blobs /home/bob/x /home/bobby /tmp/studio-sandboxes/sb1/home/f.txt "
+        "0123456789abcdef0123456789abcdef me@mail.example.com /usr/share/doc"
+    )
     out = r(text)
     for gone in ("sk-abc", "AKIA", "abc.def", "hunter2", "/data/ws", "/home/bob/", "sb1", "0123456789ab", "me@"):
         assert gone not in out, gone
-    for kept in ("<workspace>/blobs", "<home>/x", "/home/bobby", "<sandbox>/home/f.txt", "<email>",
-                 "/usr/share/doc"):
+    for kept in ("<workspace>/blobs", "<home>/x", "/home/bobby", "<sandbox>/home/f.txt", "<email>", "/usr/share/doc"):
         assert kept in out, kept
     keep = Redactor("/data/ws", redact=False, environ={})
     assert "me@mail.example.com" in keep("me@mail.example.com sk-abcdefghijklmnopqrstuv")
@@ -187,8 +196,11 @@ def test_redactor_unit() -> None:
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("fmt", ["hf", "openai", "sharegpt", "llamafactory", "trl"])

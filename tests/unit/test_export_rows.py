@@ -48,17 +48,31 @@ def build_export_workspace(path: Path) -> dict[str, Any]:
 
         for t in range(N_TRAJ):
             app = "galculator" if t % 2 == 0 else "mousepad"
-            traj = Trajectory(id=f"traj{t:02d}", task_id=task.id, instruction=f"task {t}", app=app,
-                              model="local/smollm2" if t < 4 else "openai/gpt-4o-mini", started=1000.0 + t)
+            traj = Trajectory(
+                id=f"traj{t:02d}",
+                task_id=task.id,
+                instruction=f"task {t}",
+                app=app,
+                model="local/smollm2" if t < 4 else "openai/gpt-4o-mini",
+                started=1000.0 + t,
+            )
             ws.start_trajectory(traj)
             for i in range(4):
                 obs = f"id\trole\tname\ttext\tposition\tsize\n{i + 1}\tpush button\tb{t}{i}\t\t(10, 10)\t(40, 30)\n"
                 if t == 0:
                     obs += f"1\tlabel\tfile\t{path}/notes.txt\t(0, 0)\t(9, 9)\n"
                 ws.add_step(
-                    Step(trajectory_id=traj.id, index=i, observation_text=obs, width=64, height=40,
-                         reason=f"step {i} of run {t}", action_code=f"pyautogui.click({10 + i}, 20)",
-                         actions=[{"kind": "click", "x": 10 + i, "y": 20}], created=2000.0 + 10 * t + i),
+                    Step(
+                        trajectory_id=traj.id,
+                        index=i,
+                        observation_text=obs,
+                        width=64,
+                        height=40,
+                        reason=f"step {i} of run {t}",
+                        action_code=f"pyautogui.click({10 + i}, 20)",
+                        actions=[{"kind": "click", "x": 10 + i, "y": 20}],
+                        created=2000.0 + 10 * t + i,
+                    ),
                     screenshot=png((40 * i % 256, 30 * t % 256, 200)),
                 )
             ws.finish_trajectory(traj.id, status="done", outcome="done", score=1.0)
@@ -66,23 +80,66 @@ def build_export_workspace(path: Path) -> dict[str, Any]:
             if t == 0:
                 instr += f" and mail {FAKE_EMAIL} the key {FAKE_KEY}"
             exs = {
-                "acc": Example(id=f"ex-acc-{t}", trajectory_id=traj.id, start=1, end=3, instruction=instr,
-                               app=app, created=3000.0 + t),
-                "rej": Example(id=f"ex-rej-{t}", trajectory_id=traj.id, start=0, end=2, instruction=f"no {t}",
-                               app=app, created=3000.0 + t),
-                "dis": Example(id=f"ex-dis-{t}", trajectory_id=traj.id, start=0, end=4, kind="replicate",
-                               instruction=f"Replicate the following: run {t}", app=app, created=3000.0 + t),
+                "acc": Example(
+                    id=f"ex-acc-{t}",
+                    trajectory_id=traj.id,
+                    start=1,
+                    end=3,
+                    instruction=instr,
+                    app=app,
+                    created=3000.0 + t,
+                ),
+                "rej": Example(
+                    id=f"ex-rej-{t}",
+                    trajectory_id=traj.id,
+                    start=0,
+                    end=2,
+                    instruction=f"no {t}",
+                    app=app,
+                    created=3000.0 + t,
+                ),
+                "dis": Example(
+                    id=f"ex-dis-{t}",
+                    trajectory_id=traj.id,
+                    start=0,
+                    end=4,
+                    kind="replicate",
+                    instruction=f"Replicate the following: run {t}",
+                    app=app,
+                    created=3000.0 + t,
+                ),
             }
             votes(exs["acc"].id, True, True)
             votes(exs["rej"].id, False, False)
             votes(exs["dis"].id, True, False)
             if t == 0:
-                exs["over"] = Example(id="ex-over-0", trajectory_id=traj.id, start=0, end=1,
-                                      instruction="Press the first button", app=app, created=3100.0)
-                exs["edit"] = Example(id="ex-edit-0", trajectory_id=traj.id, start=2, end=4,
-                                      instruction="badly worded", app=app, created=3000.0)
-                exs["vetoed"] = Example(id="ex-vetoed-0", trajectory_id=traj.id, start=0, end=3,
-                                        instruction="vetoed", app=app, created=3000.0)
+                exs["over"] = Example(
+                    id="ex-over-0",
+                    trajectory_id=traj.id,
+                    start=0,
+                    end=1,
+                    instruction="Press the first button",
+                    app=app,
+                    created=3100.0,
+                )
+                exs["edit"] = Example(
+                    id="ex-edit-0",
+                    trajectory_id=traj.id,
+                    start=2,
+                    end=4,
+                    instruction="badly worded",
+                    app=app,
+                    created=3000.0,
+                )
+                exs["vetoed"] = Example(
+                    id="ex-vetoed-0",
+                    trajectory_id=traj.id,
+                    start=0,
+                    end=3,
+                    instruction="vetoed",
+                    app=app,
+                    created=3000.0,
+                )
                 votes("ex-over-0", False, False)
                 votes("ex-edit-0", False, True)
                 votes("ex-vetoed-0", True, True)
@@ -91,14 +148,19 @@ def build_export_workspace(path: Path) -> dict[str, Any]:
             ids["examples"].update({f"{k}{t}": e.id for k, e in exs.items()})
         ws.add_verdicts(verdicts)
         ws.add_review(Review(example_id="ex-over-0", decision="accept", who="tester", when=10.0))
-        ws.add_review(Review(example_id="ex-edit-0", decision="edit", edited_instruction="Press two buttons",
-                             who="tester", when=10.0))
+        ws.add_review(
+            Review(
+                example_id="ex-edit-0", decision="edit", edited_instruction="Press two buttons", who="tester", when=10.0
+            )
+        )
         ws.add_review(Review(example_id="ex-vetoed-0", decision="reject", who="tester", when=10.0))
-        ws.add_ledger_records([
-            {"stage": "rollout", "role": "actor", "model": "local/smollm2"},
-            {"stage": "committee", "role": "judge", "model": "judge-a"},
-            {"stage": "committee", "role": "judge", "model": "judge-b"},
-        ])
+        ws.add_ledger_records(
+            [
+                {"stage": "rollout", "role": "actor", "model": "local/smollm2"},
+                {"stage": "committee", "role": "judge", "model": "judge-a"},
+                {"stage": "committee", "role": "judge", "model": "judge-b"},
+            ]
+        )
     finally:
         ws.close()
     return ids
@@ -146,8 +208,15 @@ def test_bad_options_are_config_errors() -> None:
     from studio.errors import ConfigError
     from studio.export.rows import ExportOptions
 
-    for kw in ({"format": "csv"}, {"granularity": "token"}, {"observation": "video"}, {"status": ("nope",)},
-               {"min_span": 3, "max_span": 2}, {"split": (0.5, 0.1)}, {"quorum": "most"}):
+    for kw in (
+        {"format": "csv"},
+        {"granularity": "token"},
+        {"observation": "video"},
+        {"status": ("nope",)},
+        {"min_span": 3, "max_span": 2},
+        {"split": (0.5, 0.1)},
+        {"quorum": "most"},
+    ):
         with pytest.raises(ConfigError):
             ExportOptions(**kw).validate()  # type: ignore[arg-type]
 
@@ -161,7 +230,7 @@ def test_step_rows_use_the_actor_prompt_and_the_screen_before_each_action(export
     opts = ExportOptions(observation="both").validate()
     with Workspace.open(export_ws, readonly=True) as ws:
         sel = [s for s in select(ws, opts) if s.example.id == "ex-acc-1"]
-        (_, rows), = list(iter_rows(ws, sel, opts, Redactor(ws.path)))
+        ((_, rows),) = list(iter_rows(ws, sel, opts, Redactor(ws.path)))
         steps = ws.steps_of("traj01")
     assert [r.step for r in rows] == [1, 2]
     first, second = rows
@@ -184,7 +253,7 @@ def test_example_rows_hold_the_whole_span(export_ws: Path) -> None:
     opts = ExportOptions(granularity="example", observation="screenshot", status=("all",)).validate()
     with Workspace.open(export_ws, readonly=True) as ws:
         sel = [s for s in select(ws, opts) if s.example.id == "ex-dis-2"]
-        (_, rows), = list(iter_rows(ws, sel, opts, Redactor(ws.path)))
+        ((_, rows),) = list(iter_rows(ws, sel, opts, Redactor(ws.path)))
     (row,) = rows
     assert row.id == "ex-dis-2" and row.step == -1 and len(row.images) == 1
     assert row.messages[1].text.count("ACTION: ") == 4

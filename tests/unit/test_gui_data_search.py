@@ -15,12 +15,17 @@ def _make(path: Path) -> None:
     toml = (path / "studio.toml").read_text().replace('backend = "local"', 'backend = "lexical"')
     (path / "studio.toml").write_text(toml)
     ws.start_trajectory(Trajectory(id="t1", instruction="use the calculator", app="galculator"))
-    for i, (obs, code) in enumerate([("push button\t7", "pyautogui.click(10, 10)"),
-                                     ("menu item\tSave As", "pyautogui.hotkey('ctrl', 's')")]):
+    for i, (obs, code) in enumerate(
+        [("push button\t7", "pyautogui.click(10, 10)"), ("menu item\tSave As", "pyautogui.hotkey('ctrl', 's')")]
+    ):
         ws.add_step(Step(trajectory_id="t1", index=i, observation_text=obs, action_code=code, reason="r"))
     ws.finish_trajectory("t1", status="done")
-    ws.add_examples([Example(id="e-calc", trajectory_id="t1", start=0, end=1, instruction="Press the seven key"),
-                     Example(id="e-save", trajectory_id="t1", start=1, end=2, instruction="Save the document")])
+    ws.add_examples(
+        [
+            Example(id="e-calc", trajectory_id="t1", start=0, end=1, instruction="Press the seven key"),
+            Example(id="e-save", trajectory_id="t1", start=1, end=2, instruction="Save the document"),
+        ]
+    )
     ws.close()
 
 

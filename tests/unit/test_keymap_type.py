@@ -43,8 +43,15 @@ class FakeX:
 
 
 def _type(typer: KeymapTyper, x: FakeX, text: str, check: Any = None, sleep: Any = None, settle: float = 0.0) -> None:
-    typer.type(text, plain=ASCII.__contains__, press_plain=x.typed.append, gap=lambda p, c: 0.0, settle=settle,
-               check=check or (lambda: None), sleep=sleep or (lambda s: None))
+    typer.type(
+        text,
+        plain=ASCII.__contains__,
+        press_plain=x.typed.append,
+        gap=lambda p, c: 0.0,
+        settle=settle,
+        check=check or (lambda: None),
+        sleep=sleep or (lambda s: None),
+    )
 
 
 def test_mixed_text_arrives_in_order_and_close_restores_the_keymap() -> None:

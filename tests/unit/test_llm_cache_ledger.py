@@ -82,9 +82,7 @@ WRITER = textwrap.dedent(
 def test_concurrent_process_writers(tmp_path):
     ledger_path = tmp_path / "ledger.jsonl"
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path / "cache"), str(ledger_path), str(i)], cwd=ROOT
-        )
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "cache"), str(ledger_path), str(i)], cwd=ROOT)
         for i in range(4)
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
@@ -98,9 +96,7 @@ def test_concurrent_process_writers(tmp_path):
 
 def test_summarize_groups_by_stage_and_model():
     records = [
-        LedgerRecord(
-            stage="tasks", role="task_writer", model="a", prompt_tokens=10, completion_tokens=5, cost=0.1
-        ),
+        LedgerRecord(stage="tasks", role="task_writer", model="a", prompt_tokens=10, completion_tokens=5, cost=0.1),
         LedgerRecord(stage="tasks", role="task_writer", model="a", cache_hit=True),
         LedgerRecord(stage="judge", role="judge", model="b", error="Timeout", latency_s=2.0),
     ]

@@ -112,7 +112,9 @@ def test_truncated_reply_is_closed_and_unfinished_item_dropped() -> None:
 
     assert extract_json('{"tasks": ["Add 2 and 3", "Clear the disp') == {"tasks": ["Add 2 and 3"]}
     assert extract_json('{"a": {"vote": true, "rationale": "ok"}, "b": {"vote": tr') == {
-        "a": {"vote": True, "rationale": "ok"}, "b": {}}
+        "a": {"vote": True, "rationale": "ok"},
+        "b": {},
+    }
     assert extract_json('{"k": 1, "j":') == {"k": 1}
     assert extract_json('["a", "b"') == ["a", "b"]
     assert extract_json('{"a": "line one\nline two"}') == {"a": "line one\nline two"}  # raw newline in string

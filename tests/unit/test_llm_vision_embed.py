@@ -57,9 +57,7 @@ def test_lexical_embedder_is_normalized_and_deterministic():
     assert v.shape == (4, 256) and v.dtype == np.float32
     assert np.allclose(np.linalg.norm(v[:3], axis=1), 1.0) and not v[3].any()
     assert v[0] @ v[1] > v[0] @ v[2]
-    assert np.array_equal(
-        v, e.embed(["Open a file in Mousepad", "open the file in mousepad", "compute 2+2", ""])
-    )
+    assert np.array_equal(v, e.embed(["Open a file in Mousepad", "open the file in mousepad", "compute 2+2", ""]))
 
 
 def test_embeddings_carry_model_and_dim():
@@ -93,8 +91,7 @@ def test_litellm_embedder_sends_key_and_checks_count(monkeypatch):
         if kw["input"] == ["one", "two"]:  # litellm's mock returns a single vector: a count mismatch
             return real(**kw, mock_response=[0.5, 0.5, 0.0])
         data = [
-            {"object": "embedding", "index": i, "embedding": [float(i + 1), 1.0, 0.0]}
-            for i in range(len(kw["input"]))
+            {"object": "embedding", "index": i, "embedding": [float(i + 1), 1.0, 0.0]} for i in range(len(kw["input"]))
         ]
         return litellm.EmbeddingResponse(
             model="text-embedding-3-small", data=data, usage=litellm.Usage(prompt_tokens=3)

@@ -34,27 +34,44 @@ class FakeClient:
         self.malformed_tasks = malformed_tasks
         self.judge_error = judge_error
 
-    def complete_structured(self, schema: Any, role: str, spec: ModelSpec, messages: list[dict], *,
-                            stage: str = "", **_: Any) -> StructuredResult[Any]:
+    def complete_structured(
+        self, schema: Any, role: str, spec: ModelSpec, messages: list[dict], *, stage: str = "", **_: Any
+    ) -> StructuredResult[Any]:
         self.calls.append(f"{stage}:{schema.__name__}:{spec.model}")
         self.prompts.append((stage, "\n".join(str(m.get("content", "")) for m in messages)))
         name = schema.__name__
         if name == "TaskList":
             if self.malformed_tasks:
                 return StructuredResult(False, None, "Sure! here are tasks: blah", "not JSON")
-            value = {"tasks": ["Add 12 and 30 using the calculator buttons",
-                               "Clear the display with the AC key",
-                               "Switch the calculator to scientific mode from the View menu"]}
+            value = {
+                "tasks": [
+                    "Add 12 and 30 using the calculator buttons",
+                    "Clear the display with the AC key",
+                    "Switch the calculator to scientific mode from the View menu",
+                ]
+            }
         elif name == "CheckedTaskList":
             if self.malformed_tasks:
                 return StructuredResult(False, None, "Sure! here are tasks: blah", "not JSON")
-            check = {"config": [{"type": "launch_app", "parameters": {"name": "galculator"}}],
-                     "evaluator": {"func": "a11y_contains", "result": {"type": "accessibility_tree"},
-                                   "expected": {"type": "rule", "rules": {"include": [{"text": "42"}]}}},
-                     "solution": ["pyautogui.write('12+30=')"]}
-            value = {"tasks": [{"instruction": i, **check} for i in (
-                "Add 12 and 30 using the calculator buttons", "Clear the display with the AC key",
-                "Switch the calculator to scientific mode from the View menu")]}
+            check = {
+                "config": [{"type": "launch_app", "parameters": {"name": "galculator"}}],
+                "evaluator": {
+                    "func": "a11y_contains",
+                    "result": {"type": "accessibility_tree"},
+                    "expected": {"type": "rule", "rules": {"include": [{"text": "42"}]}},
+                },
+                "solution": ["pyautogui.write('12+30=')"],
+            }
+            value = {
+                "tasks": [
+                    {"instruction": i, **check}
+                    for i in (
+                        "Add 12 and 30 using the calculator buttons",
+                        "Clear the display with the AC key",
+                        "Switch the calculator to scientific mode from the View menu",
+                    )
+                ]
+            }
         elif name == "InstructionReply":
             value = {"instruction": "Click the first button of the calculator"}
         elif name == "ReplicateReply":
@@ -70,9 +87,15 @@ class FakeClient:
 
 
 def _obs(tag: int) -> Observation:
-    return Observation(screenshot_png=_png(tag), width=64, height=48,
-                       a11y_nodes=[A11yNode(1, "push button", "7", "", 5, 5, 10, 10),
-                                   A11yNode(2, "text", "display", str(tag), 20, 5, 30, 10)])
+    return Observation(
+        screenshot_png=_png(tag),
+        width=64,
+        height=48,
+        a11y_nodes=[
+            A11yNode(1, "push button", "7", "", 5, 5, 10, 10),
+            A11yNode(2, "text", "display", str(tag), 20, 5, 30, 10),
+        ],
+    )
 
 
 def _png(tag: int) -> bytes:
@@ -127,8 +150,10 @@ def _ctx(ws: Workspace, client: FakeClient, **pipeline: Any) -> RunContext:
     return RunContext(ws=ws, cfg=cfg, client=client)
 
 
-CALC_MD = ("# Calc\n\n## Adding\n\nType the first number with the digit buttons, press + to add a second number, "
-           "then press = to see the sum on the display. AC clears everything; C clears the current entry.\n")
+CALC_MD = (
+    "# Calc\n\n## Adding\n\nType the first number with the digit buttons, press + to add a second number, "
+    "then press = to see the sum on the display. AC clears everything; C clears the current entry.\n"
+)
 
 
 def _docs(ws: Workspace, tmp_path: Path, text: str = CALC_MD) -> None:
@@ -203,8 +228,15 @@ def test_trajectory_without_a_final_screen_still_constructs(ws: Workspace) -> No
     "after" screen, as before."""
     ws.start_trajectory(Trajectory(id="old", instruction="x", app="galculator"))
     for i in range(2):
-        ws.add_step(Step(trajectory_id="old", index=i, observation_text=_obs(i).a11y_table,
-                         action_code=f"pyautogui.click({i}, 1)"), screenshot=_png(i))
+        ws.add_step(
+            Step(
+                trajectory_id="old",
+                index=i,
+                observation_text=_obs(i).a11y_table,
+                action_code=f"pyautogui.click({i}, 1)",
+            ),
+            screenshot=_png(i),
+        )
     ws.finish_trajectory("old", status="failed", outcome="max_steps")
     client = FakeClient()
     ctx = _ctx(ws, client)
@@ -241,8 +273,9 @@ def test_judge_that_errors_abstains_and_example_not_accepted(ws: Workspace, tmp_
     assert statuses and "accepted" not in statuses.values()
 
 
-def test_task_for_missing_app_is_recorded_not_raised(ws: Workspace, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_task_for_missing_app_is_recorded_not_raised(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(run_mod, "make_env", lambda job: FakeEnv(missing_app="nosuchapp"))
     ws.add_tasks([Task(instruction="Open the thing", app="nosuchapp")])
     s = run_pipeline(_ctx(ws, FakeClient()), ["rollouts"])[0]
@@ -259,8 +292,10 @@ def test_resume_after_kill_mid_rollout(tmp_path: Path) -> None:
     # a rollout that was killed after two steps: trajectory left running, no finish
     ws.start_trajectory(Trajectory(id="killed", task_id=task.id, instruction=task.instruction, app="galculator"))
     for i in range(2):
-        ws.add_step(Step(trajectory_id="killed", index=i, observation_text="x", action_code="pyautogui.click(1, 1)"),
-                    screenshot=_png(i))
+        ws.add_step(
+            Step(trajectory_id="killed", index=i, observation_text="x", action_code="pyautogui.click(1, 1)"),
+            screenshot=_png(i),
+        )
     ws._lock.release() if hasattr(ws, "_lock") else None  # noqa: SLF001 - simulate the dead writer's lock
     del ws
     ws2 = Workspace.open(path)

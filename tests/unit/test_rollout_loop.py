@@ -36,8 +36,10 @@ class FakeEnv(Env):
         self.closed = False
 
     def reset(self, task: object) -> Observation:
-        return _obs(b"0", [A11yNode(1, "push button", "OK", "", 10, 10, 20, 10),
-                           A11yNode(2, "text", "Name", "", 40, 10, 50, 12)])
+        return _obs(
+            b"0",
+            [A11yNode(1, "push button", "OK", "", 10, 10, 20, 10), A11yNode(2, "text", "Name", "", 40, 10, 50, 12)],
+        )
 
     def step(self, action: Action) -> Observation:
         self.actions.append(action)
@@ -63,8 +65,15 @@ class _Task:
 
 def _run(env: Env, policy: object, max_steps: int = 5, **kw: object) -> tuple[EpisodeResult, list[object]]:
     events: list[object] = []
-    result = run_episode(env, _Task(), policy, trajectory_id="tr", max_steps=max_steps,  # type: ignore[arg-type]
-                         emit=events.append, **kw)  # type: ignore[arg-type]
+    result = run_episode(
+        env,
+        _Task(),
+        policy,
+        trajectory_id="tr",
+        max_steps=max_steps,  # type: ignore[arg-type]
+        emit=events.append,
+        **kw,
+    )  # type: ignore[arg-type]
     return result, events
 
 
@@ -90,8 +99,9 @@ def test_malformed_output_is_recorded_not_raised() -> None:
 
 def test_scripted_episode_emits_every_step_and_ends_done() -> None:
     env = FakeEnv()
-    result, events = _run(env, ScriptedPolicy(["pyautogui.click(1, 2)", "# comment", "pyautogui.write('x')"]),
-                          evaluate=True)
+    result, events = _run(
+        env, ScriptedPolicy(["pyautogui.click(1, 2)", "# comment", "pyautogui.write('x')"]), evaluate=True
+    )
     assert isinstance(events[0], EpisodeStart)
     steps = [e.step for e in events if isinstance(e, StepEvent)]
     assert [s.index for s in steps] == [0, 1, 2]
@@ -181,8 +191,7 @@ def test_fallback_policy_acts_and_feeds_the_model_error_back_without_failing_the
 
 def _replay(n: int) -> ReplayEnv:
     """Frames 0..n-1, each a different screenshot with a label naming it."""
-    return ReplayEnv([_obs(str(i).encode(), [A11yNode(1, "label", f"frame {i}", "", 1, 1, 9, 9)])
-                      for i in range(n)])
+    return ReplayEnv([_obs(str(i).encode(), [A11yNode(1, "label", f"frame {i}", "", 1, 1, 9, 9)]) for i in range(n)])
 
 
 def test_max_steps_run_keeps_the_screen_after_the_last_action() -> None:

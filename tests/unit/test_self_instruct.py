@@ -101,9 +101,7 @@ def test_generates_clean_tasks_with_provenance() -> None:
 
 
 def test_malformed_output_records_failure_and_continues() -> None:
-    model = FakeModel(
-        ["Sure! Here are some tasks: open a file", {"tasks": ["Type hello world into a new document"]}]
-    )
+    model = FakeModel(["Sure! Here are some tasks: open a file", {"tasks": ["Type hello world into a new document"]}])
     res = si.generate_tasks([Sec("bad", DOC), Sec("good", DOC)], model, app="mousepad")
     assert [f.doc_id for f in res.failures] == ["bad"]
     assert res.failures[0].raw == "Sure! Here are some tasks: open a file"

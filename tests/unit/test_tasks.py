@@ -36,9 +36,7 @@ from studio.errors import (
 class FakeSandbox:
     """Tmp dir as home; canned command outputs; records calls. Never runs a process."""
 
-    def __init__(
-        self, root: Path, *, width: int = 1280, height: int = 800, network: bool = False, **_: Any
-    ) -> None:
+    def __init__(self, root: Path, *, width: int = 1280, height: int = 800, network: bool = False, **_: Any) -> None:
         self.root = root
         self.home = root / "home"
         self.tmp = root / "tmp"
@@ -300,9 +298,7 @@ def test_execute_python_pyautogui_is_parsed_not_run(sb: FakeSandbox) -> None:
             "config": [
                 {
                     "type": "execute",
-                    "parameters": {
-                        "command": ["python3", "-c", "import pyautogui, os; os.system('rm -rf /')"]
-                    },
+                    "parameters": {"command": ["python3", "-c", "import pyautogui, os; os.system('rm -rf /')"]},
                 }
             ],
         }
@@ -334,9 +330,7 @@ def test_download_missing_local_source(sb: FakeSandbox, tmp_path: Path) -> None:
     steps = parse_task(
         {
             **BASE,
-            "config": [
-                {"type": "download", "parameters": {"files": [{"url": "nope/missing.txt", "path": "~/x"}]}}
-            ],
+            "config": [{"type": "download", "parameters": {"files": [{"url": "nope/missing.txt", "path": "~/x"}]}}],
         }
     ).config
     with pytest.raises(TaskError, match="not found"):
@@ -349,9 +343,7 @@ def test_download_from_assets_dir(sb: FakeSandbox, tmp_path: Path) -> None:
     steps = parse_task(
         {
             **BASE,
-            "config": [
-                {"type": "download", "parameters": {"files": [{"url": "files/f.txt", "path": "~/f.txt"}]}}
-            ],
+            "config": [{"type": "download", "parameters": {"files": [{"url": "files/f.txt", "path": "~/f.txt"}]}}],
         }
     ).config
     run_setup(sb, steps, SetupContext(base_dir=tmp_path / "elsewhere", assets_dir=tmp_path / "assets"))
@@ -621,9 +613,7 @@ def test_cli_run_with_fake_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     runner = CliRunner()
     task_file = write(tmp_path, BASE, "t1.json")
     actions = tmp_path / "sol.actions"
-    actions.write_text(
-        "# comment\n\npyautogui.typewrite('hi')\npyautogui.hotkey('ctrl', 's'); time.sleep(0)\nDONE\n"
-    )
+    actions.write_text("# comment\n\npyautogui.typewrite('hi')\npyautogui.hotkey('ctrl', 's'); time.sleep(0)\nDONE\n")
     r = runner.invoke(app, ["task", "run", str(task_file), "--actions", str(actions), "--width", "800"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)

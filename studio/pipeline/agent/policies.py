@@ -150,8 +150,12 @@ def parse_agent_output(text: str) -> Decision:
     if action_m is None:
         fence = _FENCE_RE.search(raw)
         if fence is None:
-            return Decision([], reason=reason, raw=raw,
-                            error="no 'ACTION:' line found; answer with 'REASON: ...' then 'ACTION: ...'")
+            return Decision(
+                [],
+                reason=reason,
+                raw=raw,
+                error="no 'ACTION:' line found; answer with 'REASON: ...' then 'ACTION: ...'",
+            )
         code = fence.group(1).strip()
     else:
         code = action_m.group(1).strip()
@@ -161,8 +165,14 @@ def parse_agent_output(text: str) -> Decision:
         elif "\n" in code:
             # keep only the action lines, drop trailing prose
             lines = [ln for ln in code.splitlines() if ln.strip()]
-            code = "\n".join(ln for ln in lines if ln.strip().startswith(("pyautogui", "time.", "import"))
-                             or ln.strip() in {"DONE", "FAIL", "WAIT"}) or lines[0]
+            code = (
+                "\n".join(
+                    ln
+                    for ln in lines
+                    if ln.strip().startswith(("pyautogui", "time.", "import")) or ln.strip() in {"DONE", "FAIL", "WAIT"}
+                )
+                or lines[0]
+            )
     code = code.strip().strip("`").strip()
     try:
         actions = parse_action_text(code)
@@ -204,14 +214,47 @@ class ModelPolicy:
 
 
 _SAMPLE_WORDS = [
-    "hello", "world", "notes", "report", "2024", "budget", "total", "draft", "todo", "meeting", "42", "3.14",
-    "alpha", "beta", "list", "summary", "12", "7", "data", "plan",
+    "hello",
+    "world",
+    "notes",
+    "report",
+    "2024",
+    "budget",
+    "total",
+    "draft",
+    "todo",
+    "meeting",
+    "42",
+    "3.14",
+    "alpha",
+    "beta",
+    "list",
+    "summary",
+    "12",
+    "7",
+    "data",
+    "plan",
 ]
 _TYPABLE_ROLES = {"text", "entry", "editbar", "terminal", "password text", "paragraph", "document text"}
 _CLICKABLE_ROLES = {
-    "push button", "button", "menu item", "menu", "check box", "radio button", "toggle button", "combo box",
-    "list item", "table cell", "page tab", "check menu item", "radio menu item", "link", "tree item", "spin button",
-    "text", "entry",
+    "push button",
+    "button",
+    "menu item",
+    "menu",
+    "check box",
+    "radio button",
+    "toggle button",
+    "combo box",
+    "list item",
+    "table cell",
+    "page tab",
+    "check menu item",
+    "radio menu item",
+    "link",
+    "tree item",
+    "spin button",
+    "text",
+    "entry",
 }
 
 

@@ -109,8 +109,10 @@ def _pct(v: float | None) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]], align_left: int = 1) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(":---" if i < align_left else "---:" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(":---" if i < align_left else "---:" for i in range(len(header))) + "|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
 
@@ -118,18 +120,38 @@ def _table(header: list[str], rows: list[list[str]], align_left: int = 1) -> lis
 def success_table(summaries: dict[str, AgentSummary], apps: list[str], label: str = "agent") -> list[str]:
     """Table 2 shape: success rate (%) per app and overall, plus solved/total."""
     header = [label, *apps, "overall", "solved"]
-    rows = [[s.agent, *(_pct(s.app_success(a)) for a in apps), _pct(s.success_rate), f"{s.solved}/{s.tasks}"]
-            for s in summaries.values()]
+    rows = [
+        [s.agent, *(_pct(s.app_success(a)) for a in apps), _pct(s.success_rate), f"{s.solved}/{s.tasks}"]
+        for s in summaries.values()
+    ]
     return _table(header, rows)
 
 
 def cost_table(summaries: dict[str, AgentSummary]) -> list[str]:
     """Figure 2 shape: steps, model calls, tokens, cost and wall time per task."""
-    header = ["agent", "steps/task", "model calls/task", "prompt tok/task", "completion tok/task", "USD/task",
-              "s/task", "errors"]
-    rows = [[s.agent, f"{s.mean_steps:.2f}", f"{s.calls_per_task:.2f}", f"{s.prompt_tokens_per_task:,.0f}",
-             f"{s.completion_tokens_per_task:,.0f}", f"{s.cost_per_task:.4f}", f"{s.seconds_per_task:.1f}",
-             str(s.errors)] for s in summaries.values()]
+    header = [
+        "agent",
+        "steps/task",
+        "model calls/task",
+        "prompt tok/task",
+        "completion tok/task",
+        "USD/task",
+        "s/task",
+        "errors",
+    ]
+    rows = [
+        [
+            s.agent,
+            f"{s.mean_steps:.2f}",
+            f"{s.calls_per_task:.2f}",
+            f"{s.prompt_tokens_per_task:,.0f}",
+            f"{s.completion_tokens_per_task:,.0f}",
+            f"{s.cost_per_task:.4f}",
+            f"{s.seconds_per_task:.1f}",
+            str(s.errors),
+        ]
+        for s in summaries.values()
+    ]
     return _table(header, rows)
 
 
@@ -148,8 +170,15 @@ def ablation_table(variants: list[AgentSummary], apps: list[str]) -> list[str]:
     for s in variants:
         mode = s.agent.partition(":")[2] or "(default)"
         tokens = s.prompt_tokens_per_task + s.completion_tokens_per_task
-        rows.append([mode, *(_pct(s.app_success(a)) for a in apps), _pct(s.success_rate),
-                     f"{s.calls_per_task:.2f}", f"{tokens:,.0f}"])
+        rows.append(
+            [
+                mode,
+                *(_pct(s.app_success(a)) for a in apps),
+                _pct(s.success_rate),
+                f"{s.calls_per_task:.2f}",
+                f"{tokens:,.0f}",
+            ]
+        )
     return _table(header, rows)
 
 
@@ -161,8 +190,9 @@ def _cell(r: TaskResult | None) -> str:
     return f"{r.score:g}"
 
 
-def render_report(results: list[TaskResult], *, title: str = "Evaluation", plots: Iterable[str] = (),
-                  elapsed_s: float | None = None) -> str:
+def render_report(
+    results: list[TaskResult], *, title: str = "Evaluation", plots: Iterable[str] = (), elapsed_s: float | None = None
+) -> str:
     """The Markdown report for ``results`` (``plots``: PNG file names to embed, relative to the report)."""
     summaries = summarize_results(results)
     apps = _apps(results)
@@ -172,8 +202,7 @@ def render_report(results: list[TaskResult], *, title: str = "Evaluation", plots
     meta += ", ".join(summaries)
     if elapsed_s is not None:
         meta += f"; wall time {elapsed_s:.0f} s"
-    lines += [meta, "",
-              "Success rate = mean evaluator score over the tasks, in percent (failed runs score 0).", ""]
+    lines += [meta, "", "Success rate = mean evaluator score over the tasks, in percent (failed runs score 0).", ""]
     lines += ["## Success rate by app (Table 2 shape)", "", *success_table(summaries, apps), ""]
     lines += ["## Cost per task (Figure 2 shape)", "", *cost_table(summaries), ""]
     lines += ["## Retrieval ablation (Table 4 shape)", ""]
@@ -182,8 +211,11 @@ def render_report(results: list[TaskResult], *, title: str = "Evaluation", plots
         for base, variants in groups.items():
             lines += [f"Agent `{base}`:", "", *ablation_table(variants, apps), ""]
     else:
-        lines += ["Not run: pass several modes of one agent (e.g. `--agent rag:observation --agent rag:model "
-                  "--agent rag:both`) to fill this table.", ""]
+        lines += [
+            "Not run: pass several modes of one agent (e.g. `--agent rag:observation --agent rag:model "
+            "--agent rag:both`) to fill this table.",
+            "",
+        ]
     plots = list(plots)
     if plots:
         lines += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots] + [""]
@@ -255,8 +287,14 @@ def plot_results(results: list[TaskResult], out_dir: Path) -> list[Path]:
     return paths
 
 
-def write_report(results: list[TaskResult], out_dir: str | Path, *, title: str = "Evaluation",
-                 elapsed_s: float | None = None, plots: bool = True) -> tuple[Path, list[Path]]:
+def write_report(
+    results: list[TaskResult],
+    out_dir: str | Path,
+    *,
+    title: str = "Evaluation",
+    elapsed_s: float | None = None,
+    plots: bool = True,
+) -> tuple[Path, list[Path]]:
     """Write ``report.md`` (and the PNG plots) into ``out_dir``; returns the report path and plot paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -122,8 +122,7 @@ class AgentRequest:
     def task(self) -> Task:
         """The task file, loaded (for agents that need more than the instruction, e.g. its solution)."""
         if not self.task_path:
-            raise PipelineError(f"agent '{self.agent}' needs the task file of '{self.task_id}', "
-                                "which has no path")
+            raise PipelineError(f"agent '{self.agent}' needs the task file of '{self.task_id}', which has no path")
         return load_task(self.task_path)
 
 
@@ -148,8 +147,9 @@ class AugmentedPolicy:
     writer's model call) is added to the decision's usage so per-task tokens count both.
     """
 
-    def __init__(self, inner: Policy, fill: Callable[[StepContext], tuple[str, dict[str, Any]]],
-                 name: str = "augmented") -> None:
+    def __init__(
+        self, inner: Policy, fill: Callable[[StepContext], tuple[str, dict[str, Any]]], name: str = "augmented"
+    ) -> None:
         self.inner = inner
         self.fill = fill
         self.name = name
@@ -179,8 +179,9 @@ def use_cache_of(req: AgentRequest) -> bool:
 
 def _workspace_of(req: AgentRequest) -> str:
     if req.workspace is None:
-        raise PipelineError(f"agent '{req.agent}' calls a model and needs a workspace (cache + ledger): "
-                            "pass --workspace DIR")
+        raise PipelineError(
+            f"agent '{req.agent}' calls a model and needs a workspace (cache + ledger): pass --workspace DIR"
+        )
     return req.workspace
 
 
@@ -206,11 +207,14 @@ def _baseline_agent(req: AgentRequest) -> Policy:
         from studio.pipeline.agent.factory import workspace_config
 
         if req.mode not in ACTION_SPACES:
-            raise PipelineError(f"unknown action space '{req.mode}' in agent '{req.agent}'; use "
-                                f"{' or '.join(f'baseline:{s}' for s in ACTION_SPACES)}")
+            raise PipelineError(
+                f"unknown action space '{req.mode}' in agent '{req.agent}'; use "
+                f"{' or '.join(f'baseline:{s}' for s in ACTION_SPACES)}"
+            )
         agent = workspace_config(req.workspace).agent.model_copy(update={"action_space": req.mode})
-    return actor_policy(_workspace_of(req), stage=f"eval:{req.agent}", name=req.agent, use_cache=use_cache_of(req),
-                        agent=agent)
+    return actor_policy(
+        _workspace_of(req), stage=f"eval:{req.agent}", name=req.agent, use_cache=use_cache_of(req), agent=agent
+    )
 
 
 def _explorer_agent(req: AgentRequest) -> Policy:
@@ -252,8 +256,7 @@ def agent_factory(name: str) -> AgentFactory:
         try:
             return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
         except (ImportError, AttributeError) as exc:
-            raise PipelineError(f"agent '{base}' is registered as {entry!r}, which does not import: {exc}"
-                                ) from exc
+            raise PipelineError(f"agent '{base}' is registered as {entry!r}, which does not import: {exc}") from exc
     return entry
 
 
@@ -303,8 +306,7 @@ def load_suite(suite: str | Path | list[Task], limit: int | None = None) -> list
     else:
         p = Path(suite)
         if not p.exists():
-            raise PipelineError(f"suite {p} does not exist; pass a directory of OSWorld-format task JSON "
-                                "files")
+            raise PipelineError(f"suite {p} does not exist; pass a directory of OSWorld-format task JSON files")
         tasks = load_tasks(p) if p.is_dir() else [load_task(p)]
     if limit is not None:
         tasks = tasks[: max(0, limit)]
@@ -407,18 +409,43 @@ def run_suite(
             if base == "solution":
                 steps = _solution_steps(task) + 1
                 if steps == 1:
-                    record(TaskResult(task.id, task_app(task), agent, 0.0, "error",
-                                      error=f"no solution file {task.id}.actions next to the task file"))
+                    record(
+                        TaskResult(
+                            task.id,
+                            task_app(task),
+                            agent,
+                            0.0,
+                            "error",
+                            error=f"no solution file {task.id}.actions next to the task file",
+                        )
+                    )
                     continue
             elif base == "noop":
                 steps = 1
             tid = f"{agent}::{task.id}"
             meta[tid] = (agent, task)
-            req = AgentRequest(agent=agent, mode=mode, task_id=task.id,
-                               task_path=str(task.path) if task.path else None, workspace=ws, max_steps=steps,
-                               seed=zlib.crc32(task.id.encode()), options={"use_cache": use_cache})
-            jobs.append(RolloutJob(trajectory_id=tid, task=task, app=task_app(task), policy=agent_spec(req),
-                                   max_steps=steps, width=width, height=height, evaluate=True))
+            req = AgentRequest(
+                agent=agent,
+                mode=mode,
+                task_id=task.id,
+                task_path=str(task.path) if task.path else None,
+                workspace=ws,
+                max_steps=steps,
+                seed=zlib.crc32(task.id.encode()),
+                options={"use_cache": use_cache},
+            )
+            jobs.append(
+                RolloutJob(
+                    trajectory_id=tid,
+                    task=task,
+                    app=task_app(task),
+                    policy=agent_spec(req),
+                    max_steps=steps,
+                    width=width,
+                    height=height,
+                    evaluate=True,
+                )
+            )
 
     usage: dict[str, dict[str, Any]] = {}
 
@@ -436,13 +463,20 @@ def run_suite(
             from studio.pipeline.agent.factory import workspace_config
             from studio.pipeline.rollout.executors import make_executor
 
-            executor = make_executor(make_env, make_policy, parallel=parallel,
-                                     config=workspace_config(ws).executor)
+            executor = make_executor(make_env, make_policy, parallel=parallel, config=workspace_config(ws).executor)
         log.info("evaluating %d agent(s) on %d task(s): %d episodes", len(agents), len(tasks), len(jobs))
         executor.run(jobs, on_event)
     for _tid, (agent, task) in list(meta.items()):  # a worker died before reporting
-        record(TaskResult(task.id, task_app(task), agent, 0.0, "error",
-                          error="the episode never reported back (worker process died); see the log"))
+        record(
+            TaskResult(
+                task.id,
+                task_app(task),
+                agent,
+                0.0,
+                "error",
+                error="the episode never reported back (worker process died); see the log",
+            )
+        )
 
     order = {(a, t.id): i for i, (a, t) in enumerate((a, t) for a in agents for t in tasks)}
     collected.sort(key=lambda r: order.get((r.agent, r.task_id), len(order)))
@@ -451,8 +485,9 @@ def run_suite(
     if report:
         from studio.pipeline.eval.report import write_report
 
-        report_path, plots = write_report(collected, out, title=f"Evaluation of {_suite_name(suite)}",
-                                          elapsed_s=time.monotonic() - t0)
+        report_path, plots = write_report(
+            collected, out, title=f"Evaluation of {_suite_name(suite)}", elapsed_s=time.monotonic() - t0
+        )
     return SuiteRun(collected, out, report_path, plots, time.monotonic() - t0)
 
 
@@ -467,11 +502,19 @@ def _task_result(agent: str, task: Task, ep: EpisodeResult, usage: dict[str, Any
     if ep.status == "error" and not error:
         error = "the episode failed"
     return TaskResult(
-        task_id=task.id, app=task_app(task), agent=agent,
-        score=float(ep.score) if ep.score is not None else 0.0, status=ep.status, steps=ep.n_steps,
-        model_calls=int(usage.get("model_calls", 0)), prompt_tokens=int(usage.get("prompt_tokens", 0)),
-        completion_tokens=int(usage.get("completion_tokens", 0)), cost=float(usage.get("cost", 0.0)),
-        cache_hits=int(usage.get("cache_hits", 0)), elapsed_s=round(ep.elapsed_s, 3), error=error,
+        task_id=task.id,
+        app=task_app(task),
+        agent=agent,
+        score=float(ep.score) if ep.score is not None else 0.0,
+        status=ep.status,
+        steps=ep.n_steps,
+        model_calls=int(usage.get("model_calls", 0)),
+        prompt_tokens=int(usage.get("prompt_tokens", 0)),
+        completion_tokens=int(usage.get("completion_tokens", 0)),
+        cost=float(usage.get("cost", 0.0)),
+        cache_hits=int(usage.get("cache_hits", 0)),
+        elapsed_s=round(ep.elapsed_s, 3),
+        error=error,
     )
 
 

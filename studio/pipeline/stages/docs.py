@@ -153,9 +153,7 @@ def _read_bytes(path: Path, limit: int) -> bytes:
             with path.open("rb") as fh:
                 data = fh.read(limit + 1)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise PipelineError(
-            f"{_STAGE}: cannot read {path}: {exc}. Check the file and its permissions."
-        ) from exc
+        raise PipelineError(f"{_STAGE}: cannot read {path}: {exc}. Check the file and its permissions.") from exc
     return data
 
 
@@ -230,15 +228,11 @@ def _units(source: str) -> Iterator[_Unit]:
                 if fmt:
                     found.append(_Unit(str(fpath), fmt, fpath, in_directory=True))
         # A DocBook book inlines its chapter files: load the book, not the chapters a second time.
-        inlined = {
-            str(f) for u in found if u.format == "docbook" and u.path for f in docbook_includes(u.path)
-        }
+        inlined = {str(f) for u in found if u.format == "docbook" and u.path for f in docbook_includes(u.path)}
         yield from (u for u in found if u.source not in inlined)
         return
     if not path.exists():
-        raise PipelineError(
-            f"{_STAGE}: document {source} does not exist; check the path or install its package."
-        )
+        raise PipelineError(f"{_STAGE}: document {source} does not exist; check the path or install its package.")
     if not path.is_file():
         raise PipelineError(f"{_STAGE}: {source} is neither a file nor a directory.")
     fmt = _classify(path, explicit=True)
@@ -273,15 +267,11 @@ def render_man(name: str = "", section: str = "", *, path: Path | None = None) -
     try:
         proc = subprocess.run(argv, capture_output=True, env=_man_env(), timeout=MAN_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise PipelineError(
-            f"{_STAGE}: rendering {label} took over {MAN_TIMEOUT_S:.0f} s; try again."
-        ) from exc
+        raise PipelineError(f"{_STAGE}: rendering {label} took over {MAN_TIMEOUT_S:.0f} s; try again.") from exc
     out = proc.stdout.decode("utf-8", "replace")
     if proc.returncode == 16 or (proc.returncode != 0 and not out.strip()):
         if path is not None:
-            raise PipelineError(
-                f"{_STAGE}: man could not render {path}: {proc.stderr.decode(errors='replace')}"
-            )
+            raise PipelineError(f"{_STAGE}: man could not render {path}: {proc.stderr.decode(errors='replace')}")
         raise PipelineError(
             f"{_STAGE}: {label} not found: install its package or check `man -w {name}` (in Docker images, "
             "also check /etc/dpkg/dpkg.cfg.d/ for a path-exclude=/usr/share/man/* rule and reinstall the "
@@ -354,9 +344,7 @@ def _parse_unit(unit: _Unit, budget: _Budget, max_chars: int) -> ParsedDoc:
             return doc
         return parse_text(text, fallback)
     except ValueError as exc:
-        raise PipelineError(
-            f"{_STAGE}: cannot parse {unit.source} as {unit.format}: {exc}. Fix or drop it."
-        ) from exc
+        raise PipelineError(f"{_STAGE}: cannot parse {unit.source} as {unit.format}: {exc}. Fix or drop it.") from exc
 
 
 def _bound(doc: ParsedDoc, unit: _Unit, max_chars: int, overlap: int) -> list[DocSection]:
@@ -417,9 +405,7 @@ def load_sources(
             continue
         for unit in units:
             try:
-                sections = _bound(
-                    _parse_unit(unit, budget, max_section_chars), unit, max_section_chars, overlap
-                )
+                sections = _bound(_parse_unit(unit, budget, max_section_chars), unit, max_section_chars, overlap)
             except PipelineError as exc:
                 if budget.exceeded:
                     raise

@@ -95,9 +95,7 @@ def _ws(text: str) -> str:
 def _finish(parts: list[str]) -> str:
     text = re.sub(r"(?m)^(\s*)- *\n\s*", r"\1- ", "".join(parts))  # "- " + a block inside the item
     lines = text.split("\n")
-    return normalize_text(
-        "\n".join(ln[1:] if ln.startswith(" ") and not ln.startswith("  ") else ln for ln in lines)
-    )
+    return normalize_text("\n".join(ln[1:] if ln.startswith(" ") and not ln.startswith("  ") else ln for ln in lines))
 
 
 class _Walker:
@@ -172,9 +170,7 @@ class _Walker:
 # ---------------------------------------------------------------------------------------------- entities
 
 _DOCTYPE = re.compile(r"<!DOCTYPE\s[^\[>]*(?:\[(.*?)\])?\s*>", re.S)
-_ENTITY_DECL = re.compile(
-    r"<!ENTITY\s+(%\s+)?([\w.:-]+)\s+(?:\"([^\"]*)\"|'([^']*)'|(?:SYSTEM|PUBLIC)\b[^>]*)>", re.S
-)
+_ENTITY_DECL = re.compile(r"<!ENTITY\s+(%\s+)?([\w.:-]+)\s+(?:\"([^\"]*)\"|'([^']*)'|(?:SYSTEM|PUBLIC)\b[^>]*)>", re.S)
 _ENTITY_REF = re.compile(r"&([A-Za-z_][\w.:-]*);")
 _XML_PREDEFINED = frozenset({"amp", "lt", "gt", "quot", "apos"})
 

@@ -137,7 +137,6 @@ _QUOTES = "\"'`\u201c\u201d\u2018\u2019"
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-
 def screen_task(
     doc_id: str, raw: str, instruction: str, problem: str | None, kept: Sequence[str]
 ) -> DroppedTask | None:
@@ -151,6 +150,7 @@ def screen_task(
     if dup is not None:
         return DroppedTask(doc_id, instruction, f"duplicate of: {dup}")
     return None
+
 
 def ask_writer(
     model: StructuredModel,
@@ -268,9 +268,7 @@ def truncate_doc(text: str, limit: int = MAX_DOC_CHARS) -> str:
 # ---------------------------------------------------------------------------------------------- stage
 
 
-def build_messages(
-    section: SectionLike, app: str, n: int, prompt: str = PROMPT
-) -> tuple[list[dict[str, Any]], str]:
+def build_messages(section: SectionLike, app: str, n: int, prompt: str = PROMPT) -> tuple[list[dict[str, Any]], str]:
     """The chat messages for one section and the prompt version."""
     title = " / ".join(p for p in (section.title, section.section) if p and p.strip()) or section.source
     return render_prompt(prompt, app=app, title=title, documentation=truncate_doc(section.text), n=n)
