@@ -513,14 +513,21 @@ def llm_writer(workspace: Path | None, cache: Path | None) -> MemoWriter:
     return MemoWriter(ModelQueryWriter(completer(workspace, "query_writer", stage="bench:retrieval", spec=spec)), cache)
 
 
-def bench_llm_writer(n: int, cases_n: int, root: Path, cache: Path | None) -> tuple[dict[str, Any], MemoWriter]:
-    """Old vs new with the real query writer on ``cases_n`` synthetic held-out steps (all-MiniLM)."""
+def bench_llm_writer(
+    n: int, cases_n: int, root: Path, cache: Path | None, full_grid: bool = False
+) -> tuple[dict[str, Any], MemoWriter]:
+    """Old vs new (``full_grid``: and every fusion variant of mode both) with the real query writer on
+    ``cases_n`` synthetic held-out steps (all-MiniLM)."""
     from studio.llm.embedders import LocalSTEmbedder
 
     emb = LocalSTEmbedder()
     writer = llm_writer(None, cache)
     cases = held_out_cases(cases_n, seed=4242)
-    res = measure(synthetic_indexes(n, root, emb, ("plain",)), emb, cases, {"old": OLD, "new": NEW}, writer)
+    kinds = ("plain", "changes") if full_grid else ("plain",)
+    paths = synthetic_indexes(n, root, emb, kinds)
+    res = measure(paths, emb, cases, {"old": OLD, "new": NEW}, writer)
+    if full_grid:
+        res.update(measure(paths, emb, cases, grid(), writer, ("both",)))
     return {f"{k} [{emb.name}, {QUERY_MODEL or '1.5B'} writer]": v for k, v in res.items()}, writer
 
 
@@ -663,7 +670,7 @@ def main() -> None:
             )
         if args.llm_cases:
             t = time.perf_counter()
-            res, writer = bench_llm_writer(args.hit_corpus, args.llm_cases, root, args.query_cache)
+            res, writer = bench_llm_writer(args.hit_corpus, args.llm_cases, root, args.query_cache, args.grid)
             print_table(
                 f"hit@k with the 1.5B query writer on {args.llm_cases} held-out steps ({writer.calls} model calls, "
                 f"{writer.seconds:.0f} s in the model; {time.perf_counter() - t:.0f} s; "

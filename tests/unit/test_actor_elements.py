@@ -67,7 +67,7 @@ def test_compact_observation_caps_elements_and_says_so() -> None:
 
 def test_a_window_without_a_tree_says_to_type() -> None:
     obs = Observation(b"", 100, 100, [], [WindowInfo("xterm", "XTerm", 0, 0, 10, 10, True)])
-    assert "use type and key" in compact_observation(obs)
+    assert "use type, run and key" in compact_observation(obs)
 
 
 def test_long_values_show_their_end() -> None:

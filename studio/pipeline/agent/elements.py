@@ -107,7 +107,10 @@ def compact_observation(obs: Observation, max_elements: int = DEFAULT_MAX_ELEMEN
     if len(nodes) > max_elements:
         lines.append(f"... {len(nodes) - max_elements} more elements not shown")
     if not nodes:
-        lines.append("(no elements: this window exposes no accessibility tree; use type and key)")
+        lines.append(
+            "(no elements: this window exposes no accessibility tree, so what your keys did cannot be read here; "
+            "use type, run and key, and reply done once you have entered what the task needs)"
+        )
     return "\n".join(lines)
 
 
