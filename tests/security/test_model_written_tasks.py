@@ -19,6 +19,13 @@ from studio.errors import StudioError, UnsafeTaskError
 from studio.pipeline.stages import task_check as tc
 
 REPO = Path(__file__).resolve().parents[2]
+#: A host file by its absolute path. A checkout under /tmp or the sandbox user's home would name a path the
+#: sandbox has too (its own, private /tmp and home: allowed), so such a checkout uses a host-only path instead.
+HOST_FILE = (
+    str(REPO / "pyproject.toml")
+    if not str(REPO).startswith(("/tmp/", "/home/user/"))
+    else "/srv/studio-checkout/pyproject.toml"
+)
 
 
 def _written(config: list[dict[str, Any]], result: dict[str, Any], func: str = "file_contains") -> dict[str, Any]:
@@ -44,9 +51,7 @@ HOSTILE = [
         [{"type": "download", "parameters": {"files": [{"url": "/etc/passwd", "path": "~/p.txt"}]}}],
         {"type": "vm_file", "path": "~/p.txt"},
     ),
-    _written(
-        [{"type": "open", "parameters": {"path": str(REPO / "pyproject.toml")}}], {"type": "vm_file", "path": "~/x"}
-    ),
+    _written([{"type": "open", "parameters": {"path": HOST_FILE}}], {"type": "vm_file", "path": "~/x"}),
     _written(
         [{"type": "launch", "parameters": {"command": ["x-terminal-emulator"]}}], {"type": "vm_file", "path": "~/x"}
     ),
