@@ -7,6 +7,7 @@ reads back as a ``ClickElement`` when it stands on its own line. ``Done``/``Fail
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,6 +30,15 @@ from envs.actions import (
     Wait,
 )
 from envs.errors import ActionError
+
+_MARKER_RE = re.compile(r"#\s*click_element\(\s*(\d+)")
+
+
+def marked_element(code: str) -> int | None:
+    """The element id of the ``# click_element(N)`` marker :func:`to_pyautogui` writes (on a line of its own or
+    after the executable click), or None; the parser runs the click and drops the comment, this reads it back."""
+    found = _MARKER_RE.search(code)
+    return int(found.group(1)) if found else None
 
 
 def _fmt(v: Any) -> str:

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from envs.action_code import marked_element
 from envs.actions import Action, ClickElement, Done, Fail, Hotkey, Key, TypeText
 from envs.observation import A11yNode, Observation
 from studio.pipeline.agent.policies import Decision, HistoryItem, StepContext
@@ -115,8 +116,6 @@ def compact_observation(obs: Observation, max_elements: int = DEFAULT_MAX_ELEMEN
 
 # ------------------------------------------------------------------------------------------- history
 
-_MARKER_RE = re.compile(r"#\s*click_element\(\s*(\d+)")
-
 
 def short_action(code: str) -> str:
     """A stored step's action code in the element space's words: ``click [14]``, ``type "1+2="``, ``key enter``.
@@ -130,9 +129,9 @@ def short_action(code: str) -> str:
         return "(no action)"
     parts = []
     for line in code.splitlines():
-        marker = _MARKER_RE.search(line)
-        if marker:
-            parts.append(f"click [{marker.group(1)}]")
+        marker = marked_element(line)
+        if marker is not None:
+            parts.append(f"click [{marker}]")
             continue
         try:
             actions = parse_action_text(line)
@@ -178,9 +177,9 @@ def step_reply(reason: str, code: str) -> str | None:
     lines = [line for line in code.splitlines() if line.strip()]
     if len(lines) != 1:
         return None
-    marker = _MARKER_RE.search(lines[0])
-    if marker:
-        action, target = "click", marker.group(1)
+    marker = marked_element(lines[0])
+    if marker is not None:
+        action, target = "click", str(marker)
     else:
         try:
             actions = parse_action_text(lines[0])

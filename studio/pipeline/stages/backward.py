@@ -268,13 +268,11 @@ def step_changes(step: StepLike, screen_after: str | None) -> list[Change] | Non
     return screen_changes(step.observation_text, screen_after)
 
 
-_MARKER = re.compile(r"#\s*click_element\(\s*(\d+)")
-
-
 def clicked_element(step: StepLike) -> str:
     """``  -> on toggle button "7"``: what a click of the step landed on (the element with the marker's id, or the
     smallest listed element under the click's point), so a reader of the trajectory never takes an element
     number or a pixel position for a label; "" when the step clicks nothing listed."""
+    from envs.action_code import marked_element
     from envs.action_parser import parse_action_text
     from envs.actions import Click
     from envs.errors import ActionError
@@ -285,10 +283,10 @@ def clicked_element(step: StepLike) -> str:
     if "click" not in code.lower():
         return ""
     nodes = parse_a11y_table(step.observation_text or "")
-    marker = _MARKER.search(code)
+    marker = marked_element(code)
     node = None
-    if marker:
-        node = next((n for n in nodes if n.id == int(marker.group(1))), None)
+    if marker is not None:
+        node = next((n for n in nodes if n.id == marker), None)
     else:
         try:
             actions = parse_action_text(code)
