@@ -498,41 +498,43 @@ def bench_hit_at_k(
     return results
 
 
-#: ``--query-model``: the query writer's model instead of ``roles.query_writer`` (None: the role's).
-QUERY_MODEL: str | None = None
-
-
-def llm_writer(workspace: Path | None, cache: Path | None) -> MemoWriter:
+def llm_writer(workspace: Path | None, cache: Path | None, model: str | None = None) -> MemoWriter:
     """The real query writer (``roles.query_writer``, by default the offline Qwen2.5-Coder-1.5B, or
     ``--query-model``), memoized (use one ``--query-cache`` file per model)."""
     from studio.config import ModelSpec
     from studio.pipeline.agent.factory import completer
     from studio.pipeline.retrieval.retriever import ModelQueryWriter
 
-    spec = ModelSpec(model=QUERY_MODEL) if QUERY_MODEL else None
+    spec = ModelSpec(model=model) if model else None
     return MemoWriter(ModelQueryWriter(completer(workspace, "query_writer", stage="bench:retrieval", spec=spec)), cache)
 
 
 def bench_llm_writer(
-    n: int, cases_n: int, root: Path, cache: Path | None, full_grid: bool = False
+    n: int, cases_n: int, root: Path, cache: Path | None, full_grid: bool = False, model: str | None = None
 ) -> tuple[dict[str, Any], MemoWriter]:
     """Old vs new (``full_grid``: and every fusion variant of mode both) with the real query writer on
     ``cases_n`` synthetic held-out steps (all-MiniLM)."""
     from studio.llm.embedders import LocalSTEmbedder
 
     emb = LocalSTEmbedder()
-    writer = llm_writer(None, cache)
+    writer = llm_writer(None, cache, model)
     cases = held_out_cases(cases_n, seed=4242)
     kinds = ("plain", "changes") if full_grid else ("plain",)
     paths = synthetic_indexes(n, root, emb, kinds)
     res = measure(paths, emb, cases, {"old": OLD, "new": NEW}, writer)
     if full_grid:
         res.update(measure(paths, emb, cases, grid(), writer, ("both",)))
-    return {f"{k} [{emb.name}, {QUERY_MODEL or '1.5B'} writer]": v for k, v in res.items()}, writer
+    return {f"{k} [{emb.name}, {model or 'default'} writer]": v for k, v in res.items()}, writer
 
 
 def bench_real(
-    source: Path, root: Path, *, llm_cases: int = 0, cache: Path | None = None, accepted_only: bool = False
+    source: Path,
+    root: Path,
+    *,
+    llm_cases: int = 0,
+    cache: Path | None = None,
+    accepted_only: bool = False,
+    model: str | None = None,
 ) -> dict[str, Any]:
     """hit@k on examples the pipeline synthesized: a copy of ``source``, two folds by trajectory.
 
@@ -572,7 +574,7 @@ def bench_real(
         info[f"fold{f} cases"] = len(cases)
         runs = [("template", TemplateQueryWriter(), cases)]
         if llm_cases:
-            runs.append((QUERY_MODEL or "1.5B", llm_writer(None, cache), cases[: llm_cases // 2]))
+            runs.append((model or "default", llm_writer(None, cache, model), cases[: llm_cases // 2]))
         for label, writer, cs in runs:
             for key, v in measure(paths, emb, cs, variants, writer).items():
                 totals.setdefault(f"{key} [{label} writer]", []).append(v)
@@ -633,8 +635,6 @@ def main() -> None:
         "--keep", type=Path, metavar="DIR", help="keep workspaces in DIR and reuse those already there (no rebuild)"
     )
     args = ap.parse_args()
-    global QUERY_MODEL
-    QUERY_MODEL = args.query_model
     with tempfile.TemporaryDirectory(prefix="bench-retrieval-") as tmp:
         root = Path(tmp)
         if args.keep is not None:
@@ -670,16 +670,21 @@ def main() -> None:
             )
         if args.llm_cases:
             t = time.perf_counter()
-            res, writer = bench_llm_writer(args.hit_corpus, args.llm_cases, root, args.query_cache, args.grid)
+            res, writer = bench_llm_writer(
+                args.hit_corpus, args.llm_cases, root, args.query_cache, args.grid, args.query_model
+            )
             print_table(
-                f"hit@k with the 1.5B query writer on {args.llm_cases} held-out steps ({writer.calls} model calls, "
+                f"hit@k with the {args.query_model or 'default'} query writer on {args.llm_cases} held-out steps "
+                f"({writer.calls} model calls, "
                 f"{writer.seconds:.0f} s in the model; {time.perf_counter() - t:.0f} s; "
                 f"load {os.getloadavg()[0]:.1f})",
                 res,
             )
         if args.real_ws:
             t = time.perf_counter()
-            res = bench_real(args.real_ws, root, llm_cases=args.real_llm_cases, cache=args.query_cache)
+            res = bench_real(
+                args.real_ws, root, llm_cases=args.real_llm_cases, cache=args.query_cache, model=args.query_model
+            )
             print_table(
                 f"hit@k on the synthesized examples of {args.real_ws} ({res['_info']}; "
                 f"{time.perf_counter() - t:.0f} s; load {os.getloadavg()[0]:.1f})",
