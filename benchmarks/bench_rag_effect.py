@@ -50,6 +50,14 @@ SIMPLE_TASKS = {
 }
 
 
+#: The demo configuration's advisory judge, as written there (``--deciding-judges-only`` removes it).
+ADVISORY_JUDGE = """[[roles.judges]]
+model = "local/qwen2.5-coder-1.5b"
+temperature = 0.0
+max_tokens = 256
+accuracy = 0.5 """
+
+
 def load() -> str:
     a, b, c = os.getloadavg()
     return f"{a:.2f} {b:.2f} {c:.2f}"
@@ -97,11 +105,17 @@ def main() -> None:
     ap.add_argument("--budget-tokens", type=int, default=800, help="[retrieval] budget_tokens of the workspace")
     ap.add_argument("--m", type=int, default=3, help="[retrieval] m1 = m2")
     ap.add_argument("--skip-synthesis", action="store_true")
+    ap.add_argument("--sections", type=int, default=2, help="[pipeline] max_sections_per_app")
     ap.add_argument(
-        "--plain-tasks",
+        "--deciding-judges-only",
         action="store_true",
-        help="[verify] write_checks = false: the task writer writes bare instructions (its checked-task grammar "
-        "costs minutes per call on a loaded 2-core machine)",
+        help="drop the advisory 1.5B judge (it never decides and costs about half the committee's time)",
+    )
+    ap.add_argument(
+        "--checked-tasks",
+        action="store_true",
+        help="[verify] write_checks = true: the task writer also writes checks (the demo writes bare "
+        "instructions: the checked-task grammar costs minutes per call on a 2-core machine)",
     )
     args = ap.parse_args()
 
@@ -118,10 +132,12 @@ def main() -> None:
     }
     tasks = eval_tasks(args.per_app, [t for t in args.tasks.split(",") if t] or None)
     extra = {
-        **({"write_checks = true": "write_checks = false"} if args.plain_tasks else {}),
+        **({"write_checks = false": "write_checks = true"} if args.checked_tasks else {}),
         "budget_tokens = 2000": f"budget_tokens = {args.budget_tokens}",
         "m1 = 5": f"m1 = {args.m}",
         "m2 = 5": f"m2 = {args.m}",
+        "max_sections_per_app = 2": f"max_sections_per_app = {args.sections}",
+        **({ADVISORY_JUDGE: ""} if args.deciding_judges_only else {}),
     }
     if not args.skip_synthesis:
         t0, l0 = time.perf_counter(), load()
