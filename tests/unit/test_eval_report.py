@@ -19,7 +19,6 @@ from studio.pipeline.eval.report import (
 )
 from studio.pipeline.eval.runner import (
     AGENTS,
-    AugmentedPolicy,
     NoopPolicy,
     TaskResult,
     agent_factory,
@@ -196,25 +195,36 @@ def test_broken_agent_fails_its_episode_not_the_run() -> None:
         policy.decide(None)  # type: ignore[arg-type]
 
 
-def test_augmented_policy_fills_examples_and_adds_usage() -> None:
+def test_augmented_policy_fills_examples_in_the_inner_policys_layout_and_adds_usage() -> None:
+    from studio.pipeline.agent.policies import AugmentedPolicy, Decision
+
     seen: list[str] = []
+    layouts: list[str] = []
 
     class Inner:
         name = "inner"
 
         def decide(self, ctx):  # type: ignore[no-untyped-def]
-            from studio.pipeline.agent.policies import Decision
-
             seen.append(ctx.examples_text)
             return Decision([], usage={"model_calls": 1, "prompt_tokens": 100, "completion_tokens": 5})
+
+    class ElementInner(Inner):
+        example_layout = "reply"
 
     class Ctx:
         examples_text = ""
 
-    pol = AugmentedPolicy(Inner(), lambda ctx: ("EX1", {"model_calls": 1, "prompt_tokens": 20, "cost": 0.5}))
+    def fill(ctx, layout):  # type: ignore[no-untyped-def]
+        layouts.append(layout)
+        return "EX1", {"model_calls": 1, "prompt_tokens": 20, "cost": 0.5, "retrieved": ["e1"]}
+
+    pol = AugmentedPolicy(Inner(), fill)
     d = pol.decide(Ctx())  # type: ignore[arg-type]
     assert seen == ["EX1"]
-    assert d.usage == {"model_calls": 2, "prompt_tokens": 120, "completion_tokens": 5, "cost": 0.5}
+    assert d.usage == {"model_calls": 2, "prompt_tokens": 120, "completion_tokens": 5, "cost": 0.5, "retrieved": ["e1"]}
+    assert pol.totals == {"model_calls": 1, "prompt_tokens": 20, "cost": 0.5}
+    AugmentedPolicy(ElementInner(), fill).decide(Ctx())  # type: ignore[arg-type]
+    assert layouts == ["code", "reply"]
     assert add_usage({}, {"cache_hits": True, "model": "x"}) == {"cache_hits": 1}
 
 

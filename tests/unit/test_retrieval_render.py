@@ -201,7 +201,7 @@ def test_element_actor_gets_examples_in_its_reply_layout(tmp_path: Path) -> None
     class OneHit:
         mode = "observation"
 
-        def examples_for(self, ctx: StepContext, mode: str | None = None, layout: str = "code") -> tuple[str, dict]:
+        def examples_for(self, ctx: StepContext, layout: str = "code", *, mode: str | None = None) -> tuple[str, dict]:
             ex = IndexedExample(id="e", instruction="Add 2 and 5", steps=[("t", "pyautogui.write('2+5=')")])
             return pack_examples([ex], 500, layout), {}
 

@@ -17,11 +17,13 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from envs.actions import Action, ClickElement, Done, Fail, Hotkey, Key, Scroll, TypeText
 from envs.observation import Observation
+from studio.pipeline.agent.factory import add_usage
 
 ACTOR_PROMPT_VERSION = "actor.v1"
 MAX_OBSERVATION_CHARS = 6000
@@ -382,3 +384,43 @@ class PausablePolicy:
         while self._paused.is_set() and not self._stop.is_set():
             time.sleep(0.05)
         return self.inner.decide(ctx)
+
+
+#: ``fill(ctx, layout) -> (examples text, usage)``: the examples a wrapped policy gets in its prompt, laid out
+#: as ``layout`` (``studio.pipeline.retrieval.render.LAYOUTS``); ``Retriever.examples_for`` is one.
+Fill = Callable[[StepContext, str], tuple[str, dict[str, Any]]]
+#: Usage keys of a fill copied onto the decision as they are (not summed).
+FILL_KEYS = ("retrieved", "retrieval_s", "query_writer_calls")
+
+
+def example_layout(policy: Any) -> str:
+    """How ``policy`` wants examples laid out: its ``example_layout`` attribute (the element actor: ``reply``),
+    else ``code``."""
+    return str(getattr(policy, "example_layout", "code"))
+
+
+class AugmentedPolicy:
+    """Wraps a policy: before each decision ``fill(ctx, layout)`` sets ``ctx.examples_text``.
+
+    ``layout`` is the wrapped policy's :func:`example_layout`, so an element actor sees examples in the layout it
+    answers in. The fill's model use (e.g. the query writer's call) is added to the decision's ``usage`` and to
+    :attr:`totals`, so per-task tokens count both. The retrieval-augmented agent
+    (``studio.pipeline.retrieval.retriever.RetrievalAugmentedPolicy``) is this with ``Retriever.examples_for``.
+    """
+
+    def __init__(self, inner: Policy, fill: Fill, name: str = "augmented") -> None:
+        self.inner = inner
+        self.fill = fill
+        self.name = name
+        self.totals: dict[str, Any] = {}
+
+    def decide(self, ctx: StepContext) -> Decision:
+        text, usage = self.fill(ctx, example_layout(self.inner))
+        ctx.examples_text = text
+        usage = usage or {}
+        add_usage(self.totals, usage)
+        decision = self.inner.decide(ctx)
+        merged = add_usage(dict(decision.usage or {}), usage)
+        merged.update({k: usage[k] for k in FILL_KEYS if k in usage})
+        decision.usage = merged
+        return decision

@@ -13,10 +13,12 @@ processes, so heavy modules stay out of ``studio --help``). A retrieval-augmente
 
     AGENTS["rag"] = "studio.pipeline.retrieval.retriever:rag_agent"
 
+    from studio.pipeline.agent.policies import AugmentedPolicy  # a policy plus examples in its prompt
+
     def rag_agent(req: AgentRequest) -> Policy:
         retriever = open_retriever(req.workspace, mode=req.mode or "both")
         return AugmentedPolicy(ModelPolicy(model_completer(req, "actor", stage=f"eval:{req.agent}")),
-                               retriever.examples_for)  # (StepContext) -> (examples text, usage dict)
+                               retriever.examples_for)  # (StepContext, layout) -> (examples text, usage dict)
 
 Token accounting: a policy reports each step's model use in ``Decision.usage`` with the keys of
 ``studio.pipeline.agent.factory.USAGE_KEYS`` (``model_calls``, ``prompt_tokens``, ``completion_tokens``,
@@ -138,28 +140,6 @@ class NoopPolicy:
         from envs.actions import Done
 
         return Decision([Done()], reason="no-op agent", action_code="DONE")
-
-
-class AugmentedPolicy:
-    """Wraps a policy; before each decision ``fill(ctx) -> (text, usage)`` sets ``ctx.examples_text``.
-
-    The retrieval-augmented agent is this around a :class:`ModelPolicy`; ``usage`` of the fill (e.g. the query
-    writer's model call) is added to the decision's usage so per-task tokens count both.
-    """
-
-    def __init__(
-        self, inner: Policy, fill: Callable[[StepContext], tuple[str, dict[str, Any]]], name: str = "augmented"
-    ) -> None:
-        self.inner = inner
-        self.fill = fill
-        self.name = name
-
-    def decide(self, ctx: StepContext) -> Decision:
-        text, usage = self.fill(ctx)
-        ctx.examples_text = text
-        decision = self.inner.decide(ctx)
-        decision.usage = add_usage(dict(decision.usage or {}), usage or {})
-        return decision
 
 
 def model_completer(req: AgentRequest, role: str = "actor", *, stage: str | None = None) -> Complete:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.errors import PipelineError, WorkspaceLockedError
 from studio.pipeline.agent.factory import add_usage, usage_of
+from studio.pipeline.agent.policies import AugmentedPolicy
 from studio.pipeline.retrieval.fusion import FusionSettings, dedup, fuse, merge, mmr
 from studio.pipeline.retrieval.index import (
     INDEX_TABLE,
@@ -161,16 +162,23 @@ class ModelQueryWriter:
     :meth:`from_client` builds the call from a ``ModelClient`` and the ``roles.query_writer`` spec.
     """
 
-    def __init__(self, complete: Callable[[list[dict[str, Any]]], tuple[str, dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        complete: Callable[[list[dict[str, Any]]], tuple[str, dict[str, Any]]],
+        prompt: str = QUERY_WRITER_PROMPT,
+    ) -> None:
         self._complete = complete
+        self.prompt = prompt
 
     @classmethod
-    def from_client(cls, client: Any, spec: Any, stage: str = "retrieval") -> ModelQueryWriter:
+    def from_client(
+        cls, client: Any, spec: Any, stage: str = "retrieval", prompt: str = QUERY_WRITER_PROMPT
+    ) -> ModelQueryWriter:
         def complete(messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
             res = client.complete("query_writer", spec, messages, stage=stage)
             return res.text, usage_of(res)
 
-        return cls(complete)
+        return cls(complete, prompt)
 
     def __call__(
         self, instruction: str, history: Sequence[HistoryItem], observation_text: str
@@ -180,7 +188,7 @@ class ModelQueryWriter:
 
         obs = observation_text[:MAX_QUERY_OBS_CHARS]
         messages, _version = render_prompt(
-            QUERY_WRITER_PROMPT,
+            self.prompt,
             instruction=instruction,
             history=format_history(list(history)),
             observation=obs or "(empty)",
@@ -451,51 +459,40 @@ class Retriever:
         return out
 
     def examples_for(
-        self, ctx: StepContext, mode: str | None = None, layout: str = "code"
+        self, ctx: StepContext, layout: str = "code", *, mode: str | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """``(packed examples text, usage)`` for one step (the shape of ``AugmentedPolicy``'s ``fill``);
+        """``(packed examples text, usage)`` for one step (an ``AugmentedPolicy`` fill, with ``mode`` bound);
         ``layout`` is the acting policy's (:data:`~studio.pipeline.retrieval.render.LAYOUTS`)."""
         r = self.retrieve(ctx.instruction, ctx.observation.a11y_table, ctx.history, mode=mode)
         usage = dict(r.usage)
         usage["retrieved"] = [h.example.id for h in r.hits]
         usage["retrieval_s"] = round(sum(v for k, v in r.seconds.items() if k != "query_writer"), 6)
+        usage["query_writer_calls"] = int(usage.get("model_calls", 0))
         return pack_examples(r.hits, self.budget_tokens, layout), usage
 
 
 # ------------------------------------------------------------------------------------------- the agent
 
 
-def example_layout(policy: Any) -> str:
-    """How ``policy`` wants its examples laid out: its ``example_layout`` attribute, else ``code``."""
-    return str(getattr(policy, "example_layout", "code"))
-
-
-class RetrievalAugmentedPolicy:
+class RetrievalAugmentedPolicy(AugmentedPolicy):
     """A policy (usually :class:`~studio.pipeline.agent.ModelPolicy`) with retrieved examples in its prompt.
 
-    Before each decision it fills ``ctx.examples_text``; the query writer's model calls and tokens are added
-    to the decision's ``usage`` (and counted in :attr:`totals`), so per-task costs include them.
+    Before each decision the retriever fills ``ctx.examples_text`` in the policy's own example layout; the query
+    writer's model calls and tokens are added to the decision's ``usage`` (and counted in :attr:`totals`), so
+    per-task costs include them.
     """
 
     def __init__(self, base: Policy, retriever: Retriever, mode: str | None = None, name: str = "rag") -> None:
-        self.base = base
         self.retriever = retriever
         self.mode = check_mode(mode or retriever.mode)
-        self.name = name
-        self.totals: dict[str, Any] = {}
+        super().__init__(base, self._fill, name)
 
-    def decide(self, ctx: StepContext) -> Any:
-        text, usage = self.retriever.examples_for(ctx, mode=self.mode, layout=example_layout(self.base))
-        ctx.examples_text = text
-        add_usage(self.totals, usage)
-        decision = self.base.decide(ctx)
-        merged = dict(decision.usage or {})
-        add_usage(merged, usage)
-        merged["retrieved"] = usage.get("retrieved", [])
-        merged["retrieval_s"] = usage.get("retrieval_s", 0.0)
-        merged["query_writer_calls"] = int(usage.get("model_calls", 0))
-        decision.usage = merged
-        return decision
+    @property
+    def base(self) -> Policy:
+        return self.inner
+
+    def _fill(self, ctx: StepContext, layout: str) -> tuple[str, dict[str, Any]]:
+        return self.retriever.examples_for(ctx, mode=self.mode, layout=layout)
 
 
 def ensure_index(
