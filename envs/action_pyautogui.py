@@ -315,11 +315,16 @@ def _statement(stmt: ast.stmt, st: PointerState) -> list[Action]:
                 raise Refused(f"import aliases (`as {alias.asname}`); write `import {alias.name}`", stmt)
         return []
     if isinstance(stmt, ast.Expr):
-        if not isinstance(stmt.value, ast.Call):
-            what = _NODE_NAMES.get(type(stmt.value), type(stmt.value).__name__)
-            raise Refused(f"a bare expression ({what}); only calls are allowed", stmt)
-        call = stmt.value
-        fname = _func_name(call)
-        return call_to_actions(fname, _bind(fname, call), st)
+        # Calls joined by commas (`write('5+10='), press('enter')`, or one call with a trailing comma) parse as
+        # a tuple; small models write them often. Each element must itself be an allowed call, run in order.
+        calls = stmt.value.elts if isinstance(stmt.value, ast.Tuple) else [stmt.value]
+        out: list[Action] = []
+        for node in calls:
+            if not isinstance(node, ast.Call):
+                what = _NODE_NAMES.get(type(node), type(node).__name__)
+                raise Refused(f"a bare expression ({what}); only calls are allowed", stmt)
+            fname = _func_name(node)
+            out.extend(call_to_actions(fname, _bind(fname, node), st))
+        return out
     what = _STMT_NAMES.get(type(stmt), type(stmt).__name__)
     raise Refused(f"{what} is not allowed; only pyautogui calls, time.sleep and imports of pyautogui/time", stmt)

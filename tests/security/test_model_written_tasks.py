@@ -119,6 +119,7 @@ def test_replayed_solutions_are_parsed_actions_never_code(tmp_path: Path) -> Non
         f"import os; os.system('touch {host_file}')",
         f"__import__('subprocess').run(['touch', '{host_file}'])",
         f"pyautogui.write(open('{host_file}', 'w').name)",
+        f"pyautogui.press('enter'), __import__('os').system('touch {host_file}')",  # calls joined by a comma
     ]
     check = {
         "config": [{"type": "launch_app", "parameters": {"name": "xterm"}}],

@@ -199,6 +199,10 @@ def test_click_element_position_unknown_after_it() -> None:
         ("pass", "pass"),
         ("pyautogui", "bare expression"),
         ("'just a string'", "bare expression"),
+        ("pyautogui.write('a'), os.system('id')", "os.system is not allowed"),
+        ("pyautogui.write('a'), __import__('os').system('id')", "__import__"),
+        ("pyautogui.write('a'), 3", "bare expression"),
+        ("(pyautogui.write('a'), (pyautogui.press('enter'),))", "bare expression"),
         ("pyautogui.click(1, 2, foo=3)", "unknown keyword argument 'foo'"),
         ("pyautogui.typewrite('a', speed=3)", "unknown keyword argument 'speed'"),
         ("pyautogui.click(1, 2, tween=pyautogui.easeInQuad)", "tween functions are not allowed"),
@@ -557,3 +561,12 @@ def test_dict_round_trip_of_parsed_actions() -> None:
 
     for action in ALL_ACTIONS:
         assert action_from_dict(action_to_dict(action)) == action
+
+
+def test_calls_joined_by_commas_run_in_order() -> None:
+    """Small models write `write('5+10='),` (a trailing comma) or two calls on one line joined by a comma: a
+    tuple of calls. Each element must be an allowed call (the refusals are in the table above)."""
+    from envs.actions import Key, TypeText
+
+    assert parse_pyautogui("pyautogui.write('5+10='), ") == [TypeText("5+10=")]
+    assert parse_pyautogui("pyautogui.write('test'), pyautogui.press('enter')") == [TypeText("test"), Key("enter")]
