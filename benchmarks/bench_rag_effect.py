@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--budget-tokens", type=int, default=800, help="[retrieval] budget_tokens of the workspace")
     ap.add_argument("--m", type=int, default=3, help="[retrieval] m1 = m2")
     ap.add_argument("--skip-synthesis", action="store_true")
+    ap.add_argument("--apps", default=",".join(APPS), help="apps the pipeline synthesizes for")
     ap.add_argument("--sections", type=int, default=2, help="[pipeline] max_sections_per_app")
     ap.add_argument(
         "--deciding-judges-only",
@@ -142,7 +143,12 @@ def main() -> None:
     if not args.skip_synthesis:
         t0, l0 = time.perf_counter(), load()
         summaries = synthesize(
-            ws, APPS, max_tasks=args.max_tasks, max_steps=args.synth_steps, extra=extra, observer=PrintObserver()
+            ws,
+            args.apps.split(","),
+            max_tasks=args.max_tasks,
+            max_steps=args.synth_steps,
+            extra=extra,
+            observer=PrintObserver(),
         )  # type: ignore[arg-type]
         record["phases"]["synthesis"] = {
             "wall_s": round(time.perf_counter() - t0, 1),
@@ -159,6 +165,10 @@ def main() -> None:
         record["workspace"] = {"tasks": w.count(Task), "steps": w.count(Step), "examples": w.count(Example)}
     print(f"workspace: {record['workspace']}; evaluating {[t.id for t in tasks]}", flush=True)
 
+    agents = [a for a in args.agents.split(",") if a]
+    if not agents:  # --agents "": synthesis only
+        (out / "bench.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        return
     t0, l0 = time.perf_counter(), load()
 
     def on_result(r) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +179,7 @@ def main() -> None:
             flush=True,
         )
 
-    run = compare(ws, tasks, out / "eval", agents=args.agents.split(","), max_steps=args.max_steps, on_result=on_result)
+    run = compare(ws, tasks, out / "eval", agents=agents, max_steps=args.max_steps, on_result=on_result)
     record["phases"]["evaluation"] = {
         "wall_s": round(time.perf_counter() - t0, 1),
         "load_before": l0,

@@ -324,7 +324,9 @@ def bench_size(n: int, queries: int, root: Path) -> dict[str, Any]:
 
 #: The retrieval of main before fusion (#20): both = o1, m1, o2, m2, ...; no de-duplication; no state changes
 #: in the index. "new" is the default of FusionSettings (the measured best, see BENCHMARKS.md).
-OLD = ("plain", {"fusion": "interleave", "dedup": "none", "dense_weight": 0.5})
+OLD = ("plain", {"fusion": "interleave", "dedup": "none", "dense_weight": 0.5, "query_with_task": False})
+#: The default before the query was anchored on the task and the task list joined the fusion (#20, 2026-12-02).
+TWO_LISTS = ("plain", {"dense_weight": 0.7, "task_weight": 0.0, "query_with_task": False})
 NEW = ("plain", {})
 MODES = ("instruction", "observation", "model", "both")
 
@@ -343,7 +345,13 @@ def grid() -> dict[str, tuple[str, dict[str, Any]]]:
                 for k in (2, 10, 60):
                     out[f"rrf K={k} w={w} dedup={dd} index={index}"] = (
                         index,
-                        {"fusion": "rrf", "rrf_k": k, "dense_weight": w, "dedup": dd},
+                        {"fusion": "rrf", "rrf_k": k, "dense_weight": w, "task_weight": 0.0, "dedup": dd},
+                    )
+            for w, tw in ((0.5, 0.25), (0.5, 0.5), (0.5, 0.125), (0.6, 0.25), (0.4, 0.25)):
+                for k in (10, 60):
+                    out[f"rrf3 K={k} w={w:.2f} task={tw:.2f} dedup={dd} index={index}"] = (
+                        index,
+                        {"fusion": "rrf", "rrf_k": k, "dense_weight": w, "task_weight": tw, "dedup": dd},
                     )
                 for fusion in ("mrr", "linear"):
                     out[f"{fusion} w={w} dedup={dd} index={index}"] = (
@@ -353,7 +361,7 @@ def grid() -> dict[str, tuple[str, dict[str, Any]]]:
     for lam in (0.9, 0.7, 0.5):
         out[f"rrf K=60 w=0.5 dedup=span mmr={lam} index=plain"] = (
             "plain",
-            {"fusion": "rrf", "dense_weight": 0.5, "dedup": "span", "mmr_lambda": lam},
+            {"fusion": "rrf", "dense_weight": 0.5, "task_weight": 0.0, "dedup": "span", "mmr_lambda": lam},
         )
     return out
 
@@ -450,6 +458,8 @@ def measure(
             for name, (index, fields) in variants.items():
                 if index != kind:
                     continue
+                fields = dict(fields)
+                r.query_with_task = fields.pop("query_with_task", True)
                 r.fusion = FusionSettings(**fields)
                 for mode in modes:
                     res = hit_at_k(r, cases, (1, 3, 5), mode=mode)
@@ -487,7 +497,7 @@ def bench_hit_at_k(
     """Old vs new (and the grid) on the synthetic corpus, template query writer, per embedder."""
     results: dict[str, dict[str, float]] = {}
     cases = held_out_cases(cases_n)
-    variants = {"old": OLD, "new": NEW}
+    variants = {"old": OLD, "two lists": TWO_LISTS, "new": NEW}
     for emb in embedders(names):
         # BM25 does not depend on the embedder: the "changes" index is measured with the cheap one only
         paths = synthetic_indexes(n, root, emb, kinds if emb.name.startswith("lexical") else ("plain",))
@@ -521,7 +531,7 @@ def bench_llm_writer(
     cases = held_out_cases(cases_n, seed=4242)
     kinds = ("plain", "changes") if full_grid else ("plain",)
     paths = synthetic_indexes(n, root, emb, kinds)
-    res = measure(paths, emb, cases, {"old": OLD, "new": NEW}, writer)
+    res = measure(paths, emb, cases, {"old": OLD, "two lists": TWO_LISTS, "new": NEW}, writer)
     if full_grid:
         res.update(measure(paths, emb, cases, grid(), writer, ("both",)))
     return {f"{k} [{emb.name}, {model or 'default'} writer]": v for k, v in res.items()}, writer
@@ -554,7 +564,7 @@ def bench_real(
     with Workspace.open(source, readonly=True) as ws:
         tids = sorted({e.trajectory_id for e in ws.list(Example, limit=None)})
     folds = [tids[0::2], tids[1::2]]
-    variants = {"old": OLD, "new": NEW}
+    variants = {"old": OLD, "two lists": TWO_LISTS, "new": NEW}
     totals: dict[str, list[Any]] = {}
     info: dict[str, Any] = {"trajectories": len(tids)}
     for f, held in enumerate(folds):

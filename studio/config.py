@@ -163,10 +163,21 @@ class RetrievalConfig(_Strict):
     budget_tokens: int = Field(default=2000, ge=0, description="prompt tokens for examples (len(text)/4)")
     accepted_only: bool = True
     max_query_terms: int = Field(default=32, ge=1, description="salient observation tokens in a BM25 query")
+    query_with_task: bool = Field(
+        default=True, description="modes model and both: the dense query is the task instruction + the model's query"
+    )
     fusion: Literal["interleave", "rrf", "mrr", "linear"] = Field(
         default="rrf", description="how mode both merges its two lists (a LanceDB reranker; interleave: o1, m1, ...)"
     )
-    dense_weight: float = Field(default=0.7, ge=0.0, le=1.0, description="weight of the dense list in the fusion")
+    dense_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="weight of the dense (model query) list; the observation list gets the rest",
+    )
+    task_weight: float = Field(
+        default=0.25, ge=0.0, le=1.0, description="rrf: weight of a third list, the dense search for the task"
+    )
     rrf_k: int = Field(default=60, ge=1, description="K of reciprocal-rank fusion")
     dedup: Literal["none", "span", "trajectory"] = Field(
         default="span", description="drop hits overlapping a better hit's trajectory span (or any of its trajectory)"
@@ -387,8 +398,10 @@ m2 = 5                       # model-based examples per step (not already chosen
 budget_tokens = 2000         # prompt budget for examples, estimated as characters / 4
 accepted_only = true         # index only examples the committee (or a person) accepted
 max_query_terms = 32         # salient words of a long observation kept in its BM25 query
+query_with_task = true       # the dense query is the task instruction + the query_writer's query
 fusion = "rrf"               # mode both: rrf | mrr | linear (LanceDB rerankers, weighted) | interleave
-dense_weight = 0.7           # weight of the dense (model query) list; the observation list gets the rest
+dense_weight = 0.5           # weight of the dense (model query) list; the observation list gets the rest
+task_weight = 0.25           # rrf: weight of a third list, the dense search for the task instruction
 rrf_k = 60                   # K of reciprocal-rank fusion
 dedup = "span"               # none | span (no two overlapping spans of one rollout) | trajectory (one per rollout)
 mmr_lambda = 1.0             # < 1: diversify by maximal marginal relevance over the example vectors

@@ -22,6 +22,7 @@ from studio.pipeline.retrieval.retriever import (
     ModelQueryWriter,
     RetrievalAugmentedPolicy,
     Retriever,
+    anchored_query,
     build_index,
     clean_query,
     estimate_tokens,
@@ -144,12 +145,24 @@ def test_model_query_retrieval_returns_planted_example_first(ws: Workspace) -> N
     exs = populate(ws, extra=6)
     build_index(ws, LexicalEmbedder())
     writer = FixedWriter("Save the document under a new name")
-    r = Retriever(ws, LexicalEmbedder(), mode="model", m2=2, query_writer=writer)
+    r = Retriever(ws, LexicalEmbedder(), mode="model", m2=2, query_writer=writer, query_with_task=False)
     out = r.retrieve("whatever", SCREENS["calc"])
     assert out.hits[0].example.id == exs[1].id and out.hits[0].source == "model"
     assert out.dense_query == writer.query and writer.calls == 1
     assert out.usage["model_calls"] == 1 and out.usage["prompt_tokens"] == 100
     assert len(out.hits) == 2
+
+
+def test_the_model_query_is_searched_after_the_task_instruction(ws: Workspace) -> None:
+    populate(ws, extra=2)
+    build_index(ws, LexicalEmbedder())
+    writer = FixedWriter("click the Save button")
+    r = Retriever(ws, LexicalEmbedder(), mode="model", m2=2, query_writer=writer)
+    assert r.query_with_task  # the default (BENCHMARKS.md, "Retrieval quality")
+    assert r.retrieve("Save the notes", SCREENS["save"]).dense_query == "Save the notes click the Save button"
+    writer.query = "Save the notes as notes.txt"  # already holds the task: searched as written
+    assert r.retrieve("save the notes", SCREENS["save"]).dense_query == "Save the notes as notes.txt"
+    assert anchored_query("Add 2 and 3", "  ") == "Add 2 and 3"
 
 
 def test_both_mode_dedupes_and_interleaves(ws: Workspace) -> None:

@@ -48,6 +48,22 @@ def test_rrf_puts_an_example_both_searches_found_first_and_weights_move_the_rest
     assert even[0].score == pytest.approx(2 * 0.5 / 62, rel=1e-5)
 
 
+def test_rrf_of_three_lists_weights_the_task_list() -> None:
+    task = [hit("c", 0.95, "instruction"), hit("y", 0.9, "instruction")]
+    s = FusionSettings(fusion="rrf", dense_weight=0.5, task_weight=0.25)
+    assert s.three_lists
+    three = fuse(DENSE, FTS, s, task)
+    # b: 0.5/62 twice; c: 0.5/63 + 0.25/61; y: 0.5/63 + 0.25/62; x: 0.5/61 (the dense list's a ties x)
+    assert ids(three)[:3] == ["b", "c", "y"]
+    assert three[0].score == pytest.approx(1.0 / 62) and three[1].score == pytest.approx(0.5 / 63 + 0.25 / 61)
+    assert three[1].source == "model+instruction" and set(ids(three)) == {"a", "b", "c", "x", "y"}
+    # no task hits: the two lists, fused as before
+    assert ids(fuse(DENSE, FTS, s)) == ids(fuse(DENSE, FTS, FusionSettings(dense_weight=0.5, task_weight=0.0)))
+    assert not FusionSettings(fusion="mrr", task_weight=0.25).three_lists  # the other fusions take two lists
+    with pytest.raises(PipelineError, match="task_weight"):
+        FusionSettings(task_weight=1.5)
+
+
 def test_weighted_rrf_is_a_lancedb_reranker() -> None:
     from lancedb.rerankers import RRFReranker
 
@@ -100,7 +116,7 @@ def test_merge_interleave_is_the_papers_union() -> None:
     assert ids(out) == ["x", "a", "b", "c"]  # m1 observation hits, then m2 dense ones not already chosen
     dense_first = merge(DENSE, FTS, FusionSettings(fusion="interleave", dense_weight=0.7, dedup="none"), 2, 2)
     assert ids(dense_first) == ["a", "x", "b", "y"]  # the heavier list leads
-    fused = merge(DENSE, FTS, FusionSettings(), m1=1, m2=1)
+    fused = merge(DENSE, FTS, FusionSettings(dense_weight=0.7), m1=1, m2=1)
     assert ids(fused) == ["b", "a"]
 
 
@@ -122,7 +138,7 @@ def test_retriever_both_mode_fuses_and_keeps_vectors_for_mmr(tmp_path: Path) -> 
         writer = FixedWriter("Add seven to the total in the calculator")
         r = Retriever(ws, emb, mode="both", m1=2, m2=2, query_writer=writer)
         out = r.retrieve("Add seven", SCREENS["calc"])
-        assert out.hits[0].example.id == exs[0].id and out.hits[0].source == "model+observation"
+        assert out.hits[0].example.id == exs[0].id and out.hits[0].source == "model+observation+instruction"
         assert len(out.hits) == len(set(ids(out.hits))) <= 4
         r.fusion = FusionSettings(mmr_lambda=0.5)
         diverse = r.retrieve("Add seven", SCREENS["calc"])

@@ -1,7 +1,8 @@
 """How the hits of the two searches of a step become one ranked list: fusion, de-duplication, diversity.
 
-Mode ``both`` runs a dense search (the model's query) and a full-text search (the observation) and merges them
-here, in three steps, each chosen in ``[retrieval]`` (:class:`FusionSettings`):
+Mode ``both`` runs a dense search (the model's query) and a full-text search (the observation), and with
+``task_weight`` > 0 a second dense search (the task instruction), and merges them here, in three steps, each
+chosen in ``[retrieval]`` (:class:`FusionSettings`):
 
 1. **fusion** (``fusion``) of the two ranked lists by one of LanceDB's rerankers, fed with our own hits
    (``rerank_hybrid(query, vector_results, fts_results)`` on small Arrow tables of ``_rowid`` + score):
@@ -16,7 +17,9 @@ here, in three steps, each chosen in ``[retrieval]`` (:class:`FusionSettings`):
                   by the list's best BM25 (raw BM25 is unbounded and would drown the cosine)
    ============== ==================================================================================
 
-   ``dense_weight`` is the dense list's weight (the full-text list gets ``1 - dense_weight``).
+   ``dense_weight`` is the dense list's weight and the full-text list gets ``1 - dense_weight``;
+   ``task_weight`` is the task list's (``rrf`` only: the three lists are fused by :func:`rrf_lists`; the other
+   fusions use two lists).
 2. **de-duplication** (``dedup``): examples cut from the same rollout overlap; ``span`` drops a hit whose
    trajectory and step span overlap a better hit's, ``trajectory`` keeps one hit per trajectory, ``none``
    keeps all (ids are always unique).
@@ -39,7 +42,17 @@ from studio.errors import PipelineError
 if TYPE_CHECKING:
     from studio.pipeline.retrieval.retriever import Hit
 
-__all__ = ["DEDUPS", "FUSIONS", "FusionSettings", "dedup", "fuse", "merge", "mmr", "weighted_rrf_reranker"]
+__all__ = [
+    "DEDUPS",
+    "FUSIONS",
+    "FusionSettings",
+    "dedup",
+    "fuse",
+    "merge",
+    "mmr",
+    "rrf_lists",
+    "weighted_rrf_reranker",
+]
 
 FUSIONS = ("interleave", "rrf", "mrr", "linear")
 DEDUPS = ("none", "span", "trajectory")
@@ -52,6 +65,8 @@ class FusionSettings:
     Attributes:
         fusion: One of :data:`FUSIONS`.
         dense_weight: Weight of the dense (model query) list in ``rrf`` / ``mrr`` / ``linear``, in [0, 1].
+        task_weight: Weight of a third list, the dense search for the task instruction (``rrf`` only; 0 = two
+            lists), in the same units: the lists weigh ``dense_weight``, ``1 - dense_weight`` and ``task_weight``.
         rrf_k: The ``K`` of reciprocal-rank fusion.
         dedup: One of :data:`DEDUPS` (applies to every mode).
         mmr_lambda: Relevance vs diversity; 1.0 turns MMR off.
@@ -59,7 +74,8 @@ class FusionSettings:
     """
 
     fusion: str = "rrf"
-    dense_weight: float = 0.7
+    dense_weight: float = 0.5
+    task_weight: float = 0.25
     rrf_k: int = 60
     dedup: str = "span"
     mmr_lambda: float = 1.0
@@ -72,13 +88,20 @@ class FusionSettings:
             raise PipelineError(f"unknown dedup '{self.dedup}'; use one of {', '.join(DEDUPS)}")
         if not 0.0 <= self.dense_weight <= 1.0 or not 0.0 <= self.mmr_lambda <= 1.0:
             raise PipelineError("dense_weight and mmr_lambda must lie in [0, 1]")
+        if not 0.0 <= self.task_weight <= 1.0:
+            raise PipelineError("task_weight must lie in [0, 1]")
         if self.rrf_k <= 0 or self.candidates <= 0:
             raise PipelineError("rrf_k and candidates must be positive")
 
     @classmethod
     def from_config(cls, rc: Any) -> FusionSettings:
         """The settings of a ``RetrievalConfig`` (``[retrieval]``)."""
-        return cls(rc.fusion, rc.dense_weight, rc.rrf_k, rc.dedup, rc.mmr_lambda, rc.candidates)
+        return cls(rc.fusion, rc.dense_weight, rc.task_weight, rc.rrf_k, rc.dedup, rc.mmr_lambda, rc.candidates)
+
+    @property
+    def three_lists(self) -> bool:
+        """Whether mode both also searches for the task instruction (``rrf`` with ``task_weight`` > 0)."""
+        return self.fusion == "rrf" and self.task_weight > 0
 
 
 @functools.cache
@@ -139,8 +162,23 @@ def interleave(a: Sequence[Hit], b: Sequence[Hit]) -> list[Hit]:
     return out
 
 
-def fuse(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings) -> list[Hit]:
-    """One ranked list from a dense list (``score`` = cosine) and a full-text list (``score`` = BM25).
+def rrf_lists(lists: Sequence[tuple[Sequence[Hit], float]], k: int) -> list[Hit]:
+    """Weighted reciprocal-rank fusion of any number of ``(hits, weight)`` lists:
+    ``score = sum(weight / (k + rank))``; an example found by several lists is one hit (their sources and
+    explanations joined), the order of equal scores is that of first appearance."""
+    scores: dict[str, float] = {}
+    parts: dict[str, list[Hit]] = {}
+    for hits, weight in lists:
+        for rank, h in enumerate(hits, start=1):
+            scores[h.example.id] = scores.get(h.example.id, 0.0) + weight / (k + rank)
+            parts.setdefault(h.example.id, []).append(h)
+    order = sorted(scores, key=lambda i: -scores[i])
+    return [replace(_joined(parts[i]) if len(parts[i]) > 1 else parts[i][0], score=scores[i]) for i in order]
+
+
+def fuse(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings, task: Sequence[Hit] = ()) -> list[Hit]:
+    """One ranked list from a dense list (``score`` = cosine) and a full-text list (``score`` = BM25), and with
+    :attr:`FusionSettings.three_lists` the task list (:func:`rrf_lists`).
 
     ``interleave`` starts with the full-text list (the paper's m1 observation examples come first); the
     rerankers put an example found by both searches above one found by either alone. A fused hit is a copy of
@@ -149,6 +187,8 @@ def fuse(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings) -> list[Hi
     """
     if s.fusion == "interleave":
         return interleave(dense, fts) if s.dense_weight > 0.5 else interleave(fts, dense)
+    if s.three_lists and task:
+        return rrf_lists([(dense, s.dense_weight), (fts, 1.0 - s.dense_weight), (task, s.task_weight)], s.rrf_k)
     if not dense or not fts:
         return interleave(dense, fts)
     import pyarrow as pa
@@ -244,7 +284,9 @@ def mmr(hits: Sequence[Hit], lam: float, k: int) -> list[Hit]:
     return [hits[i] for i in chosen]
 
 
-def merge(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings, m1: int, m2: int) -> list[Hit]:
+def merge(
+    dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings, m1: int, m2: int, task: Sequence[Hit] = ()
+) -> list[Hit]:
     """The hits of mode ``both``: up to ``m1 + m2`` of :func:`fuse`, then :func:`dedup`, then :func:`mmr`.
 
     With ``interleave`` (the paper's union) the full-text list gives up to ``m1`` examples and the dense list
@@ -258,5 +300,5 @@ def merge(dense: Sequence[Hit], fts: Sequence[Hit], s: FusionSettings, m1: int, 
         rest = dedup([*first, *(h for h in other if h.example.id not in ids)], s.dedup)[len(first) :][:n_other]
         fused = interleave(first, rest)
     else:
-        fused = dedup(fuse(dense, fts, s), s.dedup)
+        fused = dedup(fuse(dense, fts, s, task), s.dedup)
     return mmr(fused, s.mmr_lambda, m1 + m2)

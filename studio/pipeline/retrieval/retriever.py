@@ -155,6 +155,17 @@ def clean_query(text: str, fallback: str) -> str:
     return fallback[:MAX_QUERY_CHARS]
 
 
+def anchored_query(instruction: str, query: str) -> str:
+    """The dense query of modes model and both: the task instruction, then the writer's query (unless it already
+    holds the instruction). A small model's query alone often drifts from the task (it names a button, or
+    echoes the prompt); with the task first its words still steer the search (BENCHMARKS.md, "Retrieval
+    quality": hit@5 0.62 -> 0.75 with the 0.5B writer)."""
+    query = query.strip()
+    if not query or instruction.strip().casefold() in query.casefold():
+        return query or instruction
+    return f"{instruction.strip()} {query}"[: MAX_QUERY_CHARS + len(instruction)]
+
+
 class ModelQueryWriter:
     """The model-based query writer: prompt ``query_writer.v1`` through ``(messages) -> (text, usage)``.
 
@@ -228,6 +239,8 @@ class Retriever:
         budget_tokens: Prompt budget for :meth:`examples_for`.
         max_query_terms: Salient observation tokens in a BM25 query.
         query_writer: Needed for modes ``model`` and ``both``.
+        query_with_task: Search with the task instruction followed by the writer's query
+            (:func:`anchored_query`), not the query alone.
         fusion: How mode ``both`` merges its lists, and de-duplication / diversity for every mode
             (default: :class:`FusionSettings`'s defaults, the measured best).
     """
@@ -243,9 +256,11 @@ class Retriever:
         budget_tokens: int = 2000,
         max_query_terms: int = 32,
         query_writer: QueryWriter | None = None,
+        query_with_task: bool = True,
         fusion: FusionSettings | None = None,
     ) -> None:
         self.ws = ws
+        self.query_with_task = query_with_task
         self.fusion = fusion or FusionSettings()
         self.embedder = embedder
         self.mode = check_mode(mode)
@@ -286,6 +301,7 @@ class Retriever:
             budget_tokens=rc.budget_tokens,
             max_query_terms=rc.max_query_terms,
             query_writer=query_writer,
+            query_with_task=rc.query_with_task,
             fusion=FusionSettings.from_config(rc),
         )
 
@@ -418,7 +434,8 @@ class Retriever:
         mode: str | None = None,
     ) -> Retrieval:
         """One step of Algorithm 2: observation hits (up to m1), model/instruction hits (up to m2); in mode
-        ``both`` up to m1 + m2 hits of the two lists fused (:func:`studio.pipeline.retrieval.fusion.merge`)."""
+        ``both`` up to m1 + m2 hits of the two lists (three with ``fusion.task_weight`` > 0: the task
+        instruction's dense hits too) fused (:func:`studio.pipeline.retrieval.fusion.merge`)."""
         mode = check_mode(mode or self.mode)
         out = Retrieval(hits=[], mode=mode)
         if mode == "none":
@@ -443,7 +460,8 @@ class Retriever:
                         "pass query_writer=ModelQueryWriter.from_client(...) or use mode 'observation'"
                     )
                 t0 = time.perf_counter()
-                out.dense_query, usage = self.query_writer(instruction, history, observation_text)
+                query, usage = self.query_writer(instruction, history, observation_text)
+                out.dense_query = anchored_query(instruction, query) if self.query_with_task else query
                 out.seconds["query_writer"] = time.perf_counter() - t0
                 add_usage(out.usage, usage)
                 source = "model"
@@ -451,7 +469,12 @@ class Retriever:
             dense = self.dense_hits(out.dense_query, max(want, self.m2), source=source)
             out.seconds["dense"] = time.perf_counter() - t0
         if mode == "both":
-            out.hits = merge(dense, obs, fs, self.m1, self.m2)
+            task: list[Hit] = []
+            if fs.three_lists:
+                t0 = time.perf_counter()
+                task = self.dense_hits(instruction, max(want, self.m2), source="instruction")
+                out.seconds["task"] = time.perf_counter() - t0
+            out.hits = merge(dense, obs, fs, self.m1, self.m2, task)
         else:
             n = self.m1 if mode == "observation" else self.m2
             out.hits = mmr(dedup(obs or dense, fs.dedup), fs.mmr_lambda, n)
