@@ -324,6 +324,29 @@ def test_retrieval_augmented_policy_fills_examples_and_counts_query_writer(ws: W
     assert none.decide(ctx).usage["model_calls"] == 1 and none.base.seen == [""]  # type: ignore[attr-defined]
 
 
+def test_held_out_cases_compare_an_element_click_by_its_code(ws: Workspace) -> None:
+    """An element actor's step stores click_element(N); an example holds the step's code, a click at the
+    element's point. The case's next action is read from the code too, so the two match."""
+    from envs.actions import ClickElement, action_to_dict
+    from studio.pipeline.retrieval.quality import cases_from_workspace, code_actions
+
+    traj = Trajectory(instruction="Open the Edit menu", app="galculator")
+    ws.start_trajectory(traj)
+    code = "pyautogui.click(59, 31)  # click_element(2)"
+    ws.add_step(
+        Step(
+            trajectory_id=traj.id,
+            index=0,
+            observation_text=SCREENS["calc"],
+            action_code=code,
+            actions=[action_to_dict(ClickElement(2))],
+        )
+    )
+    ws.finish_trajectory(traj.id)
+    (case,) = cases_from_workspace(ws, [traj.id])
+    assert case.next_actions == [Click(59, 31)] == code_actions(code)
+
+
 def test_action_matching_and_hit_at_k(ws: Workspace) -> None:
     assert actions_match(Click(100, 100), Click(110, 95))
     assert not actions_match(Click(100, 100), Click(150, 100))

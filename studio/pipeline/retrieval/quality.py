@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from studio.pipeline.retrieval.retriever import Retriever
     from studio.workspace import Workspace
 
-__all__ = ["HeldOutCase", "actions_match", "cases_from_workspace", "example_actions", "hit_at_k", "normalize_actions"]
+__all__ = [
+    "HeldOutCase",
+    "actions_match",
+    "cases_from_workspace",
+    "code_actions",
+    "example_actions",
+    "hit_at_k",
+    "normalize_actions",
+]
 
 
 @dataclass
@@ -78,22 +86,24 @@ def actions_match(a: Action, b: Action, tolerance: int = 20) -> bool:
 _PARSED: dict[str, list[Any]] = {}
 
 
-def example_actions(example: IndexedExample) -> list[Action]:
-    """Every typed action of an example's span (unparseable action strings are skipped)."""
+def code_actions(code: str) -> list[Action]:
+    """The normalized typed actions of one step's action code (``[]`` if it does not parse)."""
     from envs.action_parser import parse_action_text
     from studio.errors import ActionError
 
-    out: list[Action] = []
-    for _reason, code in example.steps:
-        if code not in _PARSED:
-            try:
-                _PARSED[code] = normalize_actions(parse_action_text(code)) if code.strip() else []
-            except ActionError:
-                _PARSED[code] = []
-            if len(_PARSED) > 100_000:
-                _PARSED.clear()
-        out.extend(_PARSED[code])
-    return out
+    if code not in _PARSED:
+        try:
+            _PARSED[code] = normalize_actions(parse_action_text(code)) if code.strip() else []
+        except ActionError:
+            _PARSED[code] = []
+        if len(_PARSED) > 100_000:
+            _PARSED.clear()
+    return list(_PARSED[code])
+
+
+def example_actions(example: IndexedExample) -> list[Action]:
+    """Every typed action of an example's span (unparseable action strings are skipped)."""
+    return [a for _reason, code in example.steps for a in code_actions(code)]
 
 
 def hit_at_k(
@@ -145,7 +155,9 @@ def cases_from_workspace(ws: Workspace, trajectory_ids: Sequence[str]) -> list[H
             continue
         history: list[HistoryItem] = []
         for s in ws.steps_of(tid):
-            actions = [action_from_dict(a) for a in s.actions]
+            # The step's code is what an example of it holds (an element click is stored as click_element(N)
+            # but its code, like the example's, is a click at the element's point): compare like with like.
+            actions = code_actions(s.action_code) or [action_from_dict(a) for a in s.actions]
             cases.append(HeldOutCase(traj.instruction, s.observation_text, actions, list(history), traj.app))
             history.append(HistoryItem(s.reason, s.action_code, s.error))
     return cases
