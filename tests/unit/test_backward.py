@@ -81,8 +81,11 @@ def test_consecutive_duplicates_and_terminal_steps_dropped() -> None:
         Step(4, a, "pyautogui.click(1, 2)"),  # not consecutive with 0: kept
         Step(5, a, ""),  # no action (malformed output)
         Step(6, a, "DONE"),
+        Step(7, b, "time.sleep(1)"),  # only a wait (a replayed solution's pause): says nothing
+        Step(8, a, "WAIT"),
     ]
     assert [s.index for s in bw.clean_steps(list(reversed(steps)))] == [0, 3, 4]
+    assert not bw.only_waits("pyautogui.write('3+5='), time.sleep(1)") and not bw.only_waits("not code (")
 
     @dataclass(frozen=True)
     class Rec:  # a workspace-like step record with an error field

@@ -118,19 +118,33 @@ def _norm(text: str | None) -> str:
     return (text or "").strip()
 
 
+def only_waits(action_code: str) -> bool:
+    """Whether an action code does nothing but wait (an unparseable one is not judged here: False)."""
+    from envs.action_parser import parse_action_text
+    from envs.actions import Wait
+    from studio.errors import ActionError
+
+    try:
+        actions = parse_action_text(action_code)
+    except ActionError:
+        return False
+    return bool(actions) and all(isinstance(a, Wait) for a in actions)
+
+
 def clean_steps(steps: Sequence[S], *, drop_terminal: bool = True) -> list[S]:
     """Drop consecutive duplicate (action, observation) pairs, and steps without a usable action.
 
     A step is a duplicate when its action code and observation text (whitespace-trimmed) equal the previous
-    kept step's. Steps with an empty action, an ``error`` (the action was refused or failed, so it did not
-    reliably happen) or (``drop_terminal``) ``DONE``/``FAIL`` say nothing about what the trajectory did and
-    are dropped too. Order is kept; steps are sorted by ``index`` first.
+    kept step's. Steps with an empty action, only waits (``time.sleep(1)``, ``WAIT``: a replayed solution's
+    pause would become "Replicate the following: 1) time.sleep(1)"), an ``error`` (the action was refused or
+    failed, so it did not reliably happen) or (``drop_terminal``) ``DONE``/``FAIL`` say nothing about what the
+    trajectory did and are dropped too. Order is kept; steps are sorted by ``index`` first.
     """
     kept: list[S] = []
     prev: tuple[str, str] | None = None
     for step in sorted(steps, key=lambda s: s.index):
         action = _norm(step.action_code)
-        if not action or (drop_terminal and action.upper() in TERMINAL_ACTIONS):
+        if not action or (drop_terminal and action.upper() in TERMINAL_ACTIONS) or only_waits(action):
             continue
         if _norm(getattr(step, "error", "")):  # refused or failed action: it did not (reliably) happen
             continue
