@@ -331,6 +331,9 @@ def test_step_reply_is_the_element_reply_of_a_stored_step() -> None:
     assert reply("pyautogui.press('enter')") == {"reason": "why", "action": "key", "target": "enter"}
     assert reply("pyautogui.hotkey('ctrl', 's')") == {"reason": "why", "action": "key", "target": "ctrl+s"}
     assert reply("DONE") == {"reason": "why", "action": "done", "target": ""}
+    # a replayed solution's pause beside its action is left out
+    assert reply("pyautogui.write('3+5='), time.sleep(1)") == {"reason": "why", "action": "type", "target": "3+5="}
+    assert reply("time.sleep(1)") is None
     # no form in this space: coordinates, several actions, a key pressed twice, code that is no action
     assert reply("pyautogui.click(10, 20)") is None
     assert reply("pyautogui.write('a')\npyautogui.press('enter')") is None

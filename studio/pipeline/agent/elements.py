@@ -36,7 +36,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from envs.action_code import marked_element
-from envs.actions import Action, ClickElement, Done, Fail, Hotkey, Key, TypeText
+from envs.actions import Action, ClickElement, Done, Fail, Hotkey, Key, TypeText, Wait
 from envs.observation import A11yNode, Observation
 from studio.pipeline.agent.policies import Decision, HistoryItem, StepContext
 from studio.pipeline.prompts import ReplySchema
@@ -166,7 +166,8 @@ def _short(a: Action) -> str:
 
 def step_reply(reason: str, code: str) -> str | None:
     """The element-space reply (``{"reason", "action", "target"}`` JSON) that does what a stored step's action
-    code did, or None when the code is not one action of this space (coordinate clicks, drags, several actions).
+    code did, or None when the code is not one action of this space (coordinate clicks, drags, several actions;
+    waits beside the action, as in a replayed solution's ``write('3+5='), time.sleep(1)``, are left out).
 
     Element clicks keep their number (``# click_element(N)`` marker): on another screen of the same app the
     number usually names the same element, and the prompt says it may not.
@@ -182,7 +183,7 @@ def step_reply(reason: str, code: str) -> str | None:
         action, target = "click", str(marker)
     else:
         try:
-            actions = parse_action_text(lines[0])
+            actions = [a for a in parse_action_text(lines[0]) if not isinstance(a, Wait)]  # a pause does nothing
         except ActionError:
             return None
         if len(actions) != 1:
