@@ -307,11 +307,12 @@ class InputDriver:
             return
         for i, ch in enumerate(a.text):
             self._check(stop, a)
-            if i and a.interval:
-                self._sleep(a.interval, stop, a)
-            elif i and ch == a.text[i - 1]:
+            if i and ch == a.text[i - 1]:
                 # galculator animates a pressed button ~0.1 s and ignores the same key meanwhile: "1000" became "100"
-                self._sleep(REPEAT_GAP * load_factor(), stop, a)
+                # (also at an interval of 0.1 s, the element actor's, on a busy machine)
+                self._sleep(max(a.interval, REPEAT_GAP * load_factor()), stop, a)
+            elif i and a.interval:
+                self._sleep(a.interval, stop, a)
             self._pg_call("write", ch)
 
     def _keymap_type(self, a: TypeText, stop: threading.Event | None) -> None:
@@ -321,9 +322,9 @@ class InputDriver:
         def gap(prev: str, ch: str) -> float:
             if not prev:
                 return 0.0
-            if a.interval:
-                return a.interval
-            return REPEAT_GAP * factor if ch == prev else 0.0
+            if ch == prev:
+                return max(a.interval, REPEAT_GAP * factor)
+            return a.interval
 
         self._typer.type(
             a.text,

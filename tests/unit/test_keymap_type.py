@@ -133,3 +133,20 @@ def test_model_text_can_only_bind_character_keysyms_never_function_keys() -> Non
         with pytest.raises(ActionError):
             keysym_of(ch)
     assert keysym_of("\n") == 0xFF0D and keysym_of("\t") == 0xFF09
+
+
+def test_a_repeated_character_waits_the_repeat_gap_even_at_an_interval() -> None:
+    """galculator ignores a key pressed again within ~0.1 s of itself: "1000-1=" typed at the element actor's
+    0.1 s interval became "10-1=" on a busy machine. A repeat waits at least the repeat gap."""
+    from envs.actions import TypeText
+    from envs.input import REPEAT_GAP, InputDriver
+
+    drv = object.__new__(InputDriver)
+    sleeps: list[float] = []
+    typed: list[str] = []
+    drv._check = lambda stop, a: None  # type: ignore[method-assign]
+    drv._sleep = lambda s, stop, a: sleeps.append(s)  # type: ignore[method-assign]
+    drv._pg_call = lambda fn, *args, **kw: typed.append(args[0])  # type: ignore[method-assign]
+    drv._type(TypeText("1000-1", interval=0.1), None)
+    assert "".join(typed) == "1000-1"
+    assert sleeps[:1] == [0.1] and all(s >= REPEAT_GAP for s in sleeps[1:3]) and sleeps[3:] == [0.1, 0.1]
