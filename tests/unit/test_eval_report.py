@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from studio.errors import PipelineError
-from studio.pipeline.agent.factory import add_usage, make_policy
+from studio.pipeline.agent.factory import make_policy
+from studio.pipeline.agent.usage import add_usage
 from studio.pipeline.eval.report import (
     ablation_groups,
     render_report,

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import ConfigError
+from studio.pipeline.agent.usage import usage_of
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -42,9 +43,6 @@ if TYPE_CHECKING:
 
 #: The ledger stage of rollout model calls (pipeline and GUI alike).
 ROLLOUT_STAGE = "rollouts"
-#: Keys of a decision's ``usage`` that are summed per task (``Decision.usage``).
-USAGE_KEYS: tuple[str, ...] = ("model_calls", "prompt_tokens", "completion_tokens", "cost", "cache_hits")
-
 Complete = Callable[[list[dict[str, Any]]], tuple[str, dict[str, Any]]]
 
 
@@ -55,29 +53,6 @@ def workspace_config(workspace: str | Path | None) -> StudioConfig:
     if workspace and (Path(workspace) / CONFIG_NAME).exists():
         return load_config(Path(workspace) / CONFIG_NAME)
     return default_config()
-
-
-def usage_of(result: Any) -> dict[str, Any]:
-    """A model call's usage (:data:`USAGE_KEYS` + ``model``) from a ``ModelClient`` result."""
-    return {
-        "model_calls": 1,
-        "prompt_tokens": int(result.prompt_tokens),
-        "completion_tokens": int(result.completion_tokens),
-        "cost": float(result.cost),
-        "cache_hits": int(result.cache_hit),
-        "model": result.model,
-    }
-
-
-def add_usage(total: dict[str, Any], usage: Mapping[str, Any]) -> dict[str, Any]:
-    """Sum the :data:`USAGE_KEYS` of ``usage`` into ``total`` (in place) and return it."""
-    for key in USAGE_KEYS:
-        value = usage.get(key)
-        if isinstance(value, bool):
-            total[key] = total.get(key, 0) + int(value)
-        elif isinstance(value, int | float):
-            total[key] = total.get(key, 0) + value
-    return total
 
 
 def completer(

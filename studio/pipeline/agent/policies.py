@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from envs.actions import Action, ClickElement, Done, Fail, Hotkey, Key, Scroll, TypeText
 from envs.observation import Observation
-from studio.pipeline.agent.factory import add_usage
+from studio.pipeline.agent.usage import add_usage
 
 ACTOR_PROMPT_VERSION = "actor.v1"
 MAX_OBSERVATION_CHARS = 6000

@@ -21,7 +21,7 @@ processes, so heavy modules stay out of ``studio --help``). A retrieval-augmente
                                retriever.examples_for)  # (StepContext, layout) -> (examples text, usage dict)
 
 Token accounting: a policy reports each step's model use in ``Decision.usage`` with the keys of
-``studio.pipeline.agent.factory.USAGE_KEYS`` (``model_calls``, ``prompt_tokens``, ``completion_tokens``,
+``studio.pipeline.agent.usage.USAGE_KEYS`` (``model_calls``, ``prompt_tokens``, ``completion_tokens``,
 ``cost``, ``cache_hits``); the runner sums them per task. :func:`model_completer` fills them from the
 :class:`~studio.llm.ModelClient` result (cache + ledger in the workspace, ledger stage ``eval:<agent>``).
 """
@@ -43,12 +43,12 @@ from studio.errors import PipelineError, StudioError
 from studio.pipeline.agent.factory import (
     Complete,
     actor_policy,
-    add_usage,
     completer,
     make_env,
     make_policy,
 )
 from studio.pipeline.agent.policies import Decision, Policy, ScriptedPolicy, StepContext
+from studio.pipeline.agent.usage import add_usage
 from studio.pipeline.rollout.episode import EpisodeResult, EpisodeStart, Event, Executor, RolloutJob, StepEvent
 
 log = logging.getLogger(__name__)

@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.errors import PipelineError, WorkspaceLockedError
-from studio.pipeline.agent.factory import add_usage, usage_of
 from studio.pipeline.agent.policies import AugmentedPolicy
+from studio.pipeline.agent.usage import add_usage, usage_of
 from studio.pipeline.retrieval.fusion import FusionSettings, dedup, fuse, merge, mmr
 from studio.pipeline.retrieval.index import (
     INDEX_TABLE,
@@ -169,7 +169,7 @@ def anchored_query(instruction: str, query: str) -> str:
 class ModelQueryWriter:
     """The model-based query writer: prompt ``query_writer.v1`` through ``(messages) -> (text, usage)``.
 
-    ``usage`` should hold ``studio.pipeline.agent.factory.USAGE_KEYS`` (``factory.completer`` returns them);
+    ``usage`` should hold ``studio.pipeline.agent.usage.USAGE_KEYS`` (``factory.completer`` returns them);
     :meth:`from_client` builds the call from a ``ModelClient`` and the ``roles.query_writer`` spec.
     """
 
