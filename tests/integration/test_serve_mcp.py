@@ -200,8 +200,9 @@ def test_mcp_over_stdio_with_the_real_query_writer_model(served: tuple[Path, lis
     check(out)
     got = out["model"]
     assert got["mode"] == "both" and got["usage"]["model_calls"] == 1 and got["queries"]["dense"]
-    # both lists contributed: an example found by both is labelled "model+observation" (fused, one entry)
-    assert {part for e in got["examples"] for part in e["source"].split("+")} == {"observation", "model"}
+    # every list contributed: an example found by several is labelled "model+observation+instruction" (fused,
+    # one entry); the third list is the task instruction's dense search ([retrieval] task_weight)
+    assert {part for e in got["examples"] for part in e["source"].split("+")} == {"observation", "model", "instruction"}
 
 
 def test_mcp_over_streamable_http(served: tuple[Path, list[Any]], http_server: HttpServer) -> None:
