@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from studio.errors import PipelineError
 
@@ -51,8 +51,11 @@ __all__ = [
     "merge",
     "mmr",
     "rrf_lists",
+    "rrf_scores",
     "weighted_rrf_reranker",
 ]
+
+_Id = TypeVar("_Id")
 
 FUSIONS = ("interleave", "rrf", "mrr", "linear")
 DEDUPS = ("none", "span", "trajectory")
@@ -121,10 +124,13 @@ def _reranker_cls() -> Any:
         def rerank_hybrid(self, query: str, vector_results: Any, fts_results: Any) -> Any:
             import pyarrow as pa
 
-            scores: dict[int, float] = {}
-            for table, w in ((vector_results, self.weight_vector), (fts_results, 1.0 - self.weight_vector)):
-                for rank, rid in enumerate(table["_rowid"].to_pylist() if table is not None else [], start=1):
-                    scores[rid] = scores.get(rid, 0.0) + w / (rank + self.K)
+            scores = rrf_scores(
+                [
+                    (table["_rowid"].to_pylist() if table is not None else [], w)
+                    for table, w in ((vector_results, self.weight_vector), (fts_results, 1.0 - self.weight_vector))
+                ],
+                self.K,
+            )
             merged = self.merge_results(vector_results, fts_results)
             rel = pa.array([scores[r] for r in merged["_rowid"].to_pylist()], type=pa.float32())
             merged = merged.append_column("_relevance_score", rel)
@@ -162,15 +168,24 @@ def interleave(a: Sequence[Hit], b: Sequence[Hit]) -> list[Hit]:
     return out
 
 
+def rrf_scores(lists: Sequence[tuple[Sequence[_Id], float]], k: int) -> dict[_Id, float]:
+    """Weighted reciprocal-rank fusion scores of ranked id lists: ``sum(weight / (k + rank))`` per id, ranks from
+    1, ids in order of first appearance (the one formula of :func:`rrf_lists` and :func:`weighted_rrf_reranker`)."""
+    scores: dict[_Id, float] = {}
+    for ids, weight in lists:
+        for rank, key in enumerate(ids, start=1):
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+    return scores
+
+
 def rrf_lists(lists: Sequence[tuple[Sequence[Hit], float]], k: int) -> list[Hit]:
-    """Weighted reciprocal-rank fusion of any number of ``(hits, weight)`` lists:
-    ``score = sum(weight / (k + rank))``; an example found by several lists is one hit (their sources and
-    explanations joined), the order of equal scores is that of first appearance."""
-    scores: dict[str, float] = {}
+    """Weighted reciprocal-rank fusion of any number of ``(hits, weight)`` lists (:func:`rrf_scores`); an example
+    found by several lists is one hit (their sources and explanations joined), the order of equal scores is that
+    of first appearance."""
+    scores = rrf_scores([([h.example.id for h in hits], weight) for hits, weight in lists], k)
     parts: dict[str, list[Hit]] = {}
-    for hits, weight in lists:
-        for rank, h in enumerate(hits, start=1):
-            scores[h.example.id] = scores.get(h.example.id, 0.0) + weight / (k + rank)
+    for hits, _weight in lists:
+        for h in hits:
             parts.setdefault(h.example.id, []).append(h)
     order = sorted(scores, key=lambda i: -scores[i])
     return [replace(_joined(parts[i]) if len(parts[i]) > 1 else parts[i][0], score=scores[i]) for i in order]
